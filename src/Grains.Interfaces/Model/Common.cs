@@ -1,0 +1,84 @@
+using System.Collections.Immutable;
+
+namespace GridDispatch;
+
+[GenerateSerializer, Immutable, Alias("GridDispatch.GeoPoint")]
+public sealed record GeoPoint([property: Id(0)] double Latitude, [property: Id(1)] double Longitude)
+{
+    public bool IsValid => Latitude is >= -90 and <= 90 && Longitude is >= -180 and <= 180;
+}
+
+/// <summary>Who a task or incident is with.</summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.Assignee")]
+public sealed record Assignee([property: Id(0)] AssigneeKind Kind, [property: Id(1)] string Id)
+{
+    public static Assignee Worker(string id) => new(AssigneeKind.Worker, id);
+
+    public static Assignee Department(string code) => new(AssigneeKind.Department, code);
+
+    public override string ToString() => $"{Kind.ToString().ToLowerInvariant()}:{Id}";
+}
+
+/// <summary>
+/// Additive KPI counters (one city's evaluation scheme, see DOMAIN-FACTS.md).
+/// Due counts every incident once it is closed, past its deadline, or deferred;
+/// Deferred counts those currently deferred, so that closure rate = Closed / (Due − Deferred).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.KpiCounters")]
+public sealed record KpiCounters(
+    [property: Id(0)] int Due,
+    [property: Id(1)] int Closed,
+    [property: Id(2)] int ClosedOnTime,
+    [property: Id(3)] int Deferred,
+    [property: Id(4)] int Reworked,
+    [property: Id(5)] int Rated,
+    [property: Id(6)] int RatingSum)
+{
+    public static readonly KpiCounters Zero = new(0, 0, 0, 0, 0, 0, 0);
+
+    public KpiCounters Add(KpiCounters o) => new(
+        Due + o.Due, Closed + o.Closed, ClosedOnTime + o.ClosedOnTime, Deferred + o.Deferred,
+        Reworked + o.Reworked, Rated + o.Rated, RatingSum + o.RatingSum);
+
+    private int Denominator => Due - Deferred;
+
+    /// <summary>Closed / (due − deferred); null while nothing is due.</summary>
+    public double? ClosureRate => Denominator > 0 ? (double)Closed / Denominator : null;
+
+    /// <summary>Closed on time / (due − deferred); null while nothing is due.</summary>
+    public double? OnTimeRate => Denominator > 0 ? (double)ClosedOnTime / Denominator : null;
+
+    /// <summary>Share of closed cases sent back for rework at least once.</summary>
+    public double? ReworkRate => Closed > 0 ? (double)Reworked / Closed : null;
+
+    public double? AverageRating => Rated > 0 ? (double)RatingSum / Rated : null;
+}
+
+/// <summary>KPIs for all incidents and, separately, for urgent and critical ones.</summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.KpiSet")]
+public sealed record KpiSet([property: Id(0)] KpiCounters All, [property: Id(1)] KpiCounters Urgent)
+{
+    public static readonly KpiSet Zero = new(KpiCounters.Zero, KpiCounters.Zero);
+
+    public KpiSet Add(KpiSet o) => new(All.Add(o.All), Urgent.Add(o.Urgent));
+}
+
+/// <summary>Live figures of a grid or region, as rolled up the tree.</summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.UnitSummary")]
+public sealed record UnitSummary(
+    [property: Id(0)] string Code,
+    [property: Id(1)] RegionLevel Level,
+    [property: Id(2)] string Name,
+    [property: Id(3)] Colour Colour,
+    [property: Id(4)] ImmutableDictionary<IncidentState, int> OpenByState,
+    [property: Id(5)] int OpenIncidents,
+    [property: Id(6)] int Overdue,
+    [property: Id(7)] int Green,
+    [property: Id(8)] int Yellow,
+    [property: Id(9)] int Red,
+    [property: Id(10)] int Workers,
+    [property: Id(11)] int Load,
+    [property: Id(12)] int Capacity,
+    [property: Id(13)] KpiSet Kpi,
+    [property: Id(14)] long Version,
+    [property: Id(15)] DateTimeOffset AsOf);

@@ -1,0 +1,84 @@
+namespace GridDispatch;
+
+/// <summary>
+/// A unit grid (网格): roster, open-work index, colour and the first dispatch decision. Keyed by its 15-digit code.
+/// </summary>
+[Alias("GridDispatch.IGridGrain")]
+public interface IGridGrain : IRosterHolder, IRouteTarget
+{
+    [Alias("Define")] Task<GridView> DefineAsync(GridDefinition definition);
+
+    [Alias("Get")] Task<GridView> GetAsync();
+
+    [Alias("IsDefined")] Task<bool> IsDefinedAsync();
+
+    /// <summary>An incident of this grid changed. One-way: incidents never wait on their grid's bookkeeping.</summary>
+    [OneWay, Alias("IncidentChanged")] Task IncidentChangedAsync(IncidentSummary incident);
+}
+
+/// <summary>A region of the tree above the grids: its children, own staff, roll-ups and escalation handling.</summary>
+[Alias("GridDispatch.IRegionGrain")]
+public interface IRegionGrain : IRosterHolder, IRouteTarget
+{
+    [Alias("Define")] Task<RegionView> DefineAsync(RegionDefinition definition);
+
+    [Alias("Get")] Task<RegionView> GetAsync();
+
+    /// <summary>A child's latest summary (a full snapshot, so a lost or repeated push heals itself). One-way, batched by the child.</summary>
+    [OneWay, Alias("ChildChanged")] Task ChildChangedAsync(UnitSummary summary);
+
+    /// <summary>An incident queued here for manual assignment left the queue.</summary>
+    [Alias("Release")] Task ReleaseAsync(string incidentId);
+}
+
+/// <summary>Community (社区). Keyed by its 12-digit code.</summary>
+[Alias("GridDispatch.ICommunityGrain")]
+public interface ICommunityGrain : IRegionGrain;
+
+/// <summary>Street (街道). Keyed by its 9-digit code.</summary>
+[Alias("GridDispatch.IStreetGrain")]
+public interface IStreetGrain : IRegionGrain;
+
+/// <summary>District (区). Keyed by its 6-digit administrative code.</summary>
+[Alias("GridDispatch.IDistrictGrain")]
+public interface IDistrictGrain : IRegionGrain;
+
+/// <summary>City (市), the top of the chain: it never passes an incident on. Keyed by its 4-digit code.</summary>
+[Alias("GridDispatch.ICityGrain")]
+public interface ICityGrain : IRegionGrain;
+
+/// <summary>A functional department (city management, police, fire, …): "the street blows the whistle, departments report".</summary>
+[Alias("GridDispatch.IDepartmentGrain")]
+public interface IDepartmentGrain : IRosterHolder, IRouteTarget
+{
+    [Alias("Define")] Task<DepartmentDefinition> DefineAsync(DepartmentDefinition definition);
+
+    [Alias("Get")] Task<DepartmentView> GetAsync();
+
+    [Alias("Release")] Task ReleaseAsync(string incidentId);
+}
+
+public static class GridDispatchGrainFactoryExtensions
+{
+    /// <summary>The region grain (community, street, district or city) for a code above grid level.</summary>
+    public static IRegionGrain GetRegion(this IGrainFactory factory, string code) => RegionCode.LevelOf(code) switch
+    {
+        RegionLevel.Community => factory.GetGrain<ICommunityGrain>(code),
+        RegionLevel.Street => factory.GetGrain<IStreetGrain>(code),
+        RegionLevel.District => factory.GetGrain<IDistrictGrain>(code),
+        RegionLevel.City => factory.GetGrain<ICityGrain>(code),
+        _ => throw new DomainException(DomainErrors.InvalidInput, $"'{code}' is a grid code, not a region above grid level", "code"),
+    };
+
+    /// <summary>The link of the escalation chain for a grid or region code.</summary>
+    public static IRouteTarget GetRouteTarget(this IGrainFactory factory, string code) =>
+        RegionCode.LevelOf(code) == RegionLevel.Grid ? factory.GetGrain<IGridGrain>(code) : factory.GetRegion(code);
+
+    /// <summary>The roster holder for a unit code: a grid, a region, or (for a non-numeric code) a department.</summary>
+    public static IRosterHolder GetRosterHolder(this IGrainFactory factory, string unit) =>
+        RegionCode.IsValid(unit) ? factory.GetRouteTarget(unit) switch
+        {
+            IRosterHolder holder => holder,
+            _ => throw new InvalidOperationException(),
+        } : factory.GetGrain<IDepartmentGrain>(unit);
+}

@@ -1,0 +1,48 @@
+using System.Collections.Immutable;
+
+namespace GridDispatch;
+
+/// <summary>Static facts of a unit grid, from the city definition.</summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.GridDefinition")]
+public sealed record GridDefinition(
+    [property: Id(0)] string Code,
+    [property: Id(1)] string Name,
+    [property: Id(2)] int Households,
+    [property: Id(3)] int FloatingPopulation,
+    [property: Id(4)] int RentedHomes,
+    [property: Id(5)] int Shops,
+    [property: Id(6)] int HighRiseBuildings,
+    [property: Id(7)] int Buildings);
+
+[GenerateSerializer, Immutable, Alias("GridDispatch.GridView")]
+public sealed record GridView(
+    [property: Id(0)] GridDefinition Definition,
+    [property: Id(1)] double DifficultyScore,
+    [property: Id(2)] int RecommendedWorkers,
+    [property: Id(3)] ImmutableArray<RosterEntry> Roster,
+    [property: Id(4)] UnitSummary Summary,
+    [property: Id(5)] ImmutableArray<IncidentSummary> OpenIncidents);
+
+[GenerateSerializer, Immutable, Alias("GridDispatch.RegionDefinition")]
+public sealed record RegionDefinition(
+    [property: Id(0)] string Code,
+    [property: Id(1)] string Name,
+    [property: Id(2)] ImmutableArray<string> Children);
+
+[GenerateSerializer, Immutable, Alias("GridDispatch.RegionView")]
+public sealed record RegionView(
+    [property: Id(0)] RegionDefinition Definition,
+    [property: Id(1)] RegionLevel Level,
+    [property: Id(2)] UnitSummary Summary,
+    [property: Id(3)] ImmutableArray<UnitSummary> Children,
+    [property: Id(4)] ImmutableArray<RosterEntry> Staff,
+    [property: Id(5)] ImmutableArray<string> AwaitingAssignment);
+
+[GenerateSerializer, Immutable, Alias("GridDispatch.DepartmentDefinition")]
+public sealed record DepartmentDefinition([property: Id(0)] string Code, [property: Id(1)] string Name);
+
+[GenerateSerializer, Immutable, Alias("GridDispatch.DepartmentView")]
+public sealed record DepartmentView(
+    [property: Id(0)] DepartmentDefinition Definition,
+    [property: Id(1)] ImmutableArray<RosterEntry> Staff,
+    [property: Id(2)] ImmutableArray<string> Queue);

@@ -1,0 +1,44 @@
+namespace GridDispatch;
+
+/// <summary>
+/// One grid worker: tasks, status, location and load. Keyed by worker id.
+/// The worker reports its load and status to the units it serves (one-way, so no call cycle with them);
+/// task transitions are driven by the incident, which checks that the acting worker is its assignee.
+/// </summary>
+[Alias("GridDispatch.IWorkerGrain")]
+public interface IWorkerGrain : IGrainWithStringKey
+{
+    /// <summary>Creates or updates the worker and joins the rosters of its units.</summary>
+    [Alias("Register")] Task<WorkerView> RegisterAsync(WorkerProfile profile);
+
+    [Alias("Get")] Task<WorkerView> GetAsync();
+
+    [Alias("SetStatus")] Task<WorkerView> SetStatusAsync(WorkerStatus status);
+
+    [Alias("SetLocation")] Task<WorkerView> SetLocationAsync(GeoPoint location);
+
+    /// <summary>An incident offers the worker a task; false when the worker cannot take it now (off duty, full, unregistered).</summary>
+    [Alias("Offer")] Task<bool> OfferAsync(WorkerTaskUpdate offer);
+
+    /// <summary>The incident reports the task's new status (and KPI facts).</summary>
+    [Alias("Track")] Task TrackAsync(WorkerTaskUpdate update);
+}
+
+/// <summary>A grid, region or department that keeps a roster of workers and their live load.</summary>
+[Alias("GridDispatch.IRosterHolder")]
+public interface IRosterHolder : IGrainWithStringKey
+{
+    [Alias("JoinRoster")] Task JoinRosterAsync(RosterEntry entry);
+
+    [Alias("LeaveRoster")] Task LeaveRosterAsync(string workerId);
+
+    /// <summary>Newer load or status of a roster member. One-way: workers never wait on their units.</summary>
+    [OneWay, Alias("WorkerChanged")] Task WorkerChangedAsync(RosterEntry entry);
+}
+
+/// <summary>A link of the escalation chain: handle the incident here, or pass it up.</summary>
+[Alias("GridDispatch.IRouteTarget")]
+public interface IRouteTarget : IGrainWithStringKey
+{
+    [Alias("Route")] Task<RouteOutcome> RouteAsync(RouteRequest request);
+}

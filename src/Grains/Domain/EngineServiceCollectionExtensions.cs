@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace GridDispatch.Domain;
+
+public static class EngineServiceCollectionExtensions
+{
+    /// <summary>
+    /// The domain services grains depend on: options, the engine clock (system time unless one is registered first),
+    /// the working calendar, deadline policy, difficulty scorer and category catalogue.
+    /// </summary>
+    public static IServiceCollection AddGridDispatchEngine(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<DispatchOptions>().Bind(configuration.GetSection(DispatchOptions.Section));
+        services.AddOptions<DifficultyOptions>().Bind(configuration.GetSection(DifficultyOptions.Section));
+        services.AddOptions<CalendarOptions>().Bind(configuration.GetSection(CalendarOptions.Section));
+        services.AddOptions<CatalogOptions>().Bind(configuration.GetSection(CatalogOptions.Section));
+        services.TryAddSingleton(new EngineClock(TimeProvider.System));
+        services.TryAddSingleton<WorkingCalendar>();
+        services.TryAddSingleton<DeadlinePolicy>();
+        services.TryAddSingleton<DifficultyScorer>();
+        services.TryAddSingleton<CategoryCatalog>();
+        return services;
+    }
+}

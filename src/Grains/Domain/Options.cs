@@ -1,0 +1,100 @@
+namespace GridDispatch.Domain;
+
+/// <summary>Dispatch and escalation policy (section "GridDispatch:Dispatch").</summary>
+public sealed class DispatchOptions
+{
+    public const string Section = "GridDispatch:Dispatch";
+
+    /// <summary>Accept incidents at intake without a human acceptor.</summary>
+    public bool AutoAccept { get; set; } = true;
+
+    /// <summary>Archive an incident as soon as the reporter has rated it.</summary>
+    public bool ArchiveAfterRating { get; set; } = true;
+
+    /// <summary>Load a task adds to a worker, by severity.</summary>
+    public int RoutineWeight { get; set; } = 1;
+    public int UrgentWeight { get; set; } = 2;
+    public int CriticalWeight { get; set; } = 3;
+
+    /// <summary>How long a dispatched worker has to acknowledge a task before it moves on (wall clock).</summary>
+    public TimeSpan RoutineAcceptanceTimeout { get; set; } = TimeSpan.FromMinutes(30);
+    public TimeSpan UrgentAcceptanceTimeout { get; set; } = TimeSpan.FromMinutes(10);
+    public TimeSpan CriticalAcceptanceTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Urgent and critical incidents run on the wall clock, capped at these handling limits.</summary>
+    public TimeSpan UrgentHandleCap { get; set; } = TimeSpan.FromHours(4);
+    public TimeSpan CriticalHandleCap { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Multiplier of the category's handling limit at each level above the grid (community, street, district, city).</summary>
+    public double EscalatedLevelFactor { get; set; } = 1.0;
+
+    /// <summary>From this level up, a region with no fitting staff of its own summons the owning department.</summary>
+    public RegionLevel DepartmentFromLevel { get; set; } = RegionLevel.Street;
+
+    /// <summary>How long the reporter may rate a verified incident before it is archived unrated.</summary>
+    public TimeSpan RatingWindow { get; set; } = TimeSpan.FromDays(3);
+
+    /// <summary>Retry delay when routing could not reach a grain.</summary>
+    public TimeSpan RouteRetryDelay { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How many times one routing attempt re-picks after workers refuse an offer.</summary>
+    public int MaxOfferAttempts { get; set; } = 5;
+
+    /// <summary>Grids and regions push their summaries up at most this often.</summary>
+    public TimeSpan RollupInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    public int WeightOf(Severity severity) => severity switch
+    {
+        Severity.Critical => CriticalWeight,
+        Severity.Urgent => UrgentWeight,
+        _ => RoutineWeight,
+    };
+
+    public TimeSpan AcceptanceTimeoutOf(Severity severity) => severity switch
+    {
+        Severity.Critical => CriticalAcceptanceTimeout,
+        Severity.Urgent => UrgentAcceptanceTimeout,
+        _ => RoutineAcceptanceTimeout,
+    };
+}
+
+/// <summary>Weights of the grid difficulty score (section "GridDispatch:Difficulty").</summary>
+public sealed class DifficultyOptions
+{
+    public const string Section = "GridDispatch:Difficulty";
+
+    public double HouseholdWeight { get; set; } = 1.0;
+    public double FloatingPopulationWeight { get; set; } = 0.5;
+    public double RentedHomeWeight { get; set; } = 0.8;
+    public double ShopWeight { get; set; } = 0.5;
+    public double HighRiseBuildingWeight { get; set; } = 5.0;
+
+    /// <summary>Score one full-time worker can cover; recommended workers = ceil(score / this), at least 1.</summary>
+    public double ScorePerWorker { get; set; } = 400;
+}
+
+/// <summary>The working calendar (section "GridDispatch:Calendar").</summary>
+public sealed class CalendarOptions
+{
+    public const string Section = "GridDispatch:Calendar";
+
+    /// <summary>IANA time zone the working hours are in.</summary>
+    public string TimeZone { get; set; } = "Asia/Shanghai";
+
+    /// <summary>Working periods of a working day, "HH:mm-HH:mm".</summary>
+    public List<string> Periods { get; set; } = [];
+
+    public List<DayOfWeek> WorkingDays { get; set; } = [];
+
+    /// <summary>Public holidays: no work even on a working weekday.</summary>
+    public List<DateOnly> Holidays { get; set; } = [];
+
+    /// <summary>Make-up working days (调休): work even on a weekend.</summary>
+    public List<DateOnly> ExtraWorkingDays { get; set; } = [];
+
+    /// <summary>Defaults used when configuration names no periods or days: 09:00–12:00 and 13:00–18:00, Monday to Friday.</summary>
+    public static readonly string[] DefaultPeriods = ["09:00-12:00", "13:00-18:00"];
+
+    public static readonly DayOfWeek[] DefaultWorkingDays =
+        [DayOfWeek.Monday, DayOfWeek.Tuesday, DayOfWeek.Wednesday, DayOfWeek.Thursday, DayOfWeek.Friday];
+}

@@ -1,0 +1,114 @@
+namespace GridDispatch.Domain;
+
+/// <summary>
+/// The workers a grid, region or department can dispatch, with their last known load.
+/// Picking reserves load at once, so a burst of incidents spreads over the roster before the workers' own reports arrive.
+/// </summary>
+[GenerateSerializer, Alias("GridDispatch.Roster")]
+public sealed class Roster
+{
+    [Id(0)]
+    public Dictionary<string, RosterEntry> Entries { get; set; } = new(StringComparer.Ordinal);
+
+    public void Join(RosterEntry entry) => Entries[entry.WorkerId] = entry;
+
+    public bool Leave(string workerId) => Entries.Remove(workerId);
+
+    /// <summary>Takes a worker's report unless a newer one is already here; only members are updated.</summary>
+    public bool Update(RosterEntry entry)
+    {
+        if (!Entries.TryGetValue(entry.WorkerId, out var known) || known.Version >= entry.Version)
+        {
+            return false;
+        }
+
+        Entries[entry.WorkerId] = entry;
+        return true;
+    }
+
+    /// <summary>The fitting worker with the lowest load relative to capacity: on duty, handles the category, not excluded, has room.</summary>
+    public RosterEntry? Pick(RouteRequest request) =>
+        Entries.Values
+            .Where(e => Fits(e, request) && e.Load + request.Weight <= e.Capacity)
+            .OrderBy(e => (double)e.Load / e.Capacity)
+            .ThenBy(e => e.Load)
+            .ThenBy(e => e.WorkerId, StringComparer.Ordinal)
+            .FirstOrDefault();
+
+    public void Reserve(string workerId, int weight)
+    {
+        if (Entries.TryGetValue(workerId, out var e))
+        {
+            Entries[workerId] = e with { Load = e.Load + weight };
+        }
+    }
+
+    /// <summary>Why <see cref="Pick"/> found nobody, for the timeline.</summary>
+    public string ExplainMiss(RouteRequest request)
+    {
+        if (Entries.Count == 0)
+        {
+            return "no staff";
+        }
+
+        if (!Entries.Values.Any(e => e.OnDuty))
+        {
+            return "no worker on duty";
+        }
+
+        if (!Entries.Values.Any(e => e.OnDuty && e.Handles(request.Category)))
+        {
+            return $"no worker on duty handles category {request.Category}";
+        }
+
+        return Entries.Values.Any(e => Fits(e, request))
+            ? "every fitting worker is at capacity"
+            : "every fitting worker has declined or timed out";
+    }
+
+    /// <summary>Members counted here (their home unit is <paramref name="unit"/>), so a worker serving several units is counted once.</summary>
+    public IEnumerable<RosterEntry> HomeMembers(string unit) => Entries.Values.Where(e => e.HomeUnit == unit);
+
+    private static bool Fits(RosterEntry e, RouteRequest r) =>
+        e.OnDuty && e.Capacity > 0 && e.Handles(r.Category) && !r.Excluded.Contains(e.WorkerId);
+}
+
+/// <summary>
+/// KPI bookkeeping from incidents' facts: the latest facts of every open incident, plus the folded counters of
+/// finished ones. Each incident is folded once, so repeated or late reports never count twice.
+/// </summary>
+[GenerateSerializer, Alias("GridDispatch.KpiLedger")]
+public sealed class KpiLedger
+{
+    [Id(0)]
+    public Dictionary<string, KpiFacts> Open { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(1)]
+    public KpiSet Folded { get; set; } = KpiSet.Zero;
+
+    [Id(2)]
+    public HashSet<string> FoldedIds { get; set; } = new(StringComparer.Ordinal);
+
+    public void Record(string incidentId, KpiFacts facts, bool terminal)
+    {
+        if (FoldedIds.Contains(incidentId))
+        {
+            return;
+        }
+
+        if (terminal)
+        {
+            Folded = Folded.Add(facts.ToKpiSet());
+            FoldedIds.Add(incidentId);
+            Open.Remove(incidentId);
+        }
+        else
+        {
+            Open[incidentId] = facts;
+        }
+    }
+
+    public void Forget(string incidentId) => Open.Remove(incidentId);
+
+    public KpiSet Current() => Open.Values.Aggregate(Folded, (sum, f) => sum.Add(f.ToKpiSet()));
+}

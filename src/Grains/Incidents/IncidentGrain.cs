@@ -1,0 +1,641 @@
+using GridDispatch.Domain;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GridDispatch.Incidents;
+
+/// <summary>
+/// One incident's closed loop. Calls go out only, never back in: to its grid (routing up the chain, and a one-way
+/// summary), to workers (offers and task updates) and to queues (releases). Nothing calls an incident but the API,
+/// its own reminder and timers, so no call cycle can reach it.
+/// </summary>
+public sealed partial class IncidentGrain(
+    [PersistentState("incident", GridDispatchStorage.Name)] IPersistentState<IncidentRecord> store,
+    EngineClock clock,
+    CategoryCatalog catalog,
+    DeadlinePolicy deadlines,
+    IOptions<DispatchOptions> options,
+    ILogger<IncidentGrain> logger) : Grain, IIncidentGrain, IRemindable
+{
+    private const string ReminderName = "deadlines";
+    private const string SystemActor = "system";
+    private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromHours(12);
+
+    private readonly DispatchOptions _o = options.Value;
+    private IGrainTimer? _timer;
+    private Assignee? _publishedAssignee;
+    private string? _publishedQueue;
+    private bool _dirty;
+
+    private IncidentRecord S => store.State;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    private Category Category => catalog.Get(S.R.Category);
+
+    private int Weight => _o.WeightOf(S.R.Severity);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _publishedAssignee = S.Assignee;
+        _publishedQueue = S.QueuedAt;
+        ArmTimer();
+        return Task.CompletedTask;
+    }
+
+    public Task<IncidentView> GetAsync() => Task.FromResult(View());
+
+    public async Task<ReportResult> ReportAsync(IncidentReport report)
+    {
+        if (S.Exists)
+        {
+            return new ReportResult(View(), false, S.Fingerprint == IncidentIds.Fingerprint(report));
+        }
+
+        ValidateReport(report);
+        if (!await GrainFactory.GetGrain<IGridGrain>(report.GridCode).IsDefinedAsync())
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"Unknown grid '{report.GridCode}'", "gridCode");
+        }
+
+        var view = await Run(async () =>
+        {
+            var category = catalog.Get(report.Category);
+            Emit(IncidentEventKind.Reported, report.Actor, $"reported via {report.Source}", report: report,
+                until: _o.AutoAccept ? null : deadlines.Due(clock.Now, category.AcceptLimit, report.Severity));
+            if (_o.AutoAccept)
+            {
+                await AcceptAndRouteAsync("system:intake", "accepted automatically at intake");
+            }
+            else
+            {
+                await CommitAsync();
+            }
+        });
+        LogReported(Id, report.Category, report.GridCode, S.State);
+        return new ReportResult(view, true, true);
+    }
+
+    public Task<IncidentView> AcceptAsync(ActorCommand command) => Run(async () =>
+    {
+        RequireActor(command);
+        await AcceptAndRouteAsync(command.Actor, command.Reason);
+    });
+
+    public Task<IncidentView> AssignAsync(AssignCommand command) => Run(async () =>
+    {
+        RequireActor(new ActorCommand(command.Actor));
+        Expect(IncidentEventKind.Dispatched);
+        if (string.IsNullOrWhiteSpace(command.WorkerId))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "A worker id is required", "workerId");
+        }
+
+        var assignee = Assignee.Worker(command.WorkerId);
+        Emit(IncidentEventKind.Dispatched, command.Actor, command.Reason ?? "assigned by hand", level: S.Level,
+            unit: S.LevelCode, assignee: assignee, until: clock.Now + _o.AcceptanceTimeoutOf(S.R.Severity));
+        if (!await OfferAsync(command.WorkerId))
+        {
+            throw new DomainException(DomainErrors.NotAllowed,
+                $"Worker '{command.WorkerId}' cannot take the task (unknown, off duty or at capacity)", "workerId");
+        }
+
+        await CommitAsync();
+    });
+
+    public Task<IncidentView> AcknowledgeAsync(ActorCommand command) =>
+        WorkerStep(IncidentEventKind.TaskAcknowledged, command, reasonRequired: false);
+
+    public Task<IncidentView> StartAsync(ActorCommand command) =>
+        WorkerStep(IncidentEventKind.WorkStarted, command, reasonRequired: false);
+
+    public Task<IncidentView> ResolveAsync(ActorCommand command) => WorkerStep(IncidentEventKind.Resolved, command, reasonRequired: false,
+        until: () => deadlines.Due(clock.Now, Category.VerifyLimit, S.R.Severity));
+
+    public Task<IncidentView> DeclineAsync(ActorCommand command) =>
+        WorkerStep(IncidentEventKind.TaskDeclined, command, reasonRequired: false, reroute: true);
+
+    public Task<IncidentView> HandBackAsync(ActorCommand command) =>
+        WorkerStep(IncidentEventKind.HandedBack, command, reasonRequired: true, reroute: true);
+
+    public Task<IncidentView> VerifyAsync(ActorCommand command) =>
+        Step(IncidentEventKind.Verified, command, reasonRequired: false, until: () => clock.Now + _o.RatingWindow);
+
+    public Task<IncidentView> ReworkAsync(ActorCommand command) => Step(IncidentEventKind.ReturnedForRework, command, reasonRequired: true,
+        until: () => deadlines.HandleDue(clock.Now, Category, S.R.Severity, S.Level));
+
+    public Task<IncidentView> CloseAsync(ActorCommand command) => Step(IncidentEventKind.Closed, command, reasonRequired: false);
+
+    public Task<IncidentView> CancelAsync(ActorCommand command) => Step(IncidentEventKind.Cancelled, command, reasonRequired: true);
+
+    public Task<IncidentView> RateAsync(RateCommand command) => Run(async () =>
+    {
+        RequireActor(new ActorCommand(command.Actor));
+        Expect(IncidentEventKind.Rated);
+        if (command.Stars is < 1 or > 5)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "Stars must be from 1 to 5", "stars");
+        }
+
+        if (S.R.Reporter?.Id is { Length: > 0 } reporter && reporter != command.Actor)
+        {
+            throw new DomainException(DomainErrors.NotAllowed, "Only the reporter may rate this incident", "actor");
+        }
+
+        Emit(IncidentEventKind.Rated, command.Actor, command.Comment, stars: command.Stars);
+        if (_o.ArchiveAfterRating)
+        {
+            Emit(IncidentEventKind.Closed, SystemActor, "archived after rating");
+        }
+
+        await CommitAsync();
+    });
+
+    public Task<IncidentView> DeferAsync(DeferCommand command) => Run(async () =>
+    {
+        RequireActor(new ActorCommand(command.Actor, command.Reason), reasonRequired: true);
+        Expect(IncidentEventKind.Deferred);
+        if (command.Until is { } until && until <= clock.Now)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "A deferral must end in the future", "until");
+        }
+
+        Emit(IncidentEventKind.Deferred, command.Actor, command.Reason, until: command.Until);
+        await CommitAsync();
+    });
+
+    public Task<IncidentView> ResumeAsync(ActorCommand command) => Run(async () =>
+    {
+        RequireActor(command);
+        Expect(IncidentEventKind.Resumed);
+        var deferredAt = S.Timeline.Last(e => e.Kind == IncidentEventKind.Deferred).At;
+        var due = S.HandleDueWhenDeferred is { } handleDue
+            ? deadlines.Resume(clock.Now, deadlines.Remaining(deferredAt, handleDue, S.R.Severity), S.R.Severity)
+            : deadlines.HandleDue(clock.Now, Category, S.R.Severity, S.Level);
+        Emit(IncidentEventKind.Resumed, command.Actor, command.Reason, until: due);
+        await RouteAsync();
+    });
+
+    public Task<IncidentView> EscalateAsync(ActorCommand command) => Run(async () =>
+    {
+        RequireActor(command, reasonRequired: true);
+        Expect(IncidentEventKind.Escalated);
+        if (S.Level == RegionLevel.City)
+        {
+            throw new DomainException(DomainErrors.IllegalTransition, "The incident is already at city level; there is no level above");
+        }
+
+        EscalateOneLevel(command.Actor, command.Reason!);
+        await RouteAsync();
+    });
+
+    public Task<IncidentView> CheckDeadlinesAsync() => Run(async () =>
+    {
+        var now = clock.Now;
+        foreach (var (kind, due) in S.Deadlines.OrderBy(d => d.Value).ToList())
+        {
+            if (due > now || !S.Deadlines.TryGetValue(kind, out var current) || current != due)
+            {
+                continue;
+            }
+
+            await OnDeadlineAsync(kind, due);
+        }
+
+        await CommitAsync();
+    });
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (!S.Exists || S.Deadlines.Count == 0)
+        {
+            await UnregisterReminderAsync();
+            return;
+        }
+
+        await CheckDeadlinesAsync();
+    }
+
+    private async Task OnDeadlineAsync(DeadlineKind kind, DateTimeOffset due)
+    {
+        switch (kind)
+        {
+            case DeadlineKind.TaskAcceptance when S.State == IncidentState.Dispatched && !S.Acknowledged:
+                Emit(IncidentEventKind.AcceptanceTimedOut, SystemActor, $"{S.Assignee} did not acknowledge by {due:u}");
+                await RouteAsync();
+                break;
+            case DeadlineKind.Handle when S.State is IncidentState.Accepted or IncidentState.Dispatched or IncidentState.InProgress:
+                Emit(IncidentEventKind.DeadlineMissed, SystemActor, $"{S.Level} {S.LevelCode} did not resolve it by {due:u}",
+                    level: S.Level, unit: S.LevelCode, deadline: kind);
+                LogDeadlineMissed(Id, S.Level, S.LevelCode);
+                if (S.Level < RegionLevel.City)
+                {
+                    EscalateOneLevel(SystemActor, "handling deadline passed");
+                    await RouteAsync();
+                }
+
+                break;
+            case DeadlineKind.Accept when S.State == IncidentState.Reported:
+            case DeadlineKind.Verify when S.State == IncidentState.Resolved:
+                Emit(IncidentEventKind.DeadlineMissed, SystemActor, $"{kind} deadline passed at {due:u}", deadline: kind);
+                break;
+            case DeadlineKind.Rating when S.State == IncidentState.Verified:
+                Emit(IncidentEventKind.Closed, SystemActor, "archived unrated: the rating window passed");
+                break;
+            case DeadlineKind.RouteRetry:
+                S.Deadlines.Remove(kind);
+                _dirty = true;
+                if (S.State == IncidentState.Accepted && S.Assignee is null && S.QueuedAt is null)
+                {
+                    await RouteAsync();
+                }
+
+                break;
+            default:
+                // A deadline whose step is over (kept by an older version of the rules): drop it.
+                S.Deadlines.Remove(kind);
+                _dirty = true;
+                break;
+        }
+    }
+
+    private Task<IncidentView> WorkerStep(IncidentEventKind kind, ActorCommand command, bool reasonRequired,
+        Func<DateTimeOffset>? until = null, bool reroute = false) => Run(async () =>
+    {
+        RequireActor(command, reasonRequired);
+        Expect(kind);
+        if (S.Assignee is { Kind: AssigneeKind.Worker } worker && worker.Id != command.Actor)
+        {
+            throw new DomainException(DomainErrors.NotAllowed, $"Only the assigned worker ({worker.Id}) may do this", "actor");
+        }
+
+        Emit(kind, command.Actor, command.Reason, until: until?.Invoke());
+        if (reroute)
+        {
+            await RouteAsync();
+        }
+        else
+        {
+            await CommitAsync();
+        }
+    });
+
+    private Task<IncidentView> Step(IncidentEventKind kind, ActorCommand command, bool reasonRequired, Func<DateTimeOffset>? until = null) =>
+        Run(async () =>
+        {
+            RequireActor(command, reasonRequired);
+            Expect(kind);
+            Emit(kind, command.Actor, command.Reason, until: until?.Invoke());
+            await CommitAsync();
+        });
+
+    private async Task AcceptAndRouteAsync(string actor, string? reason)
+    {
+        Emit(IncidentEventKind.Accepted, actor, reason,
+            until: deadlines.HandleDue(clock.Now, Category, S.R.Severity, RegionLevel.Grid));
+        await RouteAsync();
+    }
+
+    private void EscalateOneLevel(string actor, string reason)
+    {
+        var next = S.Level + 1;
+        Emit(IncidentEventKind.Escalated, actor, reason, level: next, unit: RegionCode.AncestorAt(S.R.GridCode, next),
+            until: deadlines.HandleDue(clock.Now, Category, S.R.Severity, next));
+    }
+
+    /// <summary>
+    /// Finds a handler by asking the chain from the current level up. The incident is committed first with a retry
+    /// deadline, so if the chain cannot be reached, or the silo dies mid-way, the reminder routes it again.
+    /// </summary>
+    private async Task RouteAsync()
+    {
+        S.Deadlines[DeadlineKind.RouteRetry] = clock.Now + _o.RouteRetryDelay;
+        _dirty = true;
+        await CommitAsync();
+
+        for (var attempt = 0; attempt < _o.MaxOfferAttempts; attempt++)
+        {
+            RouteOutcome outcome;
+            try
+            {
+                var request = new RouteRequest(Id, S.R.Category, Category.Department, S.R.Severity, Weight, S.R.GridCode, [.. S.Excluded], []);
+                outcome = await GrainFactory.GetRouteTarget(S.LevelCode).RouteAsync(request);
+            }
+            catch (Exception ex) when (ex is not DomainException)
+            {
+                LogRouteFailed(ex, Id, S.LevelCode);
+                break;
+            }
+
+            foreach (var pass in outcome.Passes)
+            {
+                EscalateOneLevel(SystemActor, $"{pass.Level} {pass.Code} passed it up: {pass.Reason}");
+            }
+
+            if (outcome.Assignee is null)
+            {
+                Emit(IncidentEventKind.AwaitingAssignment, SystemActor, "no one at city level can take it: queued for a commander",
+                    level: outcome.Level, unit: outcome.Code);
+                break;
+            }
+
+            if (outcome.Assignee.Kind == AssigneeKind.Department)
+            {
+                Emit(IncidentEventKind.Dispatched, SystemActor, $"{outcome.Level} {outcome.Code} summoned department {outcome.Assignee.Id}",
+                    level: outcome.Level, unit: outcome.Code, assignee: outcome.Assignee);
+                break;
+            }
+
+            Emit(IncidentEventKind.Dispatched, SystemActor, $"picked by {outcome.Level} {outcome.Code}", level: outcome.Level,
+                unit: outcome.Code, assignee: outcome.Assignee, until: clock.Now + _o.AcceptanceTimeoutOf(S.R.Severity));
+            if (await OfferAsync(outcome.Assignee.Id))
+            {
+                break;
+            }
+
+            Emit(IncidentEventKind.TaskDeclined, SystemActor, $"{outcome.Assignee} could not take the task (off duty, at capacity or unknown)");
+        }
+
+        if (S.State == IncidentState.Accepted && S.Assignee is null && S.QueuedAt is null)
+        {
+            S.Deadlines[DeadlineKind.RouteRetry] = clock.Now + _o.RouteRetryDelay;
+        }
+
+        await CommitAsync();
+    }
+
+    private async Task<bool> OfferAsync(string workerId)
+    {
+        try
+        {
+            return await GrainFactory.GetGrain<IWorkerGrain>(workerId)
+                .OfferAsync(new WorkerTaskUpdate(S.Summary(Id, clock.Now), TaskStatus.Offered, Weight));
+        }
+        catch (Exception ex) when (ex is not DomainException)
+        {
+            LogNotifyFailed(ex, Id, workerId);
+            return false;
+        }
+    }
+
+    private TimelineEntry Emit(IncidentEventKind kind, string actor, string? reason = null, RegionLevel? level = null, string? unit = null,
+        Assignee? assignee = null, int? stars = null, DateTimeOffset? until = null, DeadlineKind? deadline = null, IncidentReport? report = null)
+    {
+        var from = S.Exists ? S.State : IncidentState.Reported;
+        var to = kind == IncidentEventKind.Reported && !S.Exists ? IncidentState.Reported : IncidentRules.Next(kind, from);
+        var entry = new TimelineEntry(S.Timeline.Count + 1, clock.Now, actor, kind, from, to, reason, level, unit, assignee, stars, until, deadline, report);
+        S.Apply(entry);
+        _dirty = true;
+        return entry;
+    }
+
+    private void Expect(IncidentEventKind kind)
+    {
+        if (!S.Exists)
+        {
+            throw new DomainException(DomainErrors.NotFound, $"No incident '{Id}'");
+        }
+
+        IncidentRules.Next(kind, S.State);
+    }
+
+    /// <summary>Runs a command; if it fails after changing state in memory, the last committed state is read back.</summary>
+    private async Task<IncidentView> Run(Func<Task> command)
+    {
+        try
+        {
+            await command();
+        }
+        catch when (_dirty)
+        {
+            await store.ReadStateAsync();
+            _dirty = false;
+            throw;
+        }
+
+        return View();
+    }
+
+    private async Task CommitAsync()
+    {
+        if (!_dirty)
+        {
+            return;
+        }
+
+        await SyncDeadlinesAsync();
+        await store.WriteStateAsync();
+        _dirty = false;
+        await PublishAsync();
+    }
+
+    /// <summary>Tells the grid, the workers and the queues what changed. Best effort: the incident is already stored.</summary>
+    private async Task PublishAsync()
+    {
+        var summary = S.Summary(Id, clock.Now);
+        try
+        {
+            await GrainFactory.GetGrain<IGridGrain>(S.R.GridCode).IncidentChangedAsync(summary);
+        }
+        catch (Exception ex)
+        {
+            LogNotifyFailed(ex, Id, S.R.GridCode);
+        }
+
+        var current = S.Assignee is { Kind: AssigneeKind.Worker } c ? c.Id : null;
+        var previous = _publishedAssignee is { Kind: AssigneeKind.Worker } p ? p.Id : null;
+        if (previous is not null && previous != current)
+        {
+            await TrackAsync(previous, summary, TaskStatus.Removed);
+        }
+
+        if (current is not null)
+        {
+            await TrackAsync(current, summary, TaskStatusOf(S));
+        }
+
+        if (_publishedQueue is { } queue && queue != S.QueuedAt)
+        {
+            try
+            {
+                await (RegionCode.IsValid(queue)
+                    ? GrainFactory.GetRegion(queue).ReleaseAsync(Id)
+                    : GrainFactory.GetGrain<IDepartmentGrain>(queue).ReleaseAsync(Id));
+            }
+            catch (Exception ex)
+            {
+                LogNotifyFailed(ex, Id, queue);
+            }
+        }
+
+        _publishedAssignee = S.Assignee;
+        _publishedQueue = S.QueuedAt;
+    }
+
+    private async Task TrackAsync(string workerId, IncidentSummary summary, TaskStatus status)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IWorkerGrain>(workerId).TrackAsync(new WorkerTaskUpdate(summary, status, Weight));
+        }
+        catch (Exception ex)
+        {
+            LogNotifyFailed(ex, Id, workerId);
+        }
+    }
+
+    private static TaskStatus TaskStatusOf(IncidentRecord s) => s.State switch
+    {
+        IncidentState.Dispatched => s.Acknowledged ? TaskStatus.Acknowledged : TaskStatus.Offered,
+        IncidentState.InProgress => TaskStatus.InProgress,
+        IncidentState.Resolved or IncidentState.Verified or IncidentState.Rated => TaskStatus.Resolved,
+        IncidentState.Closed => TaskStatus.Closed,
+        _ => TaskStatus.Removed,
+    };
+
+    /// <summary>
+    /// Deadlines are durable reminders (1-minute resolution, survive restarts, may fire twice: handling is idempotent)
+    /// plus, while the grain is active, a one-shot timer at the exact instant.
+    /// </summary>
+    private async Task SyncDeadlinesAsync()
+    {
+        ArmTimer();
+        if (S.Deadlines.Count == 0)
+        {
+            await UnregisterReminderAsync();
+            return;
+        }
+
+        var next = S.Deadlines.Values.Min();
+        if (S.ReminderDueAt != next)
+        {
+            await this.RegisterOrUpdateReminder(ReminderName, DelayUntil(next), ReminderPeriod);
+            S.ReminderDueAt = next;
+        }
+    }
+
+    private async Task UnregisterReminderAsync()
+    {
+        if (S.ReminderDueAt is null)
+        {
+            return;
+        }
+
+        if (await this.GetReminder(ReminderName) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+
+        S.ReminderDueAt = null;
+    }
+
+    private void ArmTimer()
+    {
+        _timer?.Dispose();
+        _timer = null;
+        if (S.Deadlines.Count == 0)
+        {
+            return;
+        }
+
+        var delay = DelayUntil(S.Deadlines.Values.Min());
+        _timer = this.RegisterGrainTimer(static (self, _) => self.OnTimerAsync(), this,
+            new GrainTimerCreationOptions(delay < MaxTimerDelay ? delay : MaxTimerDelay, Timeout.InfiniteTimeSpan));
+    }
+
+    private async Task OnTimerAsync()
+    {
+        try
+        {
+            await CheckDeadlinesAsync();
+        }
+        catch (Exception ex)
+        {
+            LogDeadlineCheckFailed(ex, Id);
+        }
+    }
+
+    private TimeSpan DelayUntil(DateTimeOffset at)
+    {
+        var delay = at - clock.Now;
+        return delay > TimeSpan.Zero ? delay : TimeSpan.Zero;
+    }
+
+    private IncidentView View() => S.Exists
+        ? S.View(Id, clock.Now)
+        : throw new DomainException(DomainErrors.NotFound, $"No incident '{Id}'");
+
+    private static void RequireActor(ActorCommand command, bool reasonRequired = false)
+    {
+        if (string.IsNullOrWhiteSpace(command.Actor) || command.Actor.Length > 128)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "An actor (1–128 characters) is required", "actor");
+        }
+
+        if (reasonRequired && string.IsNullOrWhiteSpace(command.Reason))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "A reason is required for this step", "reason");
+        }
+
+        if (command.Reason is { Length: > 4000 })
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "The reason is longer than 4000 characters", "reason");
+        }
+    }
+
+    private void ValidateReport(IncidentReport r)
+    {
+        if (!catalog.TryGet(r.Category, out _))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"Unknown category '{r.Category}'", "category");
+        }
+
+        if (!Enum.IsDefined(r.Severity))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"Unknown severity '{r.Severity}'", "severity");
+        }
+
+        if (!RegionCode.IsValid(r.GridCode, RegionLevel.Grid))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "A grid code has 15 digits", "gridCode");
+        }
+
+        if (string.IsNullOrWhiteSpace(r.Description) || r.Description.Length > 4000)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "A description of 1–4000 characters is required", "description");
+        }
+
+        if (string.IsNullOrWhiteSpace(r.Source) || r.Source.Length > 64)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "A source of 1–64 characters is required", "source");
+        }
+
+        if (r.ExternalId is { Length: > 128 })
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "The external id is longer than 128 characters", "externalId");
+        }
+
+        if (r.Location is { IsValid: false })
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "Latitude must be within ±90 and longitude within ±180", "location");
+        }
+
+        RequireActor(new ActorCommand(r.Actor));
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Incident {IncidentId} reported: {Category} in grid {GridCode}, now {State}")]
+    private partial void LogReported(string incidentId, string category, string gridCode, IncidentState state);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Incident {IncidentId} missed its deadline at {Level} {Code}")]
+    private partial void LogDeadlineMissed(string incidentId, RegionLevel level, string code);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Routing incident {IncidentId} from {Code} failed; it will be retried")]
+    private partial void LogRouteFailed(Exception ex, string incidentId, string code);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Incident {IncidentId} could not notify {Target}")]
+    private partial void LogNotifyFailed(Exception ex, string incidentId, string target);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Deadline check of incident {IncidentId} failed")]
+    private partial void LogDeadlineCheckFailed(Exception ex, string incidentId);
+}

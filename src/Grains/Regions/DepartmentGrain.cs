@@ -1,0 +1,84 @@
+using GridDispatch.Domain;
+
+namespace GridDispatch.Regions;
+
+[GenerateSerializer, Alias("GridDispatch.DepartmentRecord.v1")]
+public sealed class DepartmentRecord
+{
+    [Id(0)] public DepartmentDefinition? Definition { get; set; }
+    [Id(1)] public Roster Staff { get; set; } = new();
+    [Id(2)] public HashSet<string> Queue { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// A functional department's queue. When a street (or higher) blows the whistle, the department reports: it assigns its
+/// least-loaded fitting staff member, or keeps the incident in its own queue; it never passes it on.
+/// </summary>
+public sealed class DepartmentGrain(
+    [PersistentState("department", GridDispatchStorage.Name)] IPersistentState<DepartmentRecord> store) : Grain, IDepartmentGrain
+{
+    private DepartmentRecord S => store.State;
+
+    private string Code => this.GetPrimaryKeyString();
+
+    public async Task<DepartmentDefinition> DefineAsync(DepartmentDefinition definition)
+    {
+        if (definition.Code != Code || string.IsNullOrWhiteSpace(definition.Name))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"A department needs a name and its code must be the key {Code}", "code");
+        }
+
+        S.Definition = definition;
+        await store.WriteStateAsync();
+        return definition;
+    }
+
+    public Task<DepartmentView> GetAsync() => Task.FromResult(new DepartmentView(
+        S.Definition ?? new DepartmentDefinition(Code, Code),
+        [.. S.Staff.Entries.Values.OrderBy(e => e.WorkerId, StringComparer.Ordinal)],
+        [.. S.Queue.Order(StringComparer.Ordinal)]));
+
+    public async Task<RouteOutcome> RouteAsync(RouteRequest request)
+    {
+        if (S.Staff.Pick(request) is { } pick)
+        {
+            S.Staff.Reserve(pick.WorkerId, request.Weight);
+            return new RouteOutcome(RegionLevel.City, Code, Assignee.Worker(pick.WorkerId), request.Passes);
+        }
+
+        if (S.Queue.Add(request.IncidentId))
+        {
+            await store.WriteStateAsync();
+        }
+
+        return new RouteOutcome(RegionLevel.City, Code, Assignee.Department(Code), request.Passes);
+    }
+
+    public async Task ReleaseAsync(string incidentId)
+    {
+        if (S.Queue.Remove(incidentId))
+        {
+            await store.WriteStateAsync();
+        }
+    }
+
+    public async Task JoinRosterAsync(RosterEntry entry)
+    {
+        S.Staff.Join(entry);
+        await store.WriteStateAsync();
+    }
+
+    public async Task LeaveRosterAsync(string workerId)
+    {
+        if (S.Staff.Leave(workerId))
+        {
+            await store.WriteStateAsync();
+        }
+    }
+
+    public Task WorkerChangedAsync(RosterEntry entry)
+    {
+        S.Staff.Update(entry);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,188 @@
+using System.Collections.Immutable;
+using GridDispatch.Domain;
+using GridDispatch.Incidents;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GridDispatch.Regions;
+
+[GenerateSerializer, Alias("GridDispatch.GridRecord.v1")]
+public sealed class GridRecord
+{
+    [Id(0)] public GridDefinition? Definition { get; set; }
+    [Id(1)] public Roster Roster { get; set; } = new();
+    [Id(2)] public Dictionary<string, IncidentSummary> Open { get; set; } = new(StringComparer.Ordinal);
+    [Id(3)] public KpiLedger Kpi { get; set; } = new();
+    [Id(4)] public long Version { get; set; }
+}
+
+/// <summary>
+/// A unit grid: first link of the escalation chain, keeper of its open-work index and colour.
+/// It calls only upwards (its community), and only by routing requests and one-way, batched summaries.
+/// </summary>
+public sealed partial class GridGrain : Grain, IGridGrain
+{
+    private readonly IPersistentState<GridRecord> _store;
+    private readonly EngineClock _clock;
+    private readonly DifficultyScorer _scorer;
+    private readonly ILogger<GridGrain> _logger;
+    private readonly RollupSchedule _rollup;
+
+    public GridGrain(
+        [PersistentState("grid", GridDispatchStorage.Name)] IPersistentState<GridRecord> store,
+        EngineClock clock,
+        DifficultyScorer scorer,
+        IOptions<DispatchOptions> options,
+        ILogger<GridGrain> logger)
+    {
+        _store = store;
+        _clock = clock;
+        _scorer = scorer;
+        _logger = logger;
+        _rollup = new RollupSchedule(this, options.Value.RollupInterval, FlushAsync);
+    }
+
+    private GridRecord S => _store.State;
+
+    private string Code => this.GetPrimaryKeyString();
+
+    public async Task<GridView> DefineAsync(GridDefinition definition)
+    {
+        if (definition.Code != Code || !RegionCode.IsValid(Code, RegionLevel.Grid))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"Grid code must be the 15-digit key {Code}", "code");
+        }
+
+        if (definition.Households < 0 || definition.FloatingPopulation < 0 || definition.RentedHomes < 0
+            || definition.Shops < 0 || definition.HighRiseBuildings < 0 || definition.Buildings < 0)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "Counts of a grid cannot be negative", "households");
+        }
+
+        S.Definition = definition;
+        S.Version++;
+        await _store.WriteStateAsync();
+        _rollup.MarkDirty();
+        return View();
+    }
+
+    public Task<bool> IsDefinedAsync() => Task.FromResult(S.Definition is not null);
+
+    public Task<GridView> GetAsync() => S.Definition is null
+        ? throw new DomainException(DomainErrors.NotFound, $"No grid '{Code}'")
+        : Task.FromResult(View());
+
+    public async Task<RouteOutcome> RouteAsync(RouteRequest request)
+    {
+        if (S.Definition is not null && S.Roster.Pick(request) is { } pick)
+        {
+            S.Roster.Reserve(pick.WorkerId, request.Weight);
+            return new RouteOutcome(RegionLevel.Grid, Code, Assignee.Worker(pick.WorkerId), request.Passes);
+        }
+
+        var reason = S.Definition is null ? "grid is not defined" : S.Roster.ExplainMiss(request);
+        var parent = RegionCode.Parent(Code)!;
+        return await GrainFactory.GetRegion(parent).RouteAsync(
+            request with { Passes = request.Passes.Add(new RoutePass(RegionLevel.Grid, Code, reason)) });
+    }
+
+    public Task IncidentChangedAsync(IncidentSummary incident)
+    {
+        if (S.Kpi.FoldedIds.Contains(incident.Id)
+            || (S.Open.TryGetValue(incident.Id, out var known) && known.Version >= incident.Version))
+        {
+            return Task.CompletedTask;
+        }
+
+        S.Kpi.Record(incident.Id, incident.Facts, incident.IsTerminal);
+        if (incident.IsTerminal)
+        {
+            S.Open.Remove(incident.Id);
+        }
+        else
+        {
+            S.Open[incident.Id] = incident;
+        }
+
+        S.Version++;
+        _rollup.MarkDirty();
+        return Task.CompletedTask;
+    }
+
+    public async Task JoinRosterAsync(RosterEntry entry)
+    {
+        S.Roster.Join(entry);
+        S.Version++;
+        await _store.WriteStateAsync();
+        _rollup.MarkDirty();
+    }
+
+    public async Task LeaveRosterAsync(string workerId)
+    {
+        if (S.Roster.Leave(workerId))
+        {
+            S.Version++;
+            await _store.WriteStateAsync();
+            _rollup.MarkDirty();
+        }
+    }
+
+    public Task WorkerChangedAsync(RosterEntry entry)
+    {
+        if (S.Roster.Update(entry))
+        {
+            S.Version++;
+            _rollup.MarkDirty();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _rollup.FlushAsync();
+        }
+        catch (Exception ex)
+        {
+            LogFlushFailed(ex, Code);
+        }
+    }
+
+    /// <summary>Stores the open-work index and pushes the summary to the community: one write and one message per batch.</summary>
+    private async Task FlushAsync()
+    {
+        await _store.WriteStateAsync();
+        if (S.Definition is not null)
+        {
+            await GrainFactory.GetGrain<ICommunityGrain>(RegionCode.Parent(Code)!).ChildChangedAsync(Summary());
+        }
+    }
+
+    private GridView View()
+    {
+        var d = S.Definition!;
+        return new GridView(d, _scorer.Score(d), _scorer.RecommendedWorkers(d), [.. S.Roster.Entries.Values.OrderBy(e => e.WorkerId)],
+            Summary(), [.. S.Open.Values.OrderBy(i => i.Id)]);
+    }
+
+    private UnitSummary Summary()
+    {
+        var open = S.Open.Values;
+        var work = open.Where(i => IncidentRules.IsWork(i.State)).ToList();
+        var colour = open.Any(i => i.Overdue) || work.Any(i => i.Severity == Severity.Critical) ? Colour.Red
+            : work.Count > 0 ? Colour.Yellow
+            : Colour.Green;
+        var home = S.Roster.HomeMembers(Code).ToList();
+        return new UnitSummary(
+            Code, RegionLevel.Grid, S.Definition?.Name ?? Code, colour,
+            open.GroupBy(i => i.State).ToImmutableDictionary(g => g.Key, g => g.Count()),
+            open.Count, open.Count(i => i.Overdue),
+            colour == Colour.Green ? 1 : 0, colour == Colour.Yellow ? 1 : 0, colour == Colour.Red ? 1 : 0,
+            home.Count, home.Sum(e => e.Load), home.Sum(e => e.Capacity), S.Kpi.Current(), S.Version, _clock.Now);
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Grid {Code} could not flush its roll-up on deactivation")]
+    private partial void LogFlushFailed(Exception ex, string code);
+}

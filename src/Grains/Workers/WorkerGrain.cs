@@ -1,0 +1,245 @@
+using GridDispatch.Domain;
+using Microsoft.Extensions.Logging;
+
+namespace GridDispatch.Workers;
+
+[GenerateSerializer, Alias("GridDispatch.WorkerRecord.v1")]
+public sealed class WorkerRecord
+{
+    [Id(0)] public WorkerProfile? Profile { get; set; }
+    [Id(1)] public WorkerStatus Status { get; set; }
+    [Id(2)] public GeoPoint? Location { get; set; }
+    [Id(3)] public Dictionary<string, WorkerTask> Tasks { get; set; } = new(StringComparer.Ordinal);
+    [Id(4)] public KpiLedger Kpi { get; set; } = new();
+    [Id(5)] public long Version { get; set; }
+}
+
+/// <summary>
+/// One grid worker. Load = open tasks (offered, acknowledged, in progress) weighted by severity. Every change of load
+/// or status is reported one-way to the grids, regions and department the worker serves.
+/// </summary>
+public sealed partial class WorkerGrain(
+    [PersistentState("worker", GridDispatchStorage.Name)] IPersistentState<WorkerRecord> store,
+    ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
+{
+    private WorkerRecord S => store.State;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    private int Load => S.Tasks.Values.Where(t => IsOpen(t.Status)).Sum(t => t.Weight);
+
+    public async Task<WorkerView> RegisterAsync(WorkerProfile profile)
+    {
+        Validate(profile);
+        var old = S.Profile;
+        S.Profile = profile;
+        if (old is null)
+        {
+            S.Status = profile.Status;
+            S.Location = profile.Location;
+        }
+
+        S.Version++;
+        await store.WriteStateAsync();
+
+        var entry = Entry();
+        var before = old is null ? [] : UnitsOf(old);
+        var after = UnitsOf(profile);
+        var failures = new List<Exception>();
+        foreach (var unit in before.Except(after))
+        {
+            await Try(() => GrainFactory.GetRosterHolder(unit).LeaveRosterAsync(Id), failures);
+        }
+
+        foreach (var unit in after)
+        {
+            await Try(() => GrainFactory.GetRosterHolder(unit).JoinRosterAsync(entry), failures);
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new AggregateException($"Worker {Id} is stored but could not join {failures.Count} of its units", failures);
+        }
+
+        return View();
+    }
+
+    public Task<WorkerView> GetAsync() => Task.FromResult(View());
+
+    public async Task<WorkerView> SetStatusAsync(WorkerStatus status)
+    {
+        RequireRegistered();
+        if (!Enum.IsDefined(status))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"Unknown status '{status}'", "status");
+        }
+
+        if (S.Status != status)
+        {
+            S.Status = status;
+            await ChangedAsync();
+        }
+
+        return View();
+    }
+
+    public async Task<WorkerView> SetLocationAsync(GeoPoint location)
+    {
+        RequireRegistered();
+        if (!location.IsValid)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "Latitude must be within ±90 and longitude within ±180", "location");
+        }
+
+        S.Location = location;
+        S.Version++;
+        await store.WriteStateAsync();
+        return View();
+    }
+
+    public async Task<bool> OfferAsync(WorkerTaskUpdate offer)
+    {
+        var id = offer.Incident.Id;
+        if (S.Tasks.TryGetValue(id, out var existing) && IsOpen(existing.Status))
+        {
+            return true;
+        }
+
+        if (S.Profile is null || S.Status == WorkerStatus.OffDuty || Load + offer.Weight > S.Profile.Capacity)
+        {
+            return false;
+        }
+
+        S.Tasks[id] = ToTask(offer);
+        S.Kpi.Record(id, offer.Incident.Facts, terminal: false);
+        await ChangedAsync();
+        return true;
+    }
+
+    public async Task TrackAsync(WorkerTaskUpdate update)
+    {
+        var id = update.Incident.Id;
+        switch (update.Status)
+        {
+            case TaskStatus.Removed:
+                S.Tasks.Remove(id);
+                S.Kpi.Forget(id);
+                break;
+            case TaskStatus.Closed:
+                S.Tasks.Remove(id);
+                S.Kpi.Record(id, update.Incident.Facts, terminal: true);
+                break;
+            default:
+                S.Tasks[id] = ToTask(update);
+                S.Kpi.Record(id, update.Incident.Facts, terminal: false);
+                break;
+        }
+
+        await ChangedAsync();
+    }
+
+    private async Task ChangedAsync()
+    {
+        S.Version++;
+        await store.WriteStateAsync();
+        if (S.Profile is null)
+        {
+            return;
+        }
+
+        var entry = Entry();
+        foreach (var unit in UnitsOf(S.Profile))
+        {
+            try
+            {
+                await GrainFactory.GetRosterHolder(unit).WorkerChangedAsync(entry);
+            }
+            catch (Exception ex)
+            {
+                LogNotifyFailed(ex, Id, unit);
+            }
+        }
+    }
+
+    private RosterEntry Entry()
+    {
+        var p = S.Profile!;
+        return new RosterEntry(Id, p.Kind, p.Categories, S.Status, Load, p.Capacity, p.Units.IsEmpty ? p.Department! : p.Units[0], S.Version);
+    }
+
+    private WorkerView View()
+    {
+        RequireRegistered();
+        return new WorkerView(S.Profile!, S.Status, S.Location, Load, S.Profile!.Capacity,
+            [.. S.Tasks.Values.OrderBy(t => t.IncidentId, StringComparer.Ordinal)], S.Kpi.Current(), S.Version);
+    }
+
+    private void RequireRegistered()
+    {
+        if (S.Profile is null)
+        {
+            throw new DomainException(DomainErrors.NotFound, $"No worker '{Id}'");
+        }
+    }
+
+    private void Validate(WorkerProfile p)
+    {
+        if (p.Id != Id)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"The profile's id must be the key {Id}", "id");
+        }
+
+        if (string.IsNullOrWhiteSpace(p.Name) || p.Name.Length > 100)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "A name of 1–100 characters is required", "name");
+        }
+
+        if (!Enum.IsDefined(p.Kind))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"Unknown kind '{p.Kind}'", "kind");
+        }
+
+        if (p.Units.IsDefault || p.Units.Any(u => !RegionCode.IsValid(u)) || (p.Units.IsEmpty && string.IsNullOrEmpty(p.Department)))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "A worker serves grid or region codes, or belongs to a department", "units");
+        }
+
+        if (!p.Categories.IsDefault && p.Categories.Any(c => c.Length is not (2 or 4) || !c.All(char.IsAsciiDigit)))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "Categories are 2-digit class or 4-digit category codes", "categories");
+        }
+
+        if (p.Capacity is < 1 or > 1000)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "Capacity must be from 1 to 1000", "capacity");
+        }
+
+        if (!Enum.IsDefined(p.Status))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"Unknown status '{p.Status}'", "status");
+        }
+    }
+
+    private static IReadOnlyList<string> UnitsOf(WorkerProfile p) =>
+        string.IsNullOrEmpty(p.Department) ? p.Units : [.. p.Units, p.Department];
+
+    private static bool IsOpen(TaskStatus s) => s is TaskStatus.Offered or TaskStatus.Acknowledged or TaskStatus.InProgress;
+
+    private static WorkerTask ToTask(WorkerTaskUpdate u) =>
+        new(u.Incident.Id, u.Incident.Category, u.Incident.Severity, u.Status, u.Weight, u.Incident.Overdue);
+
+    private static async Task Try(Func<Task> call, List<Exception> failures)
+    {
+        try
+        {
+            await call();
+        }
+        catch (Exception ex)
+        {
+            failures.Add(ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Worker {WorkerId} could not report to {Unit}")]
+    private partial void LogNotifyFailed(Exception ex, string workerId, string unit);
+}

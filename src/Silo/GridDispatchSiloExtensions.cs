@@ -1,0 +1,66 @@
+using GridDispatch.City;
+using GridDispatch.Domain;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace GridDispatch.Silo;
+
+/// <summary>Where the city comes from at start-up (section "GridDispatch:City").</summary>
+public sealed class CityOptions
+{
+    public const string Section = "GridDispatch:City";
+
+    /// <summary>Load a city definition when the silo starts.</summary>
+    public bool LoadOnStart { get; set; } = true;
+
+    /// <summary>City definition file; relative paths are resolved against the application directory.</summary>
+    public string Path { get; set; } = "cities/demo.json";
+
+    /// <summary>Degree of parallelism of the load fan-out.</summary>
+    public int Parallelism { get; set; } = 32;
+}
+
+public static class GridDispatchSiloExtensions
+{
+    /// <summary>
+    /// The embedded default: one silo on localhost, in-memory grain storage and reminders, the engine's services,
+    /// and the city loaded at start-up.
+    /// </summary>
+    public static ISiloBuilder UseGridDispatch(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.UseLocalhostClustering();
+        silo.AddMemoryGrainStorage(GridDispatchStorage.Name);
+        silo.UseInMemoryReminderService();
+        silo.Services.AddGridDispatchEngine(configuration);
+        silo.Services.AddOptions<CityOptions>().Bind(configuration.GetSection(CityOptions.Section));
+        silo.AddStartupTask<CityBootstrap>();
+        return silo;
+    }
+}
+
+/// <summary>Loads the configured city definition into the cluster when the silo starts (idempotent).</summary>
+internal sealed partial class CityBootstrap(IGrainFactory grains, IOptions<CityOptions> options, Microsoft.Extensions.Logging.ILogger<CityBootstrap> logger) : IStartupTask
+{
+    public async Task Execute(CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        if (!o.LoadOnStart)
+        {
+            return;
+        }
+
+        var path = System.IO.Path.IsPathRooted(o.Path) ? o.Path : System.IO.Path.Combine(AppContext.BaseDirectory, o.Path);
+        var city = CityDefinition.Read(path);
+        var report = await CityLoader.LoadAsync(grains, city, o.Parallelism, cancellationToken);
+        LogLoaded(city.Code, city.Name, report.Grids, report.Workers, report.Elapsed.TotalMilliseconds, report.Failures.Count);
+        if (!report.Succeeded)
+        {
+            throw new InvalidOperationException($"City {city.Code} loaded with {report.Failures.Count} failures, first: {report.Failures[0]}");
+        }
+    }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 5001, Level = Microsoft.Extensions.Logging.LogLevel.Information,
+        Message = "City {Code} ({Name}) loaded: {Grids} grids, {Workers} workers in {Ms:F0} ms, {Failures} failures")]
+    private partial void LogLoaded(string code, string name, int grids, int workers, double ms, int failures);
+}
