@@ -30,6 +30,12 @@ public static class GridDispatchSiloExtensions
     public static ISiloBuilder UseGridDispatch(this ISiloBuilder silo, IConfiguration configuration)
     {
         silo.UseLocalhostClustering();
+        return silo.AddGridDispatch(configuration);
+    }
+
+    /// <summary>Everything but clustering: storage, reminders, the engine's services and the start-up city load.</summary>
+    public static ISiloBuilder AddGridDispatch(this ISiloBuilder silo, IConfiguration configuration)
+    {
         silo.AddMemoryGrainStorage(GridDispatchStorage.Name);
         silo.UseInMemoryReminderService();
         silo.Services.AddGridDispatchEngine(configuration);

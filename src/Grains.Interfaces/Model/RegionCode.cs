@@ -62,6 +62,12 @@ public static class RegionCode
         return level == RegionLevel.City ? null : AncestorAt(code, level + 1);
     }
 
+    /// <summary>
+    /// Key of a functional department grain: departments belong to a city, so the key is the city code and the
+    /// department code, "4499:city-management".
+    /// </summary>
+    public static string DepartmentKey(string regionCode, string department) => $"{AncestorAt(regionCode, RegionLevel.City)}:{department}";
+
     /// <summary>True when <paramref name="code"/> is <paramref name="ancestor"/> or lies below it.</summary>
     public static bool IsWithin(string code, string ancestor) =>
         code.Length >= ancestor.Length && code.StartsWith(ancestor, StringComparison.Ordinal);

@@ -76,9 +76,7 @@ public static class GridDispatchGrainFactoryExtensions
 
     /// <summary>The roster holder for a unit code: a grid, a region, or (for a non-numeric code) a department.</summary>
     public static IRosterHolder GetRosterHolder(this IGrainFactory factory, string unit) =>
-        RegionCode.IsValid(unit) ? factory.GetRouteTarget(unit) switch
-        {
-            IRosterHolder holder => holder,
-            _ => throw new InvalidOperationException(),
-        } : factory.GetGrain<IDepartmentGrain>(unit);
+        !RegionCode.IsValid(unit) ? factory.GetGrain<IDepartmentGrain>(unit)
+        : RegionCode.LevelOf(unit) == RegionLevel.Grid ? factory.GetGrain<IGridGrain>(unit)
+        : factory.GetRegion(unit);
 }

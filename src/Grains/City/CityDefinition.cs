@@ -135,8 +135,10 @@ public sealed record WorkerDefinition(
     string? Department = null,
     WorkerStatus Status = WorkerStatus.Available)
 {
-    public WorkerProfile ToProfile() =>
-        new(Id, Name, Kind, [.. Units], [.. Categories ?? []], Capacity, Department, Status);
+    /// <summary>The profile as the worker grain takes it; the department becomes its city-scoped key.</summary>
+    public WorkerProfile ToProfile(string cityCode) =>
+        new(Id, Name, Kind, [.. Units], [.. Categories ?? []], Capacity,
+            Department is null ? null : RegionCode.DepartmentKey(cityCode, Department), Status);
 }
 
 public sealed record DepartmentEntry(string Code, string Name);

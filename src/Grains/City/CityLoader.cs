@@ -43,7 +43,11 @@ public static class CityLoader
                 });
         }
 
-        await Stage(city.Departments, d => grains.GetGrain<IDepartmentGrain>(d.Code).DefineAsync(new DepartmentDefinition(d.Code, d.Name)), d => d.Code);
+        await Stage(city.Departments, d =>
+        {
+            var key = RegionCode.DepartmentKey(city.Code, d.Code);
+            return grains.GetGrain<IDepartmentGrain>(key).DefineAsync(new DepartmentDefinition(key, d.Name));
+        }, d => d.Code);
 
         var regions = new List<RegionDefinition> { new(city.Code, city.Name, [.. city.Districts.Select(d => d.Code)]) };
         regions.AddRange(city.Districts.Select(d => new RegionDefinition(d.Code, d.Name, [.. d.Streets.Select(s => s.Code)])));
@@ -54,7 +58,7 @@ public static class CityLoader
         var grids = city.Grids.ToList();
         await Stage(grids, g => grains.GetGrain<IGridGrain>(g.Code).DefineAsync(g.ToDefinition()), g => g.Code);
 
-        await Stage(city.Workers, w => grains.GetGrain<IWorkerGrain>(w.Id).RegisterAsync(w.ToProfile()), w => w.Id);
+        await Stage(city.Workers, w => grains.GetGrain<IWorkerGrain>(w.Id).RegisterAsync(w.ToProfile(city.Code)), w => w.Id);
 
         return new CityLoadReport(regions.Count, grids.Count, city.Workers.Count, city.Departments.Count, watch.Elapsed, [.. failures]);
     }

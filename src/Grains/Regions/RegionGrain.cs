@@ -78,7 +78,7 @@ public abstract partial class RegionGrain : Grain, IRegionGrain
 
         if (Level >= _options.DepartmentFromLevel && !string.IsNullOrEmpty(request.Department))
         {
-            var byDepartment = await GrainFactory.GetGrain<IDepartmentGrain>(request.Department).RouteAsync(request);
+            var byDepartment = await GrainFactory.GetGrain<IDepartmentGrain>(RegionCode.DepartmentKey(Code, request.Department)).RouteAsync(request);
             return byDepartment with { Level = Level, Code = Code, Passes = request.Passes };
         }
 

@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using GridDispatch.Domain;
+using GridDispatch.Silo;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+
+namespace GridDispatch.Tests.Infrastructure;
+
+/// <summary>
+/// Domain time for tests: the wall clock plus an offset that tests move forward. Timers still run on real time, so a
+/// deadline two seconds ahead fires two seconds later by itself, and a jump of days makes older deadlines due at once.
+/// </summary>
+public sealed class ShiftedTimeProvider : TimeProvider
+{
+    private long _offsetTicks;
+
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
+}
+
+/// <summary>Counts grain calls by "Interface.Method", so tests can prove what is batched.</summary>
+public sealed class CallCounter : IIncomingGrainCallFilter
+{
+    public static readonly ConcurrentDictionary<string, int> Calls = new();
+
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        Calls.AddOrUpdate($"{context.InterfaceName}.{context.MethodName}:{context.TargetId.Key}", 1, (_, n) => n + 1);
+        await context.Invoke();
+    }
+
+    public static int Count(string interfaceName, string method, string key) =>
+        Calls.Where(kv => kv.Key.StartsWith(interfaceName, StringComparison.Ordinal) && kv.Key.EndsWith($".{method}:{key}", StringComparison.Ordinal))
+            .Sum(kv => kv.Value);
+}
+
+/// <summary>One in-process test cluster of two silos, shared by every engine test (run one after another).</summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public static readonly ShiftedTimeProvider Time = new();
+
+    /// <summary>Test settings: fast roll-ups and a two-second acknowledgement window for critical incidents.</summary>
+    public static readonly Dictionary<string, string?> Settings = new()
+    {
+        ["GridDispatch:Dispatch:RollupInterval"] = "00:00:00.100",
+        ["GridDispatch:Dispatch:CriticalAcceptanceTimeout"] = "00:00:02",
+        ["GridDispatch:City:LoadOnStart"] = "false",
+    };
+
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public IGrainFactory Grains => Cluster.GrainFactory;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new TestClusterBuilder(2);
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(Settings).Build();
+            silo.Services.AddSingleton(new EngineClock(Time));
+            silo.AddIncomingGrainCallFilter<CallCounter>();
+            silo.AddGridDispatch(configuration);
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}
