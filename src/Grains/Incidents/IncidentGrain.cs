@@ -27,6 +27,7 @@ public sealed partial class IncidentGrain(
     private Assignee? _publishedAssignee;
     private string? _publishedQueue;
     private bool _dirty;
+    private DateTimeOffset _now;
 
     private IncidentRecord S => store.State;
 
@@ -63,7 +64,7 @@ public sealed partial class IncidentGrain(
         {
             var category = catalog.Get(report.Category);
             Emit(IncidentEventKind.Reported, report.Actor, $"reported via {report.Source}", report: report,
-                until: _o.AutoAccept ? null : deadlines.Due(clock.Now, category.AcceptLimit, report.Severity));
+                until: _o.AutoAccept ? null : deadlines.Due(_now, category.AcceptLimit, report.Severity));
             if (_o.AutoAccept)
             {
                 await AcceptAndRouteAsync("system:intake", "accepted automatically at intake");
@@ -94,7 +95,7 @@ public sealed partial class IncidentGrain(
 
         var assignee = Assignee.Worker(command.WorkerId);
         Emit(IncidentEventKind.Dispatched, command.Actor, command.Reason ?? "assigned by hand", level: S.Level,
-            unit: S.LevelCode, assignee: assignee, until: clock.Now + _o.AcceptanceTimeoutOf(S.R.Severity));
+            unit: S.LevelCode, assignee: assignee, until: _now + _o.AcceptanceTimeoutOf(S.R.Severity));
         if (!await OfferAsync(command.WorkerId))
         {
             throw new DomainException(DomainErrors.NotAllowed,
@@ -111,7 +112,7 @@ public sealed partial class IncidentGrain(
         WorkerStep(IncidentEventKind.WorkStarted, command, reasonRequired: false);
 
     public Task<IncidentView> ResolveAsync(ActorCommand command) => WorkerStep(IncidentEventKind.Resolved, command, reasonRequired: false,
-        until: () => deadlines.Due(clock.Now, Category.VerifyLimit, S.R.Severity));
+        until: () => deadlines.Due(_now, Category.VerifyLimit, S.R.Severity));
 
     public Task<IncidentView> DeclineAsync(ActorCommand command) =>
         WorkerStep(IncidentEventKind.TaskDeclined, command, reasonRequired: false, reroute: true);
@@ -120,10 +121,10 @@ public sealed partial class IncidentGrain(
         WorkerStep(IncidentEventKind.HandedBack, command, reasonRequired: true, reroute: true);
 
     public Task<IncidentView> VerifyAsync(ActorCommand command) =>
-        Step(IncidentEventKind.Verified, command, reasonRequired: false, until: () => clock.Now + _o.RatingWindow);
+        Step(IncidentEventKind.Verified, command, reasonRequired: false, until: () => _now + _o.RatingWindow);
 
     public Task<IncidentView> ReworkAsync(ActorCommand command) => Step(IncidentEventKind.ReturnedForRework, command, reasonRequired: true,
-        until: () => deadlines.HandleDue(clock.Now, Category, S.R.Severity, S.Level));
+        until: () => deadlines.HandleDue(_now, Category, S.R.Severity, S.Level));
 
     public Task<IncidentView> CloseAsync(ActorCommand command) => Step(IncidentEventKind.Closed, command, reasonRequired: false);
 
@@ -156,7 +157,7 @@ public sealed partial class IncidentGrain(
     {
         RequireActor(new ActorCommand(command.Actor, command.Reason), reasonRequired: true);
         Expect(IncidentEventKind.Deferred);
-        if (command.Until is { } until && until <= clock.Now)
+        if (command.Until is { } until && until <= _now)
         {
             throw new DomainException(DomainErrors.InvalidInput, "A deferral must end in the future", "until");
         }
@@ -171,8 +172,8 @@ public sealed partial class IncidentGrain(
         Expect(IncidentEventKind.Resumed);
         var deferredAt = S.Timeline.Last(e => e.Kind == IncidentEventKind.Deferred).At;
         var due = S.HandleDueWhenDeferred is { } handleDue
-            ? deadlines.Resume(clock.Now, deadlines.Remaining(deferredAt, handleDue, S.R.Severity), S.R.Severity)
-            : deadlines.HandleDue(clock.Now, Category, S.R.Severity, S.Level);
+            ? deadlines.Resume(_now, deadlines.Remaining(deferredAt, handleDue, S.R.Severity), S.R.Severity)
+            : deadlines.HandleDue(_now, Category, S.R.Severity, S.Level);
         Emit(IncidentEventKind.Resumed, command.Actor, command.Reason, until: due);
         await RouteAsync();
     });
@@ -192,7 +193,7 @@ public sealed partial class IncidentGrain(
 
     public Task<IncidentView> CheckDeadlinesAsync() => Run(async () =>
     {
-        var now = clock.Now;
+        var now = _now;
         foreach (var (kind, due) in S.Deadlines.OrderBy(d => d.Value).ToList())
         {
             if (due > now || !S.Deadlines.TryGetValue(kind, out var current) || current != due)
@@ -293,7 +294,7 @@ public sealed partial class IncidentGrain(
     private async Task AcceptAndRouteAsync(string actor, string? reason)
     {
         Emit(IncidentEventKind.Accepted, actor, reason,
-            until: deadlines.HandleDue(clock.Now, Category, S.R.Severity, RegionLevel.Grid));
+            until: deadlines.HandleDue(_now, Category, S.R.Severity, RegionLevel.Grid));
         await RouteAsync();
     }
 
@@ -301,7 +302,7 @@ public sealed partial class IncidentGrain(
     {
         var next = S.Level + 1;
         Emit(IncidentEventKind.Escalated, actor, reason, level: next, unit: RegionCode.AncestorAt(S.R.GridCode, next),
-            until: deadlines.HandleDue(clock.Now, Category, S.R.Severity, next));
+            until: deadlines.HandleDue(_now, Category, S.R.Severity, next));
     }
 
     /// <summary>
@@ -310,7 +311,7 @@ public sealed partial class IncidentGrain(
     /// </summary>
     private async Task RouteAsync()
     {
-        S.Deadlines[DeadlineKind.RouteRetry] = clock.Now + _o.RouteRetryDelay;
+        S.Deadlines[DeadlineKind.RouteRetry] = _now + _o.RouteRetryDelay;
         _dirty = true;
         await CommitAsync();
 
@@ -348,7 +349,7 @@ public sealed partial class IncidentGrain(
             }
 
             Emit(IncidentEventKind.Dispatched, SystemActor, $"picked by {outcome.Level} {outcome.Code}", level: outcome.Level,
-                unit: outcome.Code, assignee: outcome.Assignee, until: clock.Now + _o.AcceptanceTimeoutOf(S.R.Severity));
+                unit: outcome.Code, assignee: outcome.Assignee, until: _now + _o.AcceptanceTimeoutOf(S.R.Severity));
             if (await OfferAsync(outcome.Assignee.Id))
             {
                 break;
@@ -359,7 +360,7 @@ public sealed partial class IncidentGrain(
 
         if (S.State == IncidentState.Accepted && S.Assignee is null && S.QueuedAt is null)
         {
-            S.Deadlines[DeadlineKind.RouteRetry] = clock.Now + _o.RouteRetryDelay;
+            S.Deadlines[DeadlineKind.RouteRetry] = _now + _o.RouteRetryDelay;
         }
 
         await CommitAsync();
@@ -370,7 +371,7 @@ public sealed partial class IncidentGrain(
         try
         {
             return await GrainFactory.GetGrain<IWorkerGrain>(workerId)
-                .OfferAsync(new WorkerTaskUpdate(S.Summary(Id, clock.Now), TaskStatus.Offered, Weight));
+                .OfferAsync(new WorkerTaskUpdate(S.Summary(Id, _now), TaskStatus.Offered, Weight));
         }
         catch (Exception ex) when (ex is not DomainException)
         {
@@ -384,7 +385,7 @@ public sealed partial class IncidentGrain(
     {
         var from = S.Exists ? S.State : IncidentState.Reported;
         var to = kind == IncidentEventKind.Reported && !S.Exists ? IncidentState.Reported : IncidentRules.Next(kind, from);
-        var entry = new TimelineEntry(S.Timeline.Count + 1, clock.Now, actor, kind, from, to, reason, level, unit, assignee, stars, until, deadline, report);
+        var entry = new TimelineEntry(S.Timeline.Count + 1, _now, actor, kind, from, to, reason, level, unit, assignee, stars, until, deadline, report);
         S.Apply(entry);
         _dirty = true;
         return entry;
@@ -400,9 +401,13 @@ public sealed partial class IncidentGrain(
         IncidentRules.Next(kind, S.State);
     }
 
-    /// <summary>Runs a command; if it fails after changing state in memory, the last committed state is read back.</summary>
+    /// <summary>
+    /// Runs a command at one instant (every entry and deadline it makes shares that time); if it fails after changing
+    /// state in memory, the last committed state is read back.
+    /// </summary>
     private async Task<IncidentView> Run(Func<Task> command)
     {
+        _now = clock.Now;
         try
         {
             await command();
