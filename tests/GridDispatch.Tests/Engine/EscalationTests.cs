@@ -123,7 +123,7 @@ public sealed class EscalationTests(ClusterFixture fixture)
         await city.LoadAsync(Grains);
         var view = await Grains.ReportAsync(Reports.Make(city.Grid, category: "0103")); // dirty road: 5 working hours
 
-        var calendar = new Domain.WorkingCalendar(new Domain.CalendarOptions());
+        var calendar = new GridDispatch.Domain.WorkingCalendar(new GridDispatch.Domain.CalendarOptions());
         var accepted = view.Timeline.Single(e => e.Kind == IncidentEventKind.Accepted).At;
         Assert.Equal(calendar.AddWorkingTime(accepted, TimeSpan.FromHours(5)), view.Deadlines[DeadlineKind.Handle]);
     }
