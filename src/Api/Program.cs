@@ -1,3 +1,7 @@
-var app = WebApplication.CreateBuilder(args).Build();
-app.MapGet("/health/live", () => Results.Ok());
+using GridDispatch.Api;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddGridDispatchApi();
+var app = builder.Build();
+app.MapGridDispatchApi();
 app.Run();

@@ -23,6 +23,19 @@ public sealed class CityOptions
 
 public static class GridDispatchSiloExtensions
 {
+    /// <summary>Adds griddispatch.json (engine defaults) underneath every other configuration source.</summary>
+    public static IConfigurationBuilder AddGridDispatchDefaults(this IConfigurationBuilder configuration)
+    {
+        var source = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+        {
+            Path = System.IO.Path.Combine(AppContext.BaseDirectory, "griddispatch.json"),
+            Optional = true,
+        };
+        source.ResolveFileProvider();
+        configuration.Sources.Insert(0, source);
+        return configuration;
+    }
+
     /// <summary>
     /// The embedded default: one silo on localhost, in-memory grain storage and reminders, the engine's services,
     /// and the city loaded at start-up.
@@ -41,6 +54,8 @@ public static class GridDispatchSiloExtensions
         silo.Services.AddGridDispatchEngine(configuration);
         silo.Services.AddOptions<CityOptions>().Bind(configuration.GetSection(CityOptions.Section));
         silo.AddStartupTask<CityBootstrap>();
+        silo.Services.AddOptions<SimulationOptions>().Bind(configuration.GetSection(SimulationOptions.Section));
+        silo.Services.AddHostedService<CitySimulator>();
         return silo;
     }
 }

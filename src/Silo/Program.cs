@@ -7,6 +7,7 @@ if (args is ["generate-city", ..])
 }
 
 var builder = Host.CreateApplicationBuilder(args);
+builder.Configuration.AddGridDispatchDefaults();
 builder.UseOrleans(silo => silo.UseGridDispatch(builder.Configuration));
 await builder.Build().RunAsync();
 return 0;

@@ -80,6 +80,26 @@ public sealed class DispatchTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_worker_hands_back_a_started_task_and_it_goes_to_someone_else_with_the_reason_on_record()
+    {
+        var city = TestCity.Create();
+        var a = city.AddWorker("a", [city.Grid]);
+        var b = city.AddWorker("b", [city.Grid]);
+        await city.LoadAsync(Grains);
+        var view = await Grains.ReportAsync(Reports.Make(city.Grid));
+        await Grains.Incident(view).AcknowledgeAsync(new ActorCommand(a));
+        await Grains.Incident(view).StartAsync(new ActorCommand(a));
+
+        var handedBack = await Grains.Incident(view).HandBackAsync(new ActorCommand(a, "needs a ladder truck"));
+
+        Assert.Equal((IncidentState.Dispatched, b), (handedBack.State, handedBack.Assignee!.Id));
+        var entry = handedBack.Timeline.Single(e => e.Kind == IncidentEventKind.HandedBack);
+        Assert.Equal((a, "needs a ladder truck", IncidentState.InProgress), (entry.Actor, entry.Reason, entry.From));
+        Assert.Empty((await Grains.GetGrain<IWorkerGrain>(a).GetAsync()).Tasks);
+        Assert.Single((await Grains.GetGrain<IWorkerGrain>(b).GetAsync()).Tasks);
+    }
+
+    [Fact]
     public async Task A_task_not_acknowledged_in_time_moves_to_the_next_worker_by_itself()
     {
         var city = TestCity.Create();

@@ -47,6 +47,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         ["GridDispatch:Dispatch:RollupInterval"] = "00:00:00.100",
         ["GridDispatch:Dispatch:CriticalAcceptanceTimeout"] = "00:00:02",
         ["GridDispatch:City:LoadOnStart"] = "false",
+        ["GridDispatch:Simulation:Enabled"] = "false",
     };
 
     public TestCluster Cluster { get; private set; } = null!;
