@@ -27,6 +27,7 @@ public sealed partial class GridGrain : Grain, IGridGrain
     private readonly DifficultyScorer _scorer;
     private readonly ILogger<GridGrain> _logger;
     private readonly RollupSchedule _rollup;
+    private bool _shuttingDown;
 
     public GridGrain(
         [PersistentState("grid", GridDispatchStorage.Name)] IPersistentState<GridRecord> store,
@@ -142,6 +143,8 @@ public sealed partial class GridGrain : Grain, IGridGrain
     {
         try
         {
+            // A silo shutting down only stores; pushing up would reach parents that are deactivating too.
+            _shuttingDown = reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
             await _rollup.FlushAsync();
         }
         catch (Exception ex)
@@ -154,7 +157,7 @@ public sealed partial class GridGrain : Grain, IGridGrain
     private async Task FlushAsync()
     {
         await _store.WriteStateAsync();
-        if (S.Definition is not null)
+        if (S.Definition is not null && !_shuttingDown)
         {
             await GrainFactory.GetGrain<ICommunityGrain>(RegionCode.Parent(Code)!).ChildChangedAsync(Summary());
         }

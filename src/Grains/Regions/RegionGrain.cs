@@ -28,6 +28,7 @@ public abstract partial class RegionGrain : Grain, IRegionGrain
     private readonly DispatchOptions _options;
     private readonly ILogger _logger;
     private readonly RollupSchedule _rollup;
+    private bool _shuttingDown;
 
     protected RegionGrain(IPersistentState<RegionRecord> store, EngineClock clock, IOptions<DispatchOptions> options, ILogger logger)
     {
@@ -154,6 +155,8 @@ public abstract partial class RegionGrain : Grain, IRegionGrain
     {
         try
         {
+            // A silo shutting down only stores; pushing up would reach parents that are deactivating too.
+            _shuttingDown = reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
             await _rollup.FlushAsync();
         }
         catch (Exception ex)
@@ -165,7 +168,7 @@ public abstract partial class RegionGrain : Grain, IRegionGrain
     private async Task FlushAsync()
     {
         await _store.WriteStateAsync();
-        if (Level != RegionLevel.City && S.Definition is not null)
+        if (Level != RegionLevel.City && S.Definition is not null && !_shuttingDown)
         {
             await GrainFactory.GetRegion(RegionCode.Parent(Code)!).ChildChangedAsync(Summary());
         }
