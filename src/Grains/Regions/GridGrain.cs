@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace GridDispatch.Regions;
 
 [GenerateSerializer, Alias("GridDispatch.GridRecord.v1")]
-public sealed class GridRecord
+public sealed class GridRecord : IUnitRecord
 {
     [Id(0)] public GridDefinition? Definition { get; set; }
     [Id(1)] public Roster Roster { get; set; } = new();
@@ -20,33 +20,13 @@ public sealed class GridRecord
 /// A unit grid: first link of the escalation chain, keeper of its open-work index and colour.
 /// It calls only upwards (its community), and only by routing requests and one-way, batched summaries.
 /// </summary>
-public sealed partial class GridGrain : Grain, IGridGrain
+public sealed class GridGrain(
+    [PersistentState("grid", GridDispatchStorage.Name)] IPersistentState<GridRecord> store,
+    EngineClock clock,
+    DifficultyScorer scorer,
+    IOptions<DispatchOptions> options,
+    ILogger<GridGrain> logger) : UnitGrain<GridRecord>(store, options.Value, logger), IGridGrain
 {
-    private readonly IPersistentState<GridRecord> _store;
-    private readonly EngineClock _clock;
-    private readonly DifficultyScorer _scorer;
-    private readonly ILogger<GridGrain> _logger;
-    private readonly RollupSchedule _rollup;
-    private bool _shuttingDown;
-
-    public GridGrain(
-        [PersistentState("grid", GridDispatchStorage.Name)] IPersistentState<GridRecord> store,
-        EngineClock clock,
-        DifficultyScorer scorer,
-        IOptions<DispatchOptions> options,
-        ILogger<GridGrain> logger)
-    {
-        _store = store;
-        _clock = clock;
-        _scorer = scorer;
-        _logger = logger;
-        _rollup = new RollupSchedule(this, options.Value.RollupInterval, FlushAsync);
-    }
-
-    private GridRecord S => _store.State;
-
-    private string Code => this.GetPrimaryKeyString();
-
     public async Task<GridView> DefineAsync(GridDefinition definition)
     {
         if (definition.Code != Code || !RegionCode.IsValid(Code, RegionLevel.Grid))
@@ -61,9 +41,7 @@ public sealed partial class GridGrain : Grain, IGridGrain
         }
 
         S.Definition = definition;
-        S.Version++;
-        await _store.WriteStateAsync();
-        _rollup.MarkDirty();
+        await StoreChangeAsync();
         return View();
     }
 
@@ -75,10 +53,9 @@ public sealed partial class GridGrain : Grain, IGridGrain
 
     public async Task<RouteOutcome> RouteAsync(RouteRequest request)
     {
-        if (S.Definition is not null && S.Roster.Pick(request) is { } pick)
+        if (S.Definition is not null && TryDispatch(RegionLevel.Grid, request) is { } handled)
         {
-            S.Roster.Reserve(pick.WorkerId, request.Weight);
-            return new RouteOutcome(RegionLevel.Grid, Code, Assignee.Worker(pick.WorkerId), request.Passes);
+            return handled;
         }
 
         var reason = S.Definition is null ? "grid is not defined" : S.Roster.ExplainMiss(request);
@@ -105,68 +82,18 @@ public sealed partial class GridGrain : Grain, IGridGrain
             S.Open[incident.Id] = incident;
         }
 
-        S.Version++;
-        _rollup.MarkDirty();
+        MarkChanged();
         return Task.CompletedTask;
     }
 
-    public async Task JoinRosterAsync(RosterEntry entry)
-    {
-        S.Roster.Join(entry);
-        S.Version++;
-        await _store.WriteStateAsync();
-        _rollup.MarkDirty();
-    }
-
-    public async Task LeaveRosterAsync(string workerId)
-    {
-        if (S.Roster.Leave(workerId))
-        {
-            S.Version++;
-            await _store.WriteStateAsync();
-            _rollup.MarkDirty();
-        }
-    }
-
-    public Task WorkerChangedAsync(RosterEntry entry)
-    {
-        if (S.Roster.Update(entry))
-        {
-            S.Version++;
-            _rollup.MarkDirty();
-        }
-
-        return Task.CompletedTask;
-    }
-
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        try
-        {
-            // A silo shutting down only stores; pushing up would reach parents that are deactivating too.
-            _shuttingDown = reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
-            await _rollup.FlushAsync();
-        }
-        catch (Exception ex)
-        {
-            LogFlushFailed(ex, Code);
-        }
-    }
-
-    /// <summary>Stores the open-work index and pushes the summary to the community: one write and one message per batch.</summary>
-    private async Task FlushAsync()
-    {
-        await _store.WriteStateAsync();
-        if (S.Definition is not null && !_shuttingDown)
-        {
-            await GrainFactory.GetGrain<ICommunityGrain>(RegionCode.Parent(Code)!).ChildChangedAsync(Summary());
-        }
-    }
+    protected override Task PushUpAsync() => S.Definition is null
+        ? Task.CompletedTask
+        : GrainFactory.GetGrain<ICommunityGrain>(RegionCode.Parent(Code)!).ChildChangedAsync(Summary());
 
     private GridView View()
     {
         var d = S.Definition!;
-        return new GridView(d, _scorer.Score(d), _scorer.RecommendedWorkers(d), [.. S.Roster.Entries.Values.OrderBy(e => e.WorkerId)],
+        return new GridView(d, scorer.Score(d), scorer.RecommendedWorkers(d), [.. S.Roster.Entries.Values.OrderBy(e => e.WorkerId)],
             Summary(), [.. S.Open.Values.OrderBy(i => i.Id)]);
     }
 
@@ -183,9 +110,6 @@ public sealed partial class GridGrain : Grain, IGridGrain
             open.GroupBy(i => i.State).ToImmutableDictionary(g => g.Key, g => g.Count()),
             open.Count, open.Count(i => i.Overdue),
             colour == Colour.Green ? 1 : 0, colour == Colour.Yellow ? 1 : 0, colour == Colour.Red ? 1 : 0,
-            home.Count, home.Sum(e => e.Load), home.Sum(e => e.Capacity), S.Kpi.Current(), S.Version, _clock.Now);
+            home.Count, home.Sum(e => e.Load), home.Sum(e => e.Capacity), S.Kpi.Current(), S.Version, clock.Now);
     }
-
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Grid {Code} could not flush its roll-up on deactivation")]
-    private partial void LogFlushFailed(Exception ex, string code);
 }

@@ -6,11 +6,12 @@ using Microsoft.Extensions.Options;
 namespace GridDispatch.Regions;
 
 [GenerateSerializer, Alias("GridDispatch.RegionRecord.v1")]
-public sealed class RegionRecord
+public sealed class RegionRecord : IUnitRecord
 {
     [Id(0)] public RegionDefinition? Definition { get; set; }
     [Id(1)] public Dictionary<string, UnitSummary> Children { get; set; } = new(StringComparer.Ordinal);
-    [Id(2)] public Roster Staff { get; set; } = new();
+    /// <summary>The region's own staff (community police, street and district officers).</summary>
+    [Id(2)] public Roster Roster { get; set; } = new();
     [Id(3)] public HashSet<string> Queue { get; set; } = new(StringComparer.Ordinal);
     [Id(4)] public long Version { get; set; }
 }
@@ -21,29 +22,12 @@ public sealed class RegionRecord
 /// never passes, it queues for a commander. Roll-ups arrive from children as one-way snapshots and leave upwards in
 /// batches, so the city receives one message per district per interval, never one per incident.
 /// </summary>
-public abstract partial class RegionGrain : Grain, IRegionGrain
+public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineClock clock, IOptions<DispatchOptions> options, ILogger logger)
+    : UnitGrain<RegionRecord>(store, options.Value, logger), IRegionGrain
 {
-    private readonly IPersistentState<RegionRecord> _store;
-    private readonly EngineClock _clock;
-    private readonly DispatchOptions _options;
-    private readonly ILogger _logger;
-    private readonly RollupSchedule _rollup;
-    private bool _shuttingDown;
-
-    protected RegionGrain(IPersistentState<RegionRecord> store, EngineClock clock, IOptions<DispatchOptions> options, ILogger logger)
-    {
-        _store = store;
-        _clock = clock;
-        _options = options.Value;
-        _logger = logger;
-        _rollup = new RollupSchedule(this, _options.RollupInterval, FlushAsync);
-    }
+    private readonly DispatchOptions _options = options.Value;
 
     protected abstract RegionLevel Level { get; }
-
-    private RegionRecord S => _store.State;
-
-    private string Code => this.GetPrimaryKeyString();
 
     public async Task<RegionView> DefineAsync(RegionDefinition definition)
     {
@@ -59,9 +43,7 @@ public abstract partial class RegionGrain : Grain, IRegionGrain
         }
 
         S.Definition = definition;
-        S.Version++;
-        await _store.WriteStateAsync();
-        _rollup.MarkDirty();
+        await StoreChangeAsync();
         return View();
     }
 
@@ -71,10 +53,9 @@ public abstract partial class RegionGrain : Grain, IRegionGrain
 
     public async Task<RouteOutcome> RouteAsync(RouteRequest request)
     {
-        if (S.Staff.Pick(request) is { } pick)
+        if (TryDispatch(Level, request) is { } handled)
         {
-            S.Staff.Reserve(pick.WorkerId, request.Weight);
-            return new RouteOutcome(Level, Code, Assignee.Worker(pick.WorkerId), request.Passes);
+            return handled;
         }
 
         if (Level >= _options.DepartmentFromLevel && !string.IsNullOrEmpty(request.Department))
@@ -87,14 +68,13 @@ public abstract partial class RegionGrain : Grain, IRegionGrain
         {
             if (S.Queue.Add(request.IncidentId))
             {
-                S.Version++;
-                await _store.WriteStateAsync();
+                await StoreChangeAsync();
             }
 
             return new RouteOutcome(Level, Code, null, request.Passes);
         }
 
-        var reason = S.Definition is null ? $"{Level} is not defined" : S.Staff.ExplainMiss(request);
+        var reason = S.Definition is null ? $"{Level} is not defined" : S.Roster.ExplainMiss(request);
         return await GrainFactory.GetRegion(RegionCode.Parent(Code)!).RouteAsync(
             request with { Passes = request.Passes.Add(new RoutePass(Level, Code, reason)) });
     }
@@ -108,8 +88,7 @@ public abstract partial class RegionGrain : Grain, IRegionGrain
         }
 
         S.Children[summary.Code] = summary;
-        S.Version++;
-        _rollup.MarkDirty();
+        MarkChanged();
         return Task.CompletedTask;
     }
 
@@ -117,72 +96,23 @@ public abstract partial class RegionGrain : Grain, IRegionGrain
     {
         if (S.Queue.Remove(incidentId))
         {
-            S.Version++;
-            await _store.WriteStateAsync();
+            await StoreChangeAsync();
         }
     }
 
-    public async Task JoinRosterAsync(RosterEntry entry)
-    {
-        S.Staff.Join(entry);
-        S.Version++;
-        await _store.WriteStateAsync();
-        _rollup.MarkDirty();
-    }
-
-    public async Task LeaveRosterAsync(string workerId)
-    {
-        if (S.Staff.Leave(workerId))
-        {
-            S.Version++;
-            await _store.WriteStateAsync();
-            _rollup.MarkDirty();
-        }
-    }
-
-    public Task WorkerChangedAsync(RosterEntry entry)
-    {
-        if (S.Staff.Update(entry))
-        {
-            S.Version++;
-            _rollup.MarkDirty();
-        }
-
-        return Task.CompletedTask;
-    }
-
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        try
-        {
-            // A silo shutting down only stores; pushing up would reach parents that are deactivating too.
-            _shuttingDown = reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
-            await _rollup.FlushAsync();
-        }
-        catch (Exception ex)
-        {
-            LogFlushFailed(ex, Level, Code);
-        }
-    }
-
-    private async Task FlushAsync()
-    {
-        await _store.WriteStateAsync();
-        if (Level != RegionLevel.City && S.Definition is not null && !_shuttingDown)
-        {
-            await GrainFactory.GetRegion(RegionCode.Parent(Code)!).ChildChangedAsync(Summary());
-        }
-    }
+    protected override Task PushUpAsync() => Level == RegionLevel.City || S.Definition is null
+        ? Task.CompletedTask
+        : GrainFactory.GetRegion(RegionCode.Parent(Code)!).ChildChangedAsync(Summary());
 
     private RegionView View() => new(S.Definition!, Level, Summary(),
         [.. S.Children.Values.OrderBy(c => c.Code, StringComparer.Ordinal)],
-        [.. S.Staff.Entries.Values.OrderBy(e => e.WorkerId, StringComparer.Ordinal)],
+        [.. S.Roster.Entries.Values.OrderBy(e => e.WorkerId, StringComparer.Ordinal)],
         [.. S.Queue.Order(StringComparer.Ordinal)]);
 
     private UnitSummary Summary()
     {
         var children = S.Children.Values.ToList();
-        var staff = S.Staff.HomeMembers(Code).ToList();
+        var staff = S.Roster.HomeMembers(Code).ToList();
         var byState = children.SelectMany(c => c.OpenByState)
             .GroupBy(kv => kv.Key)
             .ToImmutableDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
@@ -197,11 +127,8 @@ public abstract partial class RegionGrain : Grain, IRegionGrain
             children.Sum(c => c.Load) + staff.Sum(e => e.Load),
             children.Sum(c => c.Capacity) + staff.Sum(e => e.Capacity),
             children.Aggregate(KpiSet.Zero, (sum, c) => sum.Add(c.Kpi)),
-            S.Version, _clock.Now);
+            S.Version, clock.Now);
     }
-
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "{Level} {Code} could not flush its roll-up on deactivation")]
-    private partial void LogFlushFailed(Exception ex, RegionLevel level, string code);
 }
 
 public sealed class CommunityGrain(

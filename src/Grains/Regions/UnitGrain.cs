@@ -1,0 +1,118 @@
+using GridDispatch.Domain;
+using Microsoft.Extensions.Logging;
+
+namespace GridDispatch.Regions;
+
+/// <summary>State every grid and region keeps: a roster of workers and a version for its roll-ups.</summary>
+public interface IUnitRecord
+{
+    Roster Roster { get; }
+
+    long Version { get; set; }
+}
+
+/// <summary>
+/// What grids and regions share: a roster of workers with live load, dispatch from it, and batched roll-ups — every
+/// change marks the unit dirty, and one timer tick later the state is stored and the summary pushed to the parent.
+/// </summary>
+public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
+    where TRecord : class, IUnitRecord, new()
+{
+    private static readonly Action<ILogger, string, Exception?> FlushFailed =
+        LoggerMessage.Define<string>(LogLevel.Warning, new EventId(2001, "RollupFlushFailed"), "Unit {Code} could not flush its roll-up on deactivation");
+
+    private readonly ILogger _logger;
+    private bool _shuttingDown;
+
+    protected UnitGrain(IPersistentState<TRecord> store, DispatchOptions options, ILogger logger)
+    {
+        Store = store;
+        _logger = logger;
+        Rollup = new RollupSchedule(this, options.RollupInterval, FlushAsync);
+    }
+
+    protected IPersistentState<TRecord> Store { get; }
+
+    protected RollupSchedule Rollup { get; }
+
+    protected TRecord S => Store.State;
+
+    protected string Code => this.GetPrimaryKeyString();
+
+    public async Task JoinRosterAsync(RosterEntry entry)
+    {
+        S.Roster.Join(entry);
+        await StoreChangeAsync();
+    }
+
+    public async Task LeaveRosterAsync(string workerId)
+    {
+        if (S.Roster.Leave(workerId))
+        {
+            await StoreChangeAsync();
+        }
+    }
+
+    public Task WorkerChangedAsync(RosterEntry entry)
+    {
+        if (S.Roster.Update(entry))
+        {
+            MarkChanged();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // A silo shutting down only stores; pushing up would reach parents that are deactivating too.
+            _shuttingDown = reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
+            await Rollup.FlushAsync();
+        }
+        catch (Exception ex)
+        {
+            FlushFailed(_logger, Code, ex);
+        }
+    }
+
+    /// <summary>The fitting worker with the lowest relative load, reserved at once; null when nobody fits.</summary>
+    protected RouteOutcome? TryDispatch(RegionLevel level, RouteRequest request)
+    {
+        if (S.Roster.Pick(request) is not { } pick)
+        {
+            return null;
+        }
+
+        S.Roster.Reserve(pick.WorkerId, request.Weight);
+        return new RouteOutcome(level, Code, Assignee.Worker(pick.WorkerId), request.Passes);
+    }
+
+    /// <summary>A change that only needs to reach the next roll-up.</summary>
+    protected void MarkChanged()
+    {
+        S.Version++;
+        Rollup.MarkDirty();
+    }
+
+    /// <summary>A change stored before the call returns (definitions, roster membership).</summary>
+    protected async Task StoreChangeAsync()
+    {
+        S.Version++;
+        await Store.WriteStateAsync();
+        Rollup.MarkDirty();
+    }
+
+    /// <summary>Sends this unit's summary to its parent (one-way).</summary>
+    protected abstract Task PushUpAsync();
+
+    private async Task FlushAsync()
+    {
+        await Store.WriteStateAsync();
+        if (!_shuttingDown)
+        {
+            await PushUpAsync();
+        }
+    }
+}
