@@ -1,7 +1,3 @@
 using GridDispatch.Api;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddGridDispatchApi();
-var app = builder.Build();
-app.MapGridDispatchApi();
-app.Run();
+GridDispatchApi.Create(args).Run();

@@ -21,6 +21,16 @@ public sealed class CityOptions
     public int Parallelism { get; set; } = 32;
 }
 
+/// <summary>Endpoints of the embedded silo (section "GridDispatch:Silo").</summary>
+public sealed class SiloEndpointOptions
+{
+    public const string Section = "GridDispatch:Silo";
+
+    public int SiloPort { get; set; } = 11111;
+
+    public int GatewayPort { get; set; } = 30000;
+}
+
 public static class GridDispatchSiloExtensions
 {
     /// <summary>Adds griddispatch.json (engine defaults) underneath every other configuration source.</summary>
@@ -42,7 +52,8 @@ public static class GridDispatchSiloExtensions
     /// </summary>
     public static ISiloBuilder UseGridDispatch(this ISiloBuilder silo, IConfiguration configuration)
     {
-        silo.UseLocalhostClustering();
+        var endpoints = configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new SiloEndpointOptions();
+        silo.UseLocalhostClustering(endpoints.SiloPort, endpoints.GatewayPort);
         return silo.AddGridDispatch(configuration);
     }
 

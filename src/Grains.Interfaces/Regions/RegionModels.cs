@@ -12,7 +12,8 @@ public sealed record GridDefinition(
     [property: Id(4)] int RentedHomes,
     [property: Id(5)] int Shops,
     [property: Id(6)] int HighRiseBuildings,
-    [property: Id(7)] int Buildings);
+    [property: Id(7)] int Buildings,
+    [property: Id(8)] GeoPoint? Centre = null);
 
 [GenerateSerializer, Immutable, Alias("GridDispatch.GridView")]
 public sealed record GridView(
@@ -21,7 +22,8 @@ public sealed record GridView(
     [property: Id(2)] int RecommendedWorkers,
     [property: Id(3)] ImmutableArray<RosterEntry> Roster,
     [property: Id(4)] UnitSummary Summary,
-    [property: Id(5)] ImmutableArray<IncidentSummary> OpenIncidents);
+    [property: Id(5)] ImmutableArray<IncidentSummary> OpenIncidents,
+    [property: Id(6)] ImmutableArray<IncidentSummary> RecentlyFinished);
 
 [GenerateSerializer, Immutable, Alias("GridDispatch.RegionDefinition")]
 public sealed record RegionDefinition(

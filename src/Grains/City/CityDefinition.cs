@@ -119,10 +119,14 @@ public sealed record GridEntry(
     int RentedHomes = 0,
     int Shops = 0,
     int HighRiseBuildings = 0,
-    int Buildings = 0)
+    int Buildings = 0,
+    double? Latitude = null,
+    double? Longitude = null)
 {
+    public GeoPoint? Centre => Latitude is { } lat && Longitude is { } lng ? new GeoPoint(lat, lng) : null;
+
     public GridDefinition ToDefinition() =>
-        new(Code, Name, Households, FloatingPopulation, RentedHomes, Shops, HighRiseBuildings, Buildings);
+        new(Code, Name, Households, FloatingPopulation, RentedHomes, Shops, HighRiseBuildings, Buildings, Centre);
 }
 
 public sealed record WorkerDefinition(

@@ -14,7 +14,10 @@ public sealed record CitySpec(
     int MaxHouseholds = 300,
     /// <summary>Workers per grid; 0 = as many as the grid's difficulty recommends.</summary>
     int WorkersPerGrid = 0,
-    int Seed = 12345);
+    int Seed = 12345,
+    /// <summary>Where the city lies: grid centres are laid out on a lattice of about 500 m from here.</summary>
+    double Latitude = 22.54,
+    double Longitude = 114.05);
 
 /// <summary>
 /// Makes a synthetic city of any size: districts × streets × communities × grids with household counts and difficulty
@@ -37,6 +40,7 @@ public static class CityGenerator
         }
 
         var random = new Random(spec.Seed);
+        var gridIndex = 0;
         var workers = new List<WorkerDefinition>();
         var districts = new List<DistrictDefinition>();
         for (var d = 1; d <= spec.Districts; d++)
@@ -53,7 +57,7 @@ public static class CityGenerator
                     var grids = new List<GridEntry>();
                     for (var g = 1; g <= spec.GridsPerCommunity; g++)
                     {
-                        var grid = MakeGrid($"{cCode}{g:D3}", $"Grid {d}-{s}-{c}-{g}", spec, random);
+                        var grid = MakeGrid($"{cCode}{g:D3}", $"Grid {d}-{s}-{c}-{g}", spec, random, gridIndex++);
                         grids.Add(grid);
                         var count = spec.WorkersPerGrid > 0 ? spec.WorkersPerGrid : scorer.RecommendedWorkers(grid.ToDefinition());
                         for (var w = 1; w <= count; w++)
@@ -90,8 +94,10 @@ public static class CityGenerator
         return new CityDefinition(spec.Code, spec.Name, districts, workers, departments);
     }
 
-    private static GridEntry MakeGrid(string code, string name, CitySpec spec, Random random)
+    private static GridEntry MakeGrid(string code, string name, CitySpec spec, Random random, int index)
     {
+        var side = (int)Math.Ceiling(Math.Sqrt((double)spec.Districts * spec.StreetsPerDistrict * spec.CommunitiesPerStreet * spec.GridsPerCommunity));
+        const double step = 0.0045; // about 500 m
         var households = random.Next(spec.MinHouseholds, spec.MaxHouseholds + 1);
         var rentedShare = random.NextDouble() * random.NextDouble(); // most grids have few rented homes, a few have many
         return new GridEntry(
@@ -100,6 +106,8 @@ public static class CityGenerator
             RentedHomes: (int)(households * rentedShare),
             Shops: random.Next(0, 40),
             HighRiseBuildings: random.Next(0, 8),
-            Buildings: Math.Max(1, households / 30 + random.Next(0, 5)));
+            Buildings: Math.Max(1, households / 30 + random.Next(0, 5)),
+            Latitude: Math.Round(spec.Latitude + (index / side) * step, 6),
+            Longitude: Math.Round(spec.Longitude + (index % side) * step, 6));
     }
 }

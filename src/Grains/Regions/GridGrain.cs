@@ -14,6 +14,8 @@ public sealed class GridRecord : IUnitRecord
     [Id(2)] public Dictionary<string, IncidentSummary> Open { get; set; } = new(StringComparer.Ordinal);
     [Id(3)] public KpiLedger Kpi { get; set; } = new();
     [Id(4)] public long Version { get; set; }
+    /// <summary>The last incidents that were closed or cancelled here, newest first.</summary>
+    [Id(5)] public List<IncidentSummary> RecentlyFinished { get; set; } = [];
 }
 
 /// <summary>
@@ -27,6 +29,8 @@ public sealed class GridGrain(
     IOptions<DispatchOptions> options,
     ILogger<GridGrain> logger) : UnitGrain<GridRecord>(store, options.Value, logger), IGridGrain
 {
+    private const int RecentLimit = 50;
+
     public async Task<GridView> DefineAsync(GridDefinition definition)
     {
         if (definition.Code != Code || !RegionCode.IsValid(Code, RegionLevel.Grid))
@@ -76,6 +80,11 @@ public sealed class GridGrain(
         if (incident.IsTerminal)
         {
             S.Open.Remove(incident.Id);
+            S.RecentlyFinished.Insert(0, incident);
+            if (S.RecentlyFinished.Count > RecentLimit)
+            {
+                S.RecentlyFinished.RemoveAt(RecentLimit);
+            }
         }
         else
         {
@@ -94,7 +103,7 @@ public sealed class GridGrain(
     {
         var d = S.Definition!;
         return new GridView(d, scorer.Score(d), scorer.RecommendedWorkers(d), [.. S.Roster.Entries.Values.OrderBy(e => e.WorkerId)],
-            Summary(), [.. S.Open.Values.OrderBy(i => i.Id)]);
+            Summary(), [.. S.Open.Values.OrderBy(i => i.Id)], [.. S.RecentlyFinished]);
     }
 
     private UnitSummary Summary()

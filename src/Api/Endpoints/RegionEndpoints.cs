@@ -1,0 +1,54 @@
+using GridDispatch.Api.Http;
+using GridDispatch.Domain;
+
+namespace GridDispatch.Api.Endpoints;
+
+public static class RegionEndpoints
+{
+    public static RouteGroupBuilder MapRegions(this RouteGroupBuilder api)
+    {
+        api.MapGet("/regions/{code}", (string code, IGrainFactory grains) => grains.GetRegion(RegionCodeOf(code)).GetAsync());
+        api.MapGet("/grids/{code}", (string code, IGrainFactory grains) => grains.GetGrain<IGridGrain>(GridCodeOf(code)).GetAsync());
+        api.MapGet("/kpis/{code}", async (string code, IGrainFactory grains) =>
+        {
+            var summary = RegionCode.IsValid(code, RegionLevel.Grid)
+                ? (await grains.GetGrain<IGridGrain>(code).GetAsync()).Summary
+                : (await grains.GetRegion(RegionCodeOf(code)).GetAsync()).Summary;
+            return new KpiReport(summary.Code, summary.Level, summary.Name, KpiFigures.Of(summary.Kpi.All), KpiFigures.Of(summary.Kpi.Urgent), summary.AsOf);
+        });
+        api.MapGet("/workers/{id}", (string id, IGrainFactory grains) => grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync());
+        api.MapPut("/workers/{id}/status", async (string id, HttpRequest request, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync<WorkerStatusRequest>(request);
+            return await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).SetStatusAsync(
+                body.Status ?? throw new DomainException(DomainErrors.InvalidInput, "Status is required: offDuty, available, busy or onPatrol", "status"));
+        });
+        api.MapPut("/workers/{id}/location", async (string id, HttpRequest request, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync<LocationDto>(request);
+            return await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).SetLocationAsync(new GeoPoint(body.Latitude, body.Longitude));
+        });
+        api.MapGet("/categories", (CategoryCatalog catalog) => catalog.Classes.Select(c => new
+        {
+            c.Code, c.Name, c.NameZh, c.Standard,
+            Categories = c.Categories.Select(s => new
+            {
+                s.Code, s.Name, s.NameZh, s.Department,
+                Limits = new { Accept = s.AcceptLimit.ToString(), Dispatch = s.DispatchLimit.ToString(), Handle = s.HandleLimit.ToString(), Verify = s.VerifyLimit.ToString() },
+                s.AcceptCondition, s.CloseCondition,
+            }),
+        }));
+        return api;
+    }
+
+    internal static string RegionCodeOf(string code) =>
+        RegionCode.TryGetLevel(code, out var level) && level != RegionLevel.Grid ? code
+            : throw new DomainException(DomainErrors.InvalidInput, "A region code has 4, 6, 9 or 12 digits", "code");
+
+    internal static string GridCodeOf(string code) => RegionCode.IsValid(code, RegionLevel.Grid) ? code
+        : throw new DomainException(DomainErrors.InvalidInput, "A grid code has 15 digits", "code");
+
+    internal static string WorkerIdOf(string id) =>
+        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+            ? id : throw new DomainException(DomainErrors.InvalidInput, "A worker id is 1–64 letters, digits, '-', '_' or '.'", "id");
+}

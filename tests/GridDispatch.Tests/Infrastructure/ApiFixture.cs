@@ -1,0 +1,81 @@
+using System.Net;
+using System.Net.Sockets;
+using GridDispatch.Api;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GridDispatch.Tests.Infrastructure;
+
+/// <summary>
+/// The real API host — Kestrel on a loopback port, a co-hosted silo on free ports, the demo city loaded, the simulator
+/// off — shared by the HTTP, Open311, SignalR and browser tests.
+/// </summary>
+public sealed class ApiFixture : IAsyncLifetime
+{
+    public WebApplication App { get; private set; } = null!;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public IGrainFactory Grains => App.Services.GetRequiredService<IGrainFactory>();
+
+    public const string City = "4499";
+
+    public async Task InitializeAsync()
+    {
+        App = GridDispatchApi.Create(
+        [
+            "--urls=http://127.0.0.1:0",
+            $"--GridDispatch:Silo:SiloPort={FreePort()}",
+            $"--GridDispatch:Silo:GatewayPort={FreePort()}",
+            "--GridDispatch:Simulation:Enabled=false",
+            "--GridDispatch:Dispatch:RollupInterval=00:00:00.100",
+            "--Logging:LogLevel:Default=Warning",
+        ], RepoPaths.ApiProject);
+        await App.StartAsync();
+        BaseAddress = new Uri(App.Urls.Single(u => u.StartsWith("http://", StringComparison.Ordinal)));
+        Http = new HttpClient { BaseAddress = BaseAddress };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ApiCollection : ICollectionFixture<ApiFixture>
+{
+    public const string Name = "api";
+}
+
+public static class RepoPaths
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string ApiProject => Path.Combine(Root, "src", "Api");
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "GridDispatch.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("GridDispatch.sln not found above " + AppContext.BaseDirectory);
+    }
+}
