@@ -23,6 +23,7 @@ public static class GridDispatchApi
         builder.UseOrleans(silo => silo.UseGridDispatch(builder.Configuration));
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(o => JsonBody.Configure(o.SerializerOptions));
+        builder.Services.AddSingleton<GridLocator>();
         return builder;
     }
 
@@ -48,6 +49,7 @@ public static class GridDispatchApi
         var api = app.MapGroup("/api");
         api.MapIncidents();
         api.MapRegions();
+        app.MapOpen311();
         return app;
     }
 }
