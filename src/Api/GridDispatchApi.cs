@@ -1,5 +1,6 @@
 using GridDispatch.Api.Endpoints;
 using GridDispatch.Api.Http;
+using GridDispatch.Api.Live;
 using GridDispatch.Silo;
 
 namespace GridDispatch.Api;
@@ -24,6 +25,10 @@ public static class GridDispatchApi
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(o => JsonBody.Configure(o.SerializerOptions));
         builder.Services.AddSingleton<GridLocator>();
+        builder.Services.AddSignalR().AddJsonProtocol(o => JsonBody.Configure(o.PayloadSerializerOptions));
+        builder.Services.AddSingleton<LiveSubscriptions>();
+        builder.Services.AddSingleton<LiveRelay>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveRelay>());
         return builder;
     }
 
@@ -50,6 +55,7 @@ public static class GridDispatchApi
         api.MapIncidents();
         api.MapRegions();
         app.MapOpen311();
+        app.MapHub<LiveHub>("/hubs/live");
         return app;
     }
 }

@@ -442,6 +442,7 @@ public sealed partial class IncidentGrain(
         try
         {
             await GrainFactory.GetGrain<IGridGrain>(S.R.GridCode).IncidentChangedAsync(summary);
+            await GrainFactory.GetGrain<ILiveNotifierGrain>(0).PublishAsync(LiveUpdate.Of(summary, S.UpdatedAt));
         }
         catch (Exception ex)
         {

@@ -95,9 +95,7 @@ public sealed class GridGrain(
         return Task.CompletedTask;
     }
 
-    protected override Task PushUpAsync() => S.Definition is null
-        ? Task.CompletedTask
-        : GrainFactory.GetGrain<ICommunityGrain>(RegionCode.Parent(Code)!).ChildChangedAsync(Summary());
+    protected override UnitSummary? CurrentSummary() => S.Definition is null ? null : Summary();
 
     private GridView View()
     {

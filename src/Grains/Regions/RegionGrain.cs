@@ -100,9 +100,7 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
         }
     }
 
-    protected override Task PushUpAsync() => Level == RegionLevel.City || S.Definition is null
-        ? Task.CompletedTask
-        : GrainFactory.GetRegion(RegionCode.Parent(Code)!).ChildChangedAsync(Summary());
+    protected override UnitSummary? CurrentSummary() => S.Definition is null ? null : Summary();
 
     private RegionView View() => new(S.Definition!, Level, Summary(),
         [.. S.Children.Values.OrderBy(c => c.Code, StringComparer.Ordinal)],

@@ -13,7 +13,8 @@ public interface IUnitRecord
 
 /// <summary>
 /// What grids and regions share: a roster of workers with live load, dispatch from it, and batched roll-ups — every
-/// change marks the unit dirty, and one timer tick later the state is stored and the summary pushed to the parent.
+/// change marks the unit dirty, and one timer tick later the state is stored and the summary pushed to the parent and to
+/// the live notifier.
 /// </summary>
 public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
     where TRecord : class, IUnitRecord, new()
@@ -104,15 +105,22 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
         Rollup.MarkDirty();
     }
 
-    /// <summary>Sends this unit's summary to its parent (one-way).</summary>
-    protected abstract Task PushUpAsync();
+    /// <summary>This unit's live summary, or null while it is not defined.</summary>
+    protected abstract UnitSummary? CurrentSummary();
 
     private async Task FlushAsync()
     {
         await Store.WriteStateAsync();
-        if (!_shuttingDown)
+        if (_shuttingDown || CurrentSummary() is not { } summary)
         {
-            await PushUpAsync();
+            return;
         }
+
+        if (RegionCode.Parent(Code) is { } parent)
+        {
+            await GrainFactory.GetRegion(parent).ChildChangedAsync(summary);
+        }
+
+        await GrainFactory.GetGrain<ILiveNotifierGrain>(0).PublishAsync(LiveUpdate.Of(summary));
     }
 }

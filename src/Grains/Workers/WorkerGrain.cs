@@ -20,6 +20,7 @@ public sealed class WorkerRecord
 /// </summary>
 public sealed partial class WorkerGrain(
     [PersistentState("worker", GridDispatchStorage.Name)] IPersistentState<WorkerRecord> store,
+    EngineClock clock,
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
 {
     private WorkerRecord S => store.State;
@@ -159,6 +160,10 @@ public sealed partial class WorkerGrain(
                 LogNotifyFailed(ex, Id, unit);
             }
         }
+
+        var p = S.Profile;
+        var load = new WorkerLoad(Id, p.Name, p.Kind, S.Status, entry.Load, p.Capacity, entry.HomeUnit, S.Tasks.Values.Count(t => IsOpen(t.Status)));
+        await GrainFactory.GetGrain<ILiveNotifierGrain>(0).PublishAsync(LiveUpdate.Of(load, S.Version, clock.Now));
     }
 
     private RosterEntry Entry()

@@ -1,0 +1,170 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.SignalR;
+
+namespace GridDispatch.Api.Live;
+
+/// <summary>
+/// Topics: <c>city</c>, <c>region:{code}</c>, <c>grid:{code}</c>, <c>worker:{id}</c>, <c>incident:{id}</c>.
+/// Subscribing returns a versioned snapshot of the topic's entity, so a client that (re)connects starts from the current
+/// state and then applies pushes newer than that version. Pushes are sent by <see cref="LiveRelay"/>; the hub only
+/// manages membership.
+/// </summary>
+public sealed class LiveHub(IGrainFactory grains, LiveSubscriptions subscriptions, Endpoints.GridLocator city) : Hub
+{
+    public async Task<object> Subscribe(string topic)
+    {
+        var snapshot = await SnapshotAsync(topic);
+        subscriptions.Add(Context.ConnectionId, topic);
+        await Groups.AddToGroupAsync(Context.ConnectionId, topic);
+        return snapshot;
+    }
+
+    public async Task Unsubscribe(string topic)
+    {
+        subscriptions.Remove(Context.ConnectionId, topic);
+        await Groups.RemoveFromGroupAsync(Context.ConnectionId, topic);
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        subscriptions.RemoveConnection(Context.ConnectionId);
+        return Task.CompletedTask;
+    }
+
+    private async Task<object> SnapshotAsync(string topic)
+    {
+        var (kind, key) = LiveTopics.Parse(topic) ?? throw new HubException($"Unknown topic '{topic}'");
+        try
+        {
+            return kind switch
+            {
+                "city" => await grains.GetGrain<ICityGrain>(city.CityCode).GetAsync(),
+                "region" when RegionCode.TryGetLevel(key, out var level) && level != RegionLevel.Grid => await grains.GetRegion(key).GetAsync(),
+                "grid" when RegionCode.IsValid(key, RegionLevel.Grid) => await grains.GetGrain<IGridGrain>(key).GetAsync(),
+                "worker" => await grains.GetGrain<IWorkerGrain>(key).GetAsync(),
+                "incident" => await grains.GetGrain<IIncidentGrain>(key).GetAsync(),
+                _ => throw new HubException($"Malformed topic '{topic}'"),
+            };
+        }
+        catch (DomainException e)
+        {
+            throw new HubException($"{e.Code}: {e.Message}");
+        }
+    }
+}
+
+/// <summary>Which topics have subscribers on this host, so only those are buffered and pushed.</summary>
+public sealed class LiveSubscriptions
+{
+    private readonly ConcurrentDictionary<string, HashSet<string>> _byConnection = new();
+    private readonly ConcurrentDictionary<string, int> _counts = new(StringComparer.Ordinal);
+
+    public bool Any(string topic) => _counts.TryGetValue(topic, out var n) && n > 0;
+
+    public void Add(string connection, string topic)
+    {
+        var topics = _byConnection.GetOrAdd(connection, _ => new HashSet<string>(StringComparer.Ordinal));
+        lock (topics)
+        {
+            if (topics.Add(topic))
+            {
+                _counts.AddOrUpdate(topic, 1, (_, n) => n + 1);
+            }
+        }
+    }
+
+    public void Remove(string connection, string topic)
+    {
+        if (_byConnection.TryGetValue(connection, out var topics))
+        {
+            lock (topics)
+            {
+                if (topics.Remove(topic))
+                {
+                    _counts.AddOrUpdate(topic, 0, (_, n) => Math.Max(0, n - 1));
+                }
+            }
+        }
+    }
+
+    public void RemoveConnection(string connection)
+    {
+        if (_byConnection.TryRemove(connection, out var topics))
+        {
+            lock (topics)
+            {
+                foreach (var topic in topics)
+                {
+                    _counts.AddOrUpdate(topic, 0, (_, n) => Math.Max(0, n - 1));
+                }
+            }
+        }
+    }
+}
+
+public static class LiveTopics
+{
+    public static (string Kind, string Key)? Parse(string? topic)
+    {
+        if (topic == "city")
+        {
+            return ("city", "");
+        }
+
+        var colon = topic?.IndexOf(':') ?? -1;
+        if (colon <= 0 || topic!.Length > 100)
+        {
+            return null;
+        }
+
+        var (kind, key) = (topic[..colon], topic[(colon + 1)..]);
+        return kind is "region" or "grid" or "worker" or "incident" && key.Length > 0 && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+            ? (kind, key) : null;
+    }
+
+    /// <summary>
+    /// Where an update goes: its own topic, plus — for an incident — its grid, every region above it and the city;
+    /// for a grid or region summary — its parent's topic (whose view lists it as a child); for a worker — its home unit.
+    /// </summary>
+    public static IEnumerable<string> For(LiveUpdate u)
+    {
+        switch (u.Kind)
+        {
+            case LiveKind.Incident:
+                yield return $"incident:{u.Id}";
+                var grid = u.Incident!.GridCode;
+                yield return $"grid:{grid}";
+                foreach (var level in new[] { RegionLevel.Community, RegionLevel.Street, RegionLevel.District })
+                {
+                    yield return $"region:{RegionCode.AncestorAt(grid, level)}";
+                }
+
+                yield return "city";
+                break;
+            case LiveKind.Grid:
+            case LiveKind.Region:
+                yield return Own(u.Id);
+                if (RegionCode.Parent(u.Id) is { } parent)
+                {
+                    yield return Own(parent);
+                }
+
+                break;
+            case LiveKind.Worker:
+                yield return $"worker:{u.Id}";
+                if (RegionCode.IsValid(u.Worker!.HomeUnit))
+                {
+                    yield return Own(u.Worker.HomeUnit);
+                }
+
+                break;
+        }
+    }
+
+    private static string Own(string code) => RegionCode.LevelOf(code) switch
+    {
+        RegionLevel.Grid => $"grid:{code}",
+        RegionLevel.City => "city",
+        _ => $"region:{code}",
+    };
+}
