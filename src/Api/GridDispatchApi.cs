@@ -25,6 +25,7 @@ public static class GridDispatchApi
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(o => JsonBody.Configure(o.SerializerOptions));
         builder.Services.AddSingleton<GridLocator>();
+        builder.Services.AddOpenApi();
         builder.Services.AddSignalR().AddJsonProtocol(o => JsonBody.Configure(o.PayloadSerializerOptions));
         builder.Services.AddSingleton<LiveSubscriptions>();
         builder.Services.AddSingleton<LiveRelay>();
@@ -42,6 +43,16 @@ public static class GridDispatchApi
             {
                 await Results.Problem(statusCode: response.StatusCode).ExecuteAsync(context.HttpContext);
             }
+        });
+
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.MapOpenApi();
+        app.UseSwaggerUI(o =>
+        {
+            o.SwaggerEndpoint("/openapi/v1.json", "GridDispatch API v1");
+            o.RoutePrefix = "docs";
+            o.DocumentTitle = "GridDispatch API reference";
         });
 
         app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
