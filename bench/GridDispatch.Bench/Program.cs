@@ -12,6 +12,13 @@ using Microsoft.Extensions.Options;
 
 // Loop throughput on one in-process silo (embedded default: in-memory storage and reminders).
 // usage: dotnet run -c Release --project bench/GridDispatch.Bench -- [incidents=2000] [concurrency=32] [runs=3]
+//        dotnet run -c Release --project bench/GridDispatch.Bench -- live [reports=1000] [per-second=50]
+if (args is ["live", ..])
+{
+    await GridDispatch.Bench.LiveLatency.RunAsync(args[1..]);
+    return;
+}
+
 var incidents = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2000;
 var concurrency = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 32;
 var runs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;

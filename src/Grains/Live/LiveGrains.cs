@@ -8,7 +8,7 @@ namespace GridDispatch.Live;
 /// One activation per silo. Coalesces by entity (only the newest version waits) and flushes every 100 ms to each host;
 /// a host that fails is logged and skipped, never failing the batch for the others.
 /// </summary>
-[StatelessWorker(1)]
+[StatelessWorker(1, removeIdleWorkers: false)]
 public sealed partial class LiveNotifierGrain(TimeProvider time, ILogger<LiveNotifierGrain> logger) : Grain, ILiveNotifierGrain
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(100);
@@ -31,6 +31,9 @@ public sealed partial class LiveNotifierGrain(TimeProvider time, ILogger<LiveNot
             new GrainTimerCreationOptions(FlushInterval, Timeout.InfiniteTimeSpan));
         return Task.CompletedTask;
     }
+
+    /// <summary>Whatever is pending still goes out when the activation is collected.</summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => FlushAsync();
 
     private async Task FlushAsync()
     {
