@@ -83,7 +83,11 @@
     return `<a class="tile" id="tile-${esc(s.code)}" data-colour="${esc(s.colour)}" href="${href}">${tileBody(s)}</a>`;
   }
 
-  const tileBody = (s) => `<div class="name">${esc(s.name)}</div>
+  const modeText = (m) => (!m || m.mode === "everyday" ? "everyday" : `EMERGENCY${m.level ? ` ${m.level}` : ""}`);
+  const modeSource = (m) => (!m || !m.scope ? "city default" : `set at ${m.scope}${m.setBy ? ` by ${m.setBy}` : ""}`);
+  const modeBadge = (m) => `<span class="badge mode" data-mode="${esc(m ? m.mode : "everyday")}" title="${esc(modeSource(m))}">${esc(modeText(m))}</span>`;
+
+  const tileBody = (s) => `<div class="name">${esc(s.name)} ${modeBadge(s.mode)}</div>
     <div class="figures">${esc(s.code)}</div>
     <div class="figures">open ${s.openIncidents}${s.overdue ? ` · <span class="overdue">overdue ${s.overdue}</span>` : ""}</div>
     <div class="figures">${s.level === "grid" ? "" : `G ${s.green} · Y ${s.yellow} · R ${s.red} · `}load ${s.load}/${s.capacity}</div>`;
@@ -95,7 +99,7 @@
     if (head) head.innerHTML = summaryLine(s);
   }
 
-  const summaryLine = (s) => `<span class="state">${esc(s.colour)}</span> · open ${s.openIncidents} · overdue ${s.overdue} · workers ${s.workers} · load ${s.load}/${s.capacity}`;
+  const summaryLine = (s) => `mode ${modeBadge(s.mode)} (${esc(modeSource(s.mode))}) · <span class="state">${esc(s.colour)}</span> · open ${s.openIncidents} · overdue ${s.overdue} · workers ${s.workers} · load ${s.load}/${s.capacity}`;
 
   function rosterTable(entries) {
     if (!entries.length) return "<p class=\"sub\">No workers.</p>";

@@ -63,6 +63,23 @@ public sealed record KpiSet([property: Id(0)] KpiCounters All, [property: Id(1)]
     public KpiSet Add(KpiSet o) => new(All.Add(o.All), Urgent.Add(o.Urgent));
 }
 
+/// <summary>
+/// The mode a grid or region operates in and where it comes from: <see cref="Scope"/> is the code of the region whose
+/// switch set it (empty for the city's default everyday operation). Modes are set at city, district or street scope
+/// and inherited below.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.OperatingMode")]
+public sealed record OperatingMode(
+    [property: Id(0)] Mode Mode,
+    [property: Id(1)] string Scope,
+    [property: Id(2)] string? Level = null,
+    [property: Id(3)] string? Reason = null,
+    [property: Id(4)] string? SetBy = null,
+    [property: Id(5)] DateTimeOffset? Since = null)
+{
+    public static readonly OperatingMode Default = new(Mode.Everyday, "");
+}
+
 /// <summary>Live figures of a grid or region, as rolled up the tree.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.UnitSummary")]
 public sealed record UnitSummary(
@@ -81,4 +98,5 @@ public sealed record UnitSummary(
     [property: Id(12)] int Capacity,
     [property: Id(13)] KpiSet Kpi,
     [property: Id(14)] long Version,
-    [property: Id(15)] DateTimeOffset AsOf);
+    [property: Id(15)] DateTimeOffset AsOf,
+    [property: Id(16)] OperatingMode? Mode = null);

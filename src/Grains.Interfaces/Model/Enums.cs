@@ -121,3 +121,10 @@ public enum IncidentEventKind
     DeadlineMissed = 17,
     AwaitingAssignment = 18,
 }
+
+/// <summary>Everyday or emergency operation (平战结合).</summary>
+public enum Mode
+{
+    Everyday = 0,
+    Emergency = 1,
+}

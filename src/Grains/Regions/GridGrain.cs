@@ -16,6 +16,7 @@ public sealed class GridRecord : IUnitRecord
     [Id(4)] public long Version { get; set; }
     /// <summary>The last incidents that were closed or cancelled here, newest first.</summary>
     [Id(5)] public List<IncidentSummary> RecentlyFinished { get; set; } = [];
+    [Id(6)] public OperatingMode Mode { get; set; } = OperatingMode.Default;
 }
 
 /// <summary>
@@ -117,6 +118,6 @@ public sealed class GridGrain(
             open.GroupBy(i => i.State).ToImmutableDictionary(g => g.Key, g => g.Count()),
             open.Count, open.Count(i => i.Overdue),
             colour == Colour.Green ? 1 : 0, colour == Colour.Yellow ? 1 : 0, colour == Colour.Red ? 1 : 0,
-            home.Count, home.Sum(e => e.Load), home.Sum(e => e.Capacity), S.Kpi.Current(), S.Version, clock.Now);
+            home.Count, home.Sum(e => e.Load), home.Sum(e => e.Capacity), S.Kpi.Current(), S.Version, clock.Now, S.Mode);
     }
 }

@@ -14,6 +14,7 @@ public sealed class RegionRecord : IUnitRecord
     [Id(2)] public Roster Roster { get; set; } = new();
     [Id(3)] public HashSet<string> Queue { get; set; } = new(StringComparer.Ordinal);
     [Id(4)] public long Version { get; set; }
+    [Id(5)] public OperatingMode Mode { get; set; } = OperatingMode.Default;
 }
 
 /// <summary>
@@ -125,7 +126,7 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
             children.Sum(c => c.Load) + staff.Sum(e => e.Load),
             children.Sum(c => c.Capacity) + staff.Sum(e => e.Capacity),
             children.Aggregate(KpiSet.Zero, (sum, c) => sum.Add(c.Kpi)),
-            S.Version, clock.Now);
+            S.Version, clock.Now, S.Mode);
     }
 }
 

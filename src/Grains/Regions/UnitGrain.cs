@@ -9,6 +9,9 @@ public interface IUnitRecord
     Roster Roster { get; }
 
     long Version { get; set; }
+
+    /// <summary>The effective operating mode; everyday until a switch reaches this unit.</summary>
+    OperatingMode Mode { get; set; }
 }
 
 /// <summary>

@@ -38,6 +38,7 @@ public sealed class DashboardTests(ApiFixture api)
         var tile = page.Locator($"#tile-{grid}");
         await Assertions.Expect(tile).ToHaveAttributeAsync("data-colour", "green");
         await Assertions.Expect(page.Locator("#connection")).ToHaveAttributeAsync("data-state", "live");
+        await Assertions.Expect(tile.Locator(".mode")).ToHaveAttributeAsync("data-mode", "everyday");
         var navigations = 0;
         page.FrameNavigated += (_, frame) => { if (frame == page.MainFrame) navigations++; };
 

@@ -177,6 +177,7 @@ public sealed class HttpApiTests(ApiFixture api)
         var city = await Eventually.Get(() => Http.GetFromJsonAsync<JsonObject>($"/api/regions/{ApiFixture.City}")!,
             c => c!["summary"]!["openIncidents"]!.GetValue<int>() > 0, what: "city sees the incident");
         Assert.Equal(2, city!["children"]!.AsArray().Count);
+        Assert.Equal(("everyday", ""), (city["summary"]!["mode"]!["mode"]!.GetValue<string>(), city["summary"]!["mode"]!["scope"]!.GetValue<string>()));
         Assert.Contains(city["summary"]!["colour"]!.GetValue<string>(), new[] { "yellow", "red" });
 
         var grid = await Http.GetFromJsonAsync<JsonObject>($"/api/grids/{Grid}");
