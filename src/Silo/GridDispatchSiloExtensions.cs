@@ -1,4 +1,5 @@
 using GridDispatch.City;
+using GridDispatch.Silo.Database;
 using GridDispatch.Domain;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -50,18 +51,32 @@ public static class GridDispatchSiloExtensions
     /// The embedded default: one silo on localhost, in-memory grain storage and reminders, the engine's services,
     /// and the city loaded at start-up.
     /// </summary>
+    /// <summary>
+    /// The embedded default (localhost clustering, in-memory storage and reminders) — or, when
+    /// <c>ConnectionStrings:GridDispatch</c> is set, a durable silo on PostgreSQL that forms a cluster with every other silo
+    /// on the same database.
+    /// </summary>
     public static ISiloBuilder UseGridDispatch(this ISiloBuilder silo, IConfiguration configuration)
     {
         var endpoints = configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new SiloEndpointOptions();
-        silo.UseLocalhostClustering(endpoints.SiloPort, endpoints.GatewayPort);
+        var connectionString = configuration.GetConnectionString("GridDispatch");
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            silo.UseLocalhostClustering(endpoints.SiloPort, endpoints.GatewayPort);
+            silo.AddMemoryGrainStorage(GridDispatchStorage.Name);
+            silo.UseInMemoryReminderService();
+        }
+        else
+        {
+            silo.UseDurableGridDispatch(configuration, connectionString, endpoints);
+        }
+
         return silo.AddGridDispatch(configuration);
     }
 
-    /// <summary>Everything but clustering: storage, reminders, the engine's services and the start-up city load.</summary>
+    /// <summary>Everything but clustering, storage and reminders: the engine's services and the start-up city load.</summary>
     public static ISiloBuilder AddGridDispatch(this ISiloBuilder silo, IConfiguration configuration)
     {
-        silo.AddMemoryGrainStorage(GridDispatchStorage.Name);
-        silo.UseInMemoryReminderService();
         silo.Services.AddGridDispatchEngine(configuration);
         silo.Services.AddOptions<CityOptions>().Bind(configuration.GetSection(CityOptions.Section));
         silo.AddStartupTask<CityBootstrap>();

@@ -6,6 +6,21 @@ if (args is ["generate-city", ..])
     return CityTool.Generate(args[1..]);
 }
 
+if (args is ["migrate", ..])
+{
+    // migrate [connection string]; without one, ConnectionStrings__GridDispatch from the environment.
+    var connection = args.Length > 1 ? args[1] : Environment.GetEnvironmentVariable("ConnectionStrings__GridDispatch");
+    if (string.IsNullOrWhiteSpace(connection))
+    {
+        Console.Error.WriteLine("usage: migrate \"Host=...;Database=...;Username=...\" (or set ConnectionStrings__GridDispatch)");
+        return 2;
+    }
+
+    var applied = await GridDispatch.Silo.Database.SchemaMigrator.MigrateAsync(connection);
+    Console.WriteLine(applied.Count == 0 ? "schema up to date" : "applied: " + string.Join(", ", applied));
+    return 0;
+}
+
 var builder = Host.CreateApplicationBuilder(args);
 builder.Configuration.AddGridDispatchDefaults();
 builder.UseOrleans(silo => silo.UseGridDispatch(builder.Configuration));

@@ -75,6 +75,8 @@ public sealed class ClusterFixture : IAsyncLifetime
             var configuration = new ConfigurationBuilder().AddInMemoryCollection(Settings).Build();
             silo.Services.AddSingleton(new EngineClock(Time));
             silo.AddIncomingGrainCallFilter<CallCounter>();
+            silo.AddMemoryGrainStorage(GridDispatchStorage.Name);
+            silo.UseInMemoryReminderService();
             silo.AddGridDispatch(configuration);
         }
     }

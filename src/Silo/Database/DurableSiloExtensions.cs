@@ -1,0 +1,83 @@
+using System.Net;
+using GridDispatch.Domain;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace GridDispatch.Silo.Database;
+
+/// <summary>Membership timing (section "GridDispatch:Membership"); the defaults declare a dead silo within about 5 s.</summary>
+public sealed class MembershipTimingOptions
+{
+    public const string Section = "GridDispatch:Membership";
+
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    public int NumMissedProbesLimit { get; set; } = 2;
+
+    public int NumVotesForDeathDeclaration { get; set; } = 1;
+
+    public TimeSpan TableRefreshTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    public TimeSpan IAmAliveTablePublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+public static class DurableSiloExtensions
+{
+    /// <summary>Cluster id and service id of every GridDispatch silo (section "GridDispatch:Cluster").</summary>
+    public const string DefaultClusterId = "griddispatch";
+
+    public static ISiloBuilder UseDurableGridDispatch(this ISiloBuilder silo, IConfiguration configuration, string connectionString, SiloEndpointOptions endpoints)
+    {
+        var database = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        database.ConnectionString = connectionString;
+        silo.Services.AddSingleton(database);
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchemaMigrationParticipant>();
+
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = configuration["GridDispatch:Cluster:ClusterId"] ?? DefaultClusterId;
+            o.ServiceId = configuration["GridDispatch:Cluster:ServiceId"] ?? DefaultClusterId;
+        });
+
+        // Bind explicitly: the default advertises the machine's outward address.
+        var advertised = IPAddress.Parse(configuration["GridDispatch:Silo:AdvertisedIP"] ?? "127.0.0.1");
+        silo.ConfigureEndpoints(advertised, endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: false);
+
+        var timing = configuration.GetSection(MembershipTimingOptions.Section).Get<MembershipTimingOptions>() ?? new MembershipTimingOptions();
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            o.ProbeTimeout = timing.ProbeTimeout;
+            o.NumMissedProbesLimit = timing.NumMissedProbesLimit;
+            o.NumVotesForDeathDeclaration = timing.NumVotesForDeathDeclaration;
+            o.TableRefreshTimeout = timing.TableRefreshTimeout;
+            o.IAmAliveTablePublishTimeout = timing.IAmAliveTablePublishTimeout;
+        });
+
+        silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = "Npgsql";
+            o.ConnectionString = connectionString;
+        });
+
+        // State is written with the Orleans serializer: fields by [Id], types by [Alias], so renaming a class or its
+        // assembly keeps old rows readable, and adding a field with a new id is backward compatible. (The default JSON
+        // serializer stores .NET type names.)
+        silo.AddAdoNetGrainStorage(GridDispatchStorage.Name, options => options.Configure<Serializer>((o, serializer) =>
+        {
+            o.Invariant = "Npgsql";
+            o.ConnectionString = connectionString;
+            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+        }));
+
+        silo.UseAdoNetReminderService(o =>
+        {
+            o.Invariant = "Npgsql";
+            o.ConnectionString = connectionString;
+        });
+
+        return silo;
+    }
+}
