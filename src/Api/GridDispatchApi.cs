@@ -56,10 +56,27 @@ public static class GridDispatchApi
         });
 
         app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
-        app.MapGet("/health/ready", async (IGrainFactory grains) =>
+        app.MapGet("/health/ready", async (IGrainFactory grains, IServiceProvider services) =>
         {
-            await grains.GetGrain<IDepartmentGrain>("health").GetAsync();
-            return Results.Ok(new { status = "ready" });
+            // Ready when the silo answers a grain call in time and, when durable, the event log keeps up.
+            try
+            {
+                await grains.GetGrain<IDepartmentGrain>("health").GetAsync().WaitAsync(TimeSpan.FromSeconds(3));
+            }
+            catch (Exception ex) when (ex is TimeoutException or Orleans.Runtime.OrleansException or Npgsql.NpgsqlException)
+            {
+                return Results.Json(new { status = "not-ready", detail = "the engine did not answer" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
+            var log = services.GetService<Silo.Database.IEventLogHealth>();
+            if (log is not null && !await log.DatabaseAnswersAsync())
+            {
+                return Results.Json(new { status = "not-ready", detail = "the database does not answer" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
+            return log is { IsReady: false }
+                ? Results.Json(new { status = "not-ready", detail = log.Status, backlog = log.Backlog }, statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Ok(new { status = "ready" });
         });
 
         var api = app.MapGroup("/api");

@@ -50,6 +50,9 @@ public interface IIncidentGrain : IGrainWithStringKey
     /// <summary>The current level cannot handle it (out of its powers): pass it one level up.</summary>
     [Alias("Escalate")] Task<IncidentView> EscalateAsync(ActorCommand command);
 
+    /// <summary>Hands the whole timeline to the event log again (after the log had to drop entries); idempotent.</summary>
+    [Alias("RepublishLog")] Task RepublishLogAsync();
+
     /// <summary>Acts on every deadline that has passed by the engine clock. Reminders and timers call it; idempotent.</summary>
     [Alias("CheckDeadlines")] Task<IncidentView> CheckDeadlinesAsync();
 }

@@ -21,6 +21,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<DeadlinePolicy>();
         services.TryAddSingleton<DifficultyScorer>();
         services.TryAddSingleton<CategoryCatalog>();
+        services.TryAddSingleton<IIncidentEventSink, NoIncidentEventSink>();
         return services;
     }
 }

@@ -14,6 +14,7 @@ public sealed partial class IncidentGrain(
     EngineClock clock,
     CategoryCatalog catalog,
     DeadlinePolicy deadlines,
+    IIncidentEventSink eventLog,
     IOptions<DispatchOptions> options,
     ILogger<IncidentGrain> logger) : Grain, IIncidentGrain, IRemindable
 {
@@ -28,6 +29,7 @@ public sealed partial class IncidentGrain(
     private string? _publishedQueue;
     private bool _dirty;
     private DateTimeOffset _now;
+    private int _logged;
 
     private IncidentRecord S => store.State;
 
@@ -42,10 +44,21 @@ public sealed partial class IncidentGrain(
         _publishedAssignee = S.Assignee;
         _publishedQueue = S.QueuedAt;
         ArmTimer();
+
+        // Whether the last activation's entries reached the log is unknown: send the whole timeline again (the log
+        // keeps each (incident, sequence) once), so nothing committed is ever missing from it.
+        LogNewEntries();
         return Task.CompletedTask;
     }
 
     public Task<IncidentView> GetAsync() => Task.FromResult(View());
+
+    public Task RepublishLogAsync()
+    {
+        _logged = 0;
+        LogNewEntries();
+        return Task.CompletedTask;
+    }
 
     public async Task<ReportResult> ReportAsync(IncidentReport report)
     {
@@ -414,8 +427,19 @@ public sealed partial class IncidentGrain(
         }
         catch when (_dirty)
         {
-            await store.ReadStateAsync();
+            try
+            {
+                await store.ReadStateAsync();
+            }
+            catch
+            {
+                // Storage is away: drop this activation so uncommitted changes can never be served or written later.
+                DeactivateOnIdle();
+                throw;
+            }
+
             _dirty = false;
+            _logged = Math.Min(_logged, S.Timeline.Count);
             throw;
         }
 
@@ -432,7 +456,17 @@ public sealed partial class IncidentGrain(
         await SyncDeadlinesAsync();
         await store.WriteStateAsync();
         _dirty = false;
+        LogNewEntries();
         await PublishAsync();
+    }
+
+    private void LogNewEntries()
+    {
+        if (S.Timeline.Count > _logged)
+        {
+            eventLog.Append(Id, S.Timeline.GetRange(_logged, S.Timeline.Count - _logged));
+            _logged = S.Timeline.Count;
+        }
     }
 
     /// <summary>Tells the grid, the workers and the queues what changed. Best effort: the incident is already stored.</summary>

@@ -35,6 +35,11 @@ public static class DurableSiloExtensions
         database.ConnectionString = connectionString;
         silo.Services.AddSingleton(database);
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchemaMigrationParticipant>();
+        silo.Services.AddSingleton(configuration.GetSection(EventLogOptions.Section).Get<EventLogOptions>() ?? new EventLogOptions());
+        silo.Services.AddSingleton<PostgresIncidentEventLog>();
+        silo.Services.AddSingleton<IIncidentEventSink>(sp => sp.GetRequiredService<PostgresIncidentEventLog>());
+        silo.Services.AddSingleton<IEventLogHealth>(sp => sp.GetRequiredService<PostgresIncidentEventLog>());
+        silo.Services.AddHostedService(sp => sp.GetRequiredService<PostgresIncidentEventLog>());
 
         silo.Configure<ClusterOptions>(o =>
         {

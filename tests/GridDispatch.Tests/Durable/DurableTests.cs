@@ -1,4 +1,5 @@
 using GridDispatch.Silo.Database;
+using Microsoft.Extensions.DependencyInjection;
 using GridDispatch.Tests.Infrastructure;
 using Npgsql;
 
@@ -80,5 +81,131 @@ public sealed class DurableTests(PostgresServer postgres)
         Assert.Equal(4, moved.Load); // routine 1 + critical 3
         var incident = await second.Grains.GetGrain<IIncidentGrain>(criticalId).GetAsync();
         Assert.Contains(IncidentEventKind.AcceptanceTimedOut, incident.Kinds());
+    }
+}
+
+[Collection(PostgresCollection.Name)]
+public sealed class IncidentEventLogTests(PostgresServer postgres)
+{
+    [Fact]
+    public async Task Every_timeline_entry_is_logged_exactly_once_and_the_log_cannot_be_rewritten()
+    {
+        var connection = await postgres.CreateDatabaseAsync("gd_" + Guid.NewGuid().ToString("N")[..12]);
+        await using var host = await DurableHost.StartAsync(connection);
+        var city = TestCity.Create();
+        var worker = city.AddWorker("w", [city.Grid]);
+        await city.LoadAsync(host.Grains);
+
+        var view = await host.Grains.ReportAsync(Reports.Make(city.Grid, externalId: "hotline-778"));
+        var incident = host.Grains.Incident(view);
+        await incident.StartAsync(new ActorCommand(worker));
+        await incident.ResolveAsync(new ActorCommand(worker, "done"));
+        var final = await incident.VerifyAsync(new ActorCommand("supervisor"));
+
+        async Task<List<(int Seq, string Kind)>> Logged()
+        {
+            await using var db = new NpgsqlConnection(connection);
+            await db.OpenAsync();
+            await using var read = new NpgsqlCommand("SELECT seq, kind FROM incident_events WHERE incident_id = $1 ORDER BY seq", db);
+            read.Parameters.AddWithValue(view.Id);
+            await using var reader = await read.ExecuteReaderAsync();
+            var rows = new List<(int, string)>();
+            while (await reader.ReadAsync())
+            {
+                rows.Add((reader.GetInt32(0), reader.GetString(1)));
+            }
+
+            return rows;
+        }
+
+        var rows = await Eventually.Get(Logged, r => r.Count == final.Timeline.Length, what: "all entries logged");
+        Assert.Equal(final.Timeline.Select(e => (e.Seq, e.Kind.ToString())), rows);
+
+        // A re-sent timeline (as after a re-activation) stores nothing twice.
+        await incident.RepublishLogAsync();
+        await Task.Delay(500);
+        Assert.Equal(final.Timeline.Length, (await Logged()).Count);
+
+        await using var conn = new NpgsqlConnection(connection);
+        await conn.OpenAsync();
+        await using var rewrite = new NpgsqlCommand("UPDATE incident_events SET actor = 'someone else' WHERE incident_id = $1", conn);
+        rewrite.Parameters.AddWithValue(view.Id);
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => rewrite.ExecuteNonQueryAsync());
+        Assert.Contains("append-only", refused.MessageText);
+        await using var source = new NpgsqlCommand("SELECT payload -> 'report' ->> 'externalId' FROM incident_events WHERE incident_id = $1 AND seq = 1", conn);
+        source.Parameters.AddWithValue(view.Id);
+        Assert.Equal("hotline-778", await source.ExecuteScalarAsync());
+    }
+}
+
+[Collection(PostgresCollection.Name)]
+public sealed class DatabaseOutageTests(PostgresServer postgres)
+{
+    [Fact]
+    public async Task Twenty_seconds_without_postgres_lose_no_accepted_incident_and_readiness_recovers_by_itself()
+    {
+        var connection = await postgres.CreateDatabaseAsync("gd_" + Guid.NewGuid().ToString("N")[..12]);
+        await using var host = await DurableHost.StartAsync(connection);
+        var health = host.Services.GetRequiredService<IEventLogHealth>();
+        var city = TestCity.Create();
+        city.AddWorker("w", [city.Grid], capacity: 500);
+        await city.LoadAsync(host.Grains);
+
+        var accepted = new List<string>();
+        async Task ReportSome(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                try
+                {
+                    accepted.Add((await host.Grains.ReportAsync(Reports.Make(city.Grid))).Id);
+                }
+                catch (Exception ex) when (ex is not DomainException)
+                {
+                    // Refused while the database is away: not accepted, so nothing is owed for it.
+                }
+            }
+        }
+
+        await ReportSome(5);
+        Assert.True(await health.DatabaseAnswersAsync());
+        var before = accepted.Count;
+
+        await postgres.StopAsync();
+        var outage = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            await Eventually.Get(health.DatabaseAnswersAsync, ok => !ok, TimeSpan.FromSeconds(10), "readiness drops");
+            while (outage.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                await ReportSome(1);
+                await Task.Delay(1000);
+            }
+        }
+        finally
+        {
+            await postgres.StartAsync();
+        }
+
+        await Eventually.Get(async () => await health.DatabaseAnswersAsync() && health.IsReady, ok => ok, TimeSpan.FromSeconds(60), "readiness recovers");
+        var duringOutage = accepted.Count - before;
+        await ReportSome(3);
+        Assert.Equal(before + duringOutage + 3, accepted.Count); // intake works again by itself
+
+        // Every incident ever accepted is still there, in the grain and in the event log.
+        foreach (var id in accepted)
+        {
+            var view = await host.Grains.GetGrain<IIncidentGrain>(id).GetAsync();
+            Assert.Equal(IncidentState.Dispatched, view.State);
+        }
+
+        await Eventually.Get(async () =>
+        {
+            await using var db = new NpgsqlConnection(connection);
+            await db.OpenAsync();
+            await using var count = new NpgsqlCommand("SELECT count(DISTINCT incident_id) FROM incident_events WHERE incident_id = ANY($1)", db);
+            count.Parameters.AddWithValue(accepted.ToArray());
+            return (long)(await count.ExecuteScalarAsync())!;
+        }, n => n == accepted.Count, TimeSpan.FromSeconds(30), "every accepted incident in the log");
     }
 }

@@ -15,6 +15,8 @@ public sealed class DurableHost : IAsyncDisposable
 
     public IGrainFactory Grains => _host.Services.GetRequiredService<IGrainFactory>();
 
+    public IServiceProvider Services => _host.Services;
+
     public static async Task<DurableHost> StartAsync(string connectionString, IDictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder();

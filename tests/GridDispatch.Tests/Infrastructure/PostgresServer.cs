@@ -45,6 +45,9 @@ public sealed class PostgresServer : IAsyncLifetime
         await Run(Path.Combine(BinDir, "pg_ctl"),
             $"-D {DataDir} -l {Path.Combine(_root, "server.log")} -w -t 30 -o \"-p {Port} -k {_root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" start",
             asRoot);
+
+        // Pooled connections to the previous server process are dead; let the next use open fresh ones.
+        NpgsqlConnection.ClearAllPools();
     }
 
     /// <summary>Stops the server at once (in-flight work is lost, as in a crash).</summary>
