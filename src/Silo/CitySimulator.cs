@@ -11,7 +11,7 @@ public sealed class SimulationOptions
 {
     public const string Section = "GridDispatch:Simulation";
 
-    /// <summary>Report incidents and play the workers, supervisors and residents. Needs the city loaded at start-up.</summary>
+    /// <summary>Report incidents and play the workers, supervisors and residents of the city file named in GridDispatch:City:Path.</summary>
     public bool Enabled { get; set; } = true;
 
     public double IncidentsPerSecond { get; set; } = 2;
@@ -46,7 +46,7 @@ internal sealed partial class CitySimulator(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!_o.Enabled || !cityOptions.Value.LoadOnStart || _o.IncidentsPerSecond <= 0)
+        if (!_o.Enabled || _o.IncidentsPerSecond <= 0)
         {
             return;
         }

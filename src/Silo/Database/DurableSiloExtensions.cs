@@ -1,6 +1,7 @@
 using System.Net;
 using GridDispatch.Domain;
 using Microsoft.Extensions.Configuration;
+using Orleans.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Serialization;
@@ -47,9 +48,19 @@ public static class DurableSiloExtensions
             o.ServiceId = configuration["GridDispatch:Cluster:ServiceId"] ?? DefaultClusterId;
         });
 
-        // Bind explicitly: the default advertises the machine's outward address.
-        var advertised = IPAddress.Parse(configuration["GridDispatch:Silo:AdvertisedIP"] ?? "127.0.0.1");
-        silo.ConfigureEndpoints(advertised, endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: false);
+        if (configuration.GetValue<bool>("GridDispatch:Kubernetes"))
+        {
+            // In a pod: the pod's IP and name come from the Kubernetes downward API; pods that are gone are removed
+            // from membership by the hosting package.
+            silo.ConfigureEndpoints(endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: true);
+            silo.UseKubernetesHosting();
+        }
+        else
+        {
+            // Bind explicitly: the default advertises the machine's outward address.
+            var advertised = IPAddress.Parse(configuration["GridDispatch:Silo:AdvertisedIP"] ?? "127.0.0.1");
+            silo.ConfigureEndpoints(advertised, endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: false);
+        }
 
         var timing = configuration.GetSection(MembershipTimingOptions.Section).Get<MembershipTimingOptions>() ?? new MembershipTimingOptions();
         silo.Configure<ClusterMembershipOptions>(o =>
