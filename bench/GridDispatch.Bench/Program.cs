@@ -42,12 +42,15 @@ var grids = city.Grids.Select(g => g.Code).ToArray();
 Console.WriteLine($"city: {load.Grids} grids, {load.Workers} workers loaded in {load.Elapsed.TotalMilliseconds:F0} ms");
 Console.WriteLine($"{Environment.ProcessorCount} cores; {incidents} incidents per run, {concurrency} concurrent, {runs} runs (first is warm-up)");
 
+var durable = builder.Configuration.GetConnectionString("GridDispatch");
+Console.WriteLine(durable is null ? "storage: in memory (embedded default)" : "storage: PostgreSQL (ConnectionStrings__GridDispatch)");
 var categories = new[] { "0101", "0103", "0401", "1301", "1601" };
 var full = new List<double>();
 var intake = new List<double>();
 for (var run = 0; run <= runs; run++)
 {
     // Full loop: report (accept + dispatch), start, resolve, verify, rate (+ archive): 5 commands, 9 timeline entries.
+    var writesBefore = durable is null || run != 1 ? null : await GridDispatch.Bench.WriteCounter.ReadAsync(durable);
     var watch = Stopwatch.StartNew();
     await Parallel.ForEachAsync(Enumerable.Range(0, incidents), new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, _) =>
     {
@@ -62,6 +65,13 @@ for (var run = 0; run <= runs; run++)
         await incident.RateAsync(new RateCommand("r", 5));
     });
     var loopRate = incidents / watch.Elapsed.TotalSeconds;
+    if (writesBefore is not null)
+    {
+        await Task.Delay(3000); // let roll-ups flush and the event log drain, then let the statistics settle
+        var after = await GridDispatch.Bench.WriteCounter.ReadAsync(durable!);
+        Console.WriteLine("database rows written per incident over one full-loop run: " + string.Join(", ",
+            after.Select(kv => $"{kv.Key} {(kv.Value - writesBefore.GetValueOrDefault(kv.Key)) / (double)incidents:F1}")));
+    }
 
     // Intake alone, cancelled afterwards so workers do not fill up.
     watch.Restart();
