@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Text.Json;
+using GridDispatch.Api;
+using GridDispatch.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace GridDispatch.Tests.Durable;
+
+/// <summary>Two API hosts (each a silo) in one cluster on PostgreSQL: a report sent to one reaches a browser-side client of the other.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class MultiHostLiveTests(PostgresServer postgres)
+{
+    private static async Task<WebApplication> StartApiAsync(string connection, bool loadCity) =>
+        await Start(GridDispatchApi.Create(
+        [
+            "--urls=http://127.0.0.1:0",
+            $"--ConnectionStrings:GridDispatch={connection}",
+            $"--GridDispatch:Silo:SiloPort={ApiFixture.FreePort()}",
+            $"--GridDispatch:Silo:GatewayPort={ApiFixture.FreePort()}",
+            $"--GridDispatch:City:LoadOnStart={loadCity}",
+            "--GridDispatch:Simulation:Enabled=false",
+            "--GridDispatch:Dispatch:RollupInterval=00:00:00.200",
+            "--Logging:LogLevel:Default=Warning",
+        ], RepoPaths.ApiProject));
+
+    private static async Task<WebApplication> Start(WebApplication app)
+    {
+        await app.StartAsync();
+        return app;
+    }
+
+    [Fact]
+    public async Task A_push_reaches_a_client_connected_to_another_host_of_the_cluster()
+    {
+        var connection = await postgres.CreateDatabaseAsync("gd_" + Guid.NewGuid().ToString("N")[..12]);
+        await using var first = await StartApiAsync(connection, loadCity: true);
+        await using var second = await StartApiAsync(connection, loadCity: false);
+
+        const string grid = "449901002001002";
+        await using var hub = new HubConnectionBuilder().WithUrl(new Uri(new Uri(second.Urls.First()), "/hubs/live")).Build();
+        var received = new ConcurrentQueue<string>();
+        hub.On<JsonElement[]>("incidentChanged", items => { foreach (var i in items) received.Enqueue(i.GetProperty("id").GetString()!); });
+        await hub.StartAsync();
+        await hub.InvokeAsync<JsonElement>("Subscribe", $"grid:{grid}");
+
+        using var http = new HttpClient { BaseAddress = new Uri(first.Urls.First()) };
+        var response = await http.PostAsJsonAsync("/api/incidents", new
+        {
+            category = "0101", severity = "routine", gridCode = grid, description = "cross-host push", source = "multi-host", externalId = Guid.NewGuid().ToString("N"),
+        });
+        response.EnsureSuccessStatusCode();
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+
+        await Eventually.Get(() => Task.FromResult(received.ToArray()), ids => ids.Contains(id), TimeSpan.FromSeconds(20), "push on the other host");
+    }
+}
