@@ -37,3 +37,6 @@ public sealed record KpiFigures(int Due, int Closed, int ClosedOnTime, int Defer
 }
 
 public sealed record KpiReport(string Code, RegionLevel Level, string Name, KpiFigures All, KpiFigures Urgent, DateTimeOffset AsOf);
+
+/// <summary>POST /api/regions/{code}/mode.</summary>
+public sealed record ModeRequest(Mode? Mode, string? Level, string? Reason, string? Actor);

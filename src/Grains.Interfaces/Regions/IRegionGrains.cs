@@ -1,10 +1,18 @@
 namespace GridDispatch;
 
+/// <summary>A grid or region that follows the operating mode of the scope above it.</summary>
+[Alias("GridDispatch.IModeFollower")]
+public interface IModeFollower : IGrainWithStringKey
+{
+    /// <summary>The effective mode of the parent, passed down the tree. One-way: commands go down, never wait on children.</summary>
+    [OneWay, Alias("InheritMode")] Task InheritModeAsync(OperatingMode mode);
+}
+
 /// <summary>
 /// A unit grid (网格): roster, open-work index, colour and the first dispatch decision. Keyed by its 15-digit code.
 /// </summary>
 [Alias("GridDispatch.IGridGrain")]
-public interface IGridGrain : IRosterHolder, IRouteTarget
+public interface IGridGrain : IRosterHolder, IRouteTarget, IModeFollower
 {
     [Alias("Define")] Task<GridView> DefineAsync(GridDefinition definition);
 
@@ -18,8 +26,15 @@ public interface IGridGrain : IRosterHolder, IRouteTarget
 
 /// <summary>A region of the tree above the grids: its children, own staff, roll-ups and escalation handling.</summary>
 [Alias("GridDispatch.IRegionGrain")]
-public interface IRegionGrain : IRosterHolder, IRouteTarget
+public interface IRegionGrain : IRosterHolder, IRouteTarget, IModeFollower
 {
+    /// <summary>
+    /// Switches the mode at this scope (city, district or street only) and fans it out down the tree; units below
+    /// inherit it unless a scope between sets its own. Everyday removes this scope's own setting, so the scope falls
+    /// back to what it inherits. Every switch is kept with who, when and why.
+    /// </summary>
+    [Alias("SwitchMode")] Task<RegionView> SwitchModeAsync(ModeCommand command);
+
     [Alias("Define")] Task<RegionView> DefineAsync(RegionDefinition definition);
 
     [Alias("Get")] Task<RegionView> GetAsync();

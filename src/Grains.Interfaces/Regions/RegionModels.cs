@@ -38,7 +38,17 @@ public sealed record RegionView(
     [property: Id(2)] UnitSummary Summary,
     [property: Id(3)] ImmutableArray<UnitSummary> Children,
     [property: Id(4)] ImmutableArray<RosterEntry> Staff,
-    [property: Id(5)] ImmutableArray<string> AwaitingAssignment);
+    [property: Id(5)] ImmutableArray<string> AwaitingAssignment,
+    [property: Id(6)] OperatingMode? OwnMode = null,
+    [property: Id(7)] ImmutableArray<OperatingMode> ModeHistory = default);
+
+/// <summary>A commander's switch of the operating mode at a scope: emergency with a response level (I–IV), or back to everyday.</summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.ModeCommand")]
+public sealed record ModeCommand(
+    [property: Id(0)] Mode Mode,
+    [property: Id(1)] string? Level,
+    [property: Id(2)] string Reason,
+    [property: Id(3)] string Actor);
 
 [GenerateSerializer, Immutable, Alias("GridDispatch.DepartmentDefinition")]
 public sealed record DepartmentDefinition([property: Id(0)] string Code, [property: Id(1)] string Name);

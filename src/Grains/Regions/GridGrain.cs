@@ -69,6 +69,12 @@ public sealed class GridGrain(
             request with { Passes = request.Passes.Add(new RoutePass(RegionLevel.Grid, Code, reason)) });
     }
 
+    public async Task InheritModeAsync(OperatingMode mode)
+    {
+        S.Mode = mode;
+        await StoreChangeAsync();
+    }
+
     public Task IncidentChangedAsync(IncidentSummary incident)
     {
         if (S.Kpi.FoldedIds.Contains(incident.Id)

@@ -15,6 +15,10 @@ public sealed class RegionRecord : IUnitRecord
     [Id(3)] public HashSet<string> Queue { get; set; } = new(StringComparer.Ordinal);
     [Id(4)] public long Version { get; set; }
     [Id(5)] public OperatingMode Mode { get; set; } = OperatingMode.Default;
+    /// <summary>The mode set at this very scope, if any; it wins over the inherited one.</summary>
+    [Id(6)] public OperatingMode? OwnMode { get; set; }
+    [Id(7)] public OperatingMode Inherited { get; set; } = OperatingMode.Default;
+    [Id(8)] public List<OperatingMode> ModeHistory { get; set; } = [];
 }
 
 /// <summary>
@@ -46,6 +50,64 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
         S.Definition = definition;
         await StoreChangeAsync();
         return View();
+    }
+
+    public async Task<RegionView> SwitchModeAsync(ModeCommand command)
+    {
+        if (Level is not (RegionLevel.City or RegionLevel.District or RegionLevel.Street))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "Mode is set at city, district or street scope", "code");
+        }
+
+        if (S.Definition is null)
+        {
+            throw new DomainException(DomainErrors.NotFound, $"No {Level} '{Code}'");
+        }
+
+        if (string.IsNullOrWhiteSpace(command.Actor) || command.Actor.Length > 128)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "An actor (1–128 characters) is required", "actor");
+        }
+
+        if (string.IsNullOrWhiteSpace(command.Reason) || command.Reason.Length > 1000)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "A reason (1–1000 characters) is required", "reason");
+        }
+
+        if (!Enum.IsDefined(command.Mode))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "Mode is everyday or emergency", "mode");
+        }
+
+        if (command.Mode == Mode.Emergency ? command.Level is not ("I" or "II" or "III" or "IV") : command.Level is not null)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "An emergency needs a response level I, II, III or IV; everyday has none", "level");
+        }
+
+        var change = new OperatingMode(command.Mode, Code, command.Level, command.Reason, command.Actor, clock.Now);
+        S.ModeHistory.Add(change);
+        S.OwnMode = command.Mode == Mode.Emergency ? change : null;
+        await ApplyModeAsync();
+        return View();
+    }
+
+    public async Task InheritModeAsync(OperatingMode mode)
+    {
+        S.Inherited = mode;
+        await ApplyModeAsync();
+    }
+
+    /// <summary>Recomputes the effective mode, stores it, and passes it to every child (one-way, 64 sends at a time).</summary>
+    private async Task ApplyModeAsync()
+    {
+        S.Mode = S.OwnMode ?? S.Inherited;
+        await StoreChangeAsync();
+        foreach (var batch in (S.Definition?.Children ?? []).Chunk(64))
+        {
+            await Task.WhenAll(batch.Select(child => RegionCode.LevelOf(child) == RegionLevel.Grid
+                ? GrainFactory.GetGrain<IGridGrain>(child).InheritModeAsync(S.Mode)
+                : GrainFactory.GetRegion(child).InheritModeAsync(S.Mode)));
+        }
     }
 
     public Task<RegionView> GetAsync() => S.Definition is null
@@ -106,7 +168,9 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
     private RegionView View() => new(S.Definition!, Level, Summary(),
         [.. S.Children.Values.OrderBy(c => c.Code, StringComparer.Ordinal)],
         [.. S.Roster.Entries.Values.OrderBy(e => e.WorkerId, StringComparer.Ordinal)],
-        [.. S.Queue.Order(StringComparer.Ordinal)]);
+        [.. S.Queue.Order(StringComparer.Ordinal)],
+        S.OwnMode,
+        [.. S.ModeHistory]);
 
     private UnitSummary Summary()
     {

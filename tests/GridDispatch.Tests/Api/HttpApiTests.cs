@@ -146,6 +146,27 @@ public sealed class HttpApiTests(ApiFixture api)
         Assert.Equal("closed", closed!["state"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task A_commander_switches_a_street_to_emergency_and_back_over_http()
+    {
+        const string street = "449901002";
+        var bad = await SendAsync(HttpMethod.Post, "/api/regions/449901002001/mode", "{\"mode\":\"emergency\",\"level\":\"I\",\"reason\":\"x\",\"actor\":\"c\"}");
+        Assert.Equal((HttpStatusCode.BadRequest, "code"), (bad.Status, bad.Body["field"]!.GetValue<string>()));
+        var wrong = await SendAsync(HttpMethod.Post, $"/api/regions/{street}/mode", "{\"mode\":\"war\",\"reason\":\"x\",\"actor\":\"c\"}");
+        Assert.Equal((HttpStatusCode.BadRequest, "mode"), (wrong.Status, wrong.Body["field"]!.GetValue<string>()));
+
+        var on = await SendAsync(HttpMethod.Post, $"/api/regions/{street}/mode", "{\"mode\":\"emergency\",\"level\":\"III\",\"reason\":\"rainstorm\",\"actor\":\"commander-1\"}");
+        Assert.Equal(HttpStatusCode.OK, on.Status);
+        Assert.Equal(("emergency", "III"), (on.Body["ownMode"]!["mode"]!.GetValue<string>(), on.Body["ownMode"]!["level"]!.GetValue<string>()));
+        await Eventually.Get(() => Http.GetFromJsonAsync<JsonObject>($"/api/grids/{street}001001")!,
+            g => g!["summary"]!["mode"]!["mode"]!.GetValue<string>() == "emergency", what: "grid below in emergency");
+
+        var off = await SendAsync(HttpMethod.Post, $"/api/regions/{street}/mode", "{\"mode\":\"everyday\",\"reason\":\"rain stopped\",\"actor\":\"commander-1\"}");
+        Assert.Equal(HttpStatusCode.OK, off.Status);
+        await Eventually.Get(() => Http.GetFromJsonAsync<JsonObject>($"/api/grids/{street}001001")!,
+            g => g!["summary"]!["mode"]!["mode"]!.GetValue<string>() == "everyday", what: "grid below back to everyday");
+    }
+
     [Theory]
     [InlineData("/api/incidents/no-such-incident", HttpStatusCode.NotFound)]
     [InlineData("/api/incidents/bad%20id", HttpStatusCode.BadRequest)]

@@ -1,0 +1,62 @@
+using GridDispatch.Tests.Infrastructure;
+
+namespace GridDispatch.Tests.Engine;
+
+[Collection(ClusterCollection.Name)]
+public sealed class ModeTests(ClusterFixture fixture)
+{
+    private IGrainFactory Grains => fixture.Grains;
+
+    private async Task<IReadOnlyList<OperatingMode>> GridModes(TestCity city) =>
+        await Task.WhenAll(city.Grids.Select(async g => (await Grains.GetGrain<IGridGrain>(g).GetAsync()).Summary.Mode!));
+
+    [Fact]
+    public async Task A_switch_at_a_scope_reaches_every_grid_below_and_a_nearer_scope_wins()
+    {
+        var city = TestCity.Create(communities: 3, gridsPerCommunity: 3);
+        await city.LoadAsync(Grains);
+        var street = Grains.GetGrain<IStreetGrain>(city.Street);
+        var top = Grains.GetGrain<ICityGrain>(city.Code);
+
+        var switched = await street.SwitchModeAsync(new ModeCommand(Mode.Emergency, "II", "typhoon landfall expected tonight", "commander-street"));
+        Assert.Equal((Mode.Emergency, city.Street), (switched.OwnMode!.Mode, switched.OwnMode.Scope));
+        await Eventually.Get(() => GridModes(city), modes => modes.All(m => m is { Mode: Mode.Emergency, Level: "II" } && m.Scope == city.Street),
+            what: "every grid of the street in emergency II");
+        Assert.Equal(Mode.Everyday, (await Grains.GetGrain<IDistrictGrain>(city.District).GetAsync()).Summary.Mode!.Mode);
+
+        // The city goes to level I: the street keeps its own setting.
+        await top.SwitchModeAsync(new ModeCommand(Mode.Emergency, "I", "province-wide typhoon response", "commander-city"));
+        await Eventually.Get(() => Grains.GetGrain<IDistrictGrain>(city.District).GetAsync(), d => d.Summary.Mode!.Scope == city.Code);
+        Assert.All(await GridModes(city), m => Assert.Equal(city.Street, m.Scope));
+
+        // The street stands down: it falls back to what it inherits, the city's emergency.
+        await street.SwitchModeAsync(new ModeCommand(Mode.Everyday, null, "street cleared", "commander-street"));
+        await Eventually.Get(() => GridModes(city), modes => modes.All(m => m is { Mode: Mode.Emergency, Level: "I" } && m.Scope == city.Code));
+
+        // The city stands down: everyday everywhere, and the history keeps who, when and why.
+        var calm = await top.SwitchModeAsync(new ModeCommand(Mode.Everyday, null, "typhoon passed", "commander-city"));
+        await Eventually.Get(() => GridModes(city), modes => modes.All(m => m.Mode == Mode.Everyday));
+        Assert.Equal(["province-wide typhoon response", "typhoon passed"], calm.ModeHistory.Select(h => h.Reason));
+        Assert.All(calm.ModeHistory, h => Assert.Equal("commander-city", h.SetBy));
+        var streetHistory = (await street.GetAsync()).ModeHistory;
+        Assert.Equal([Mode.Emergency, Mode.Everyday], streetHistory.Select(h => h.Mode));
+    }
+
+    [Fact]
+    public async Task Bad_switches_are_refused_naming_the_field()
+    {
+        var city = TestCity.Create();
+        await city.LoadAsync(Grains);
+
+        async Task<string?> Refused(string code, ModeCommand command) =>
+            (await Assert.ThrowsAsync<DomainException>(() => Grains.GetRegion(code).SwitchModeAsync(command))).Field;
+
+        Assert.Equal("code", await Refused(city.Community, new ModeCommand(Mode.Emergency, "I", "x", "c")));
+        Assert.Equal("level", await Refused(city.Street, new ModeCommand(Mode.Emergency, null, "x", "c")));
+        Assert.Equal("level", await Refused(city.Street, new ModeCommand(Mode.Emergency, "V", "x", "c")));
+        Assert.Equal("level", await Refused(city.Street, new ModeCommand(Mode.Everyday, "I", "x", "c")));
+        Assert.Equal("reason", await Refused(city.Street, new ModeCommand(Mode.Emergency, "I", "", "c")));
+        Assert.Equal("actor", await Refused(city.Street, new ModeCommand(Mode.Emergency, "I", "x", "")));
+        Assert.True((await Grains.GetGrain<IStreetGrain>(city.Street).GetAsync()).ModeHistory.IsEmpty);
+    }
+}
