@@ -94,7 +94,7 @@ public static class IncidentEndpoints
     public static readonly string[] Actions =
         ["accept", "assign", "acknowledge", "decline", "start", "resolve", "hand-back", "verify", "rework", "rate", "close", "cancel", "defer", "resume", "escalate"];
 
-    /// <summary>Open and recently finished incidents of a grid or of every grid under a region, filtered by state, newest first.</summary>
+    /// <summary>Open and recently finished incidents of a grid or of every grid under a region, filtered by state, in id order (stable pages).</summary>
     private static async Task<PageOf<IncidentSummary>> ListAsync(IGrainFactory grains, string? grid, string? region, string? state, int? page, int? pageSize)
     {
         var size = pageSize ?? 50;
