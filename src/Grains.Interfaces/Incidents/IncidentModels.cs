@@ -51,7 +51,8 @@ public sealed record TimelineEntry(
     [property: Id(10)] int? Stars = null,
     [property: Id(11)] DateTimeOffset? Until = null,
     [property: Id(12)] DeadlineKind? Deadline = null,
-    [property: Id(13)] IncidentReport? Report = null);
+    [property: Id(13)] IncidentReport? Report = null,
+    [property: Id(14)] Mode? Mode = null);
 
 /// <summary>What the incident contributes to KPIs right now (see <see cref="KpiCounters"/>).</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.KpiFacts")]
@@ -141,10 +142,14 @@ public sealed record RouteRequest(
 [GenerateSerializer, Immutable, Alias("GridDispatch.RoutePass")]
 public sealed record RoutePass([property: Id(0)] RegionLevel Level, [property: Id(1)] string Code, [property: Id(2)] string Reason);
 
-/// <summary>Where the chain stopped. <see cref="Assignee"/> is null when the top level queued it for a commander.</summary>
+/// <summary>
+/// Where the chain stopped. <see cref="Assignee"/> is null when the top level queued it for a commander.
+/// <see cref="OverloadedAt"/> is the deciding unit's overload line (fraction of capacity), which the worker applies to the offer.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.RouteOutcome")]
 public sealed record RouteOutcome(
     [property: Id(0)] RegionLevel Level,
     [property: Id(1)] string Code,
     [property: Id(2)] Assignee? Assignee,
-    [property: Id(3)] ImmutableArray<RoutePass> Passes);
+    [property: Id(3)] ImmutableArray<RoutePass> Passes,
+    [property: Id(4)] double OverloadedAt = 1.0);

@@ -18,7 +18,8 @@ public interface IGridGrain : IRosterHolder, IRouteTarget, IModeFollower
 
     [Alias("Get")] Task<GridView> GetAsync();
 
-    [Alias("IsDefined")] Task<bool> IsDefinedAsync();
+    /// <summary>The grid's effective operating mode; null when the grid is not defined.</summary>
+    [Alias("GetMode")] Task<OperatingMode?> GetModeAsync();
 
     /// <summary>An incident of this grid changed. One-way: incidents never wait on their grid's bookkeeping.</summary>
     [OneWay, Alias("IncidentChanged")] Task IncidentChangedAsync(IncidentSummary incident);

@@ -62,6 +62,10 @@ public sealed record WorkerView(
     public double Utilisation => Capacity > 0 ? (double)Load / Capacity : 1.0;
 }
 
-/// <summary>The incident telling its worker where the task stands.</summary>
+/// <summary>The incident telling its worker where the task stands; an offer carries the mode's overload line (fraction of capacity).</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.WorkerTaskUpdate")]
-public sealed record WorkerTaskUpdate([property: Id(0)] IncidentSummary Incident, [property: Id(1)] TaskStatus Status, [property: Id(2)] int Weight);
+public sealed record WorkerTaskUpdate(
+    [property: Id(0)] IncidentSummary Incident,
+    [property: Id(1)] TaskStatus Status,
+    [property: Id(2)] int Weight,
+    [property: Id(3)] double OverloadedAt = 1.0);

@@ -29,13 +29,13 @@ public sealed class DeadlinePolicy(WorkingCalendar calendar, IOptions<DispatchOp
             TimeLimitUnit.Hours or TimeLimitUnit.WorkingHours => TimeSpan.FromHours(limit.Amount),
             _ => TimeSpan.FromDays(limit.Amount),
         } * factor;
-        var cap = severity == Severity.Critical ? _options.CriticalHandleCap : _options.UrgentHandleCap;
+        var cap = (severity == Severity.Critical ? _options.CriticalHandleCap : _options.UrgentHandleCap) * factor;
         return start + (wall < cap ? wall : cap);
     }
 
-    /// <summary>Deadline for the level now holding the incident to resolve it.</summary>
-    public DateTimeOffset HandleDue(DateTimeOffset start, Category category, Severity severity, RegionLevel level) =>
-        Due(start, category.HandleLimit, severity, level == RegionLevel.Grid ? 1.0 : _options.EscalatedLevelFactor);
+    /// <summary>Deadline for the level now holding the incident to resolve it, under the mode's policy.</summary>
+    public DateTimeOffset HandleDue(DateTimeOffset start, Category category, Severity severity, RegionLevel level, ModePolicy policy) =>
+        Due(start, category.HandleLimit, severity, (level == RegionLevel.Grid ? 1.0 : _options.EscalatedLevelFactor) * policy.HandleFactor);
 
     /// <summary>What remains of a deadline, measured the way it was set (for deferral).</summary>
     public TimeSpan Remaining(DateTimeOffset now, DateTimeOffset due, Severity severity) =>

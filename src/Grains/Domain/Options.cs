@@ -43,6 +43,23 @@ public sealed class DispatchOptions
     /// <summary>Grids and regions push their summaries up at most this often.</summary>
     public TimeSpan RollupInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Policy in everyday operation (section "GridDispatch:Dispatch:Everyday").</summary>
+    public ModePolicy Everyday { get; set; } = new()
+    {
+        Eligible = [WorkerKind.FullTime, WorkerKind.Professional, WorkerKind.PartTime],
+    };
+
+    /// <summary>Policy in emergency operation (平战结合): shorter deadlines, fuller workers, volunteers and cadres eligible.</summary>
+    public ModePolicy Emergency { get; set; } = new()
+    {
+        HandleFactor = 0.5,
+        AcceptanceFactor = 0.5,
+        OverloadedAt = 1.5,
+        Eligible = [WorkerKind.FullTime, WorkerKind.Professional, WorkerKind.PartTime, WorkerKind.Volunteer, WorkerKind.Cadre],
+    };
+
+    public ModePolicy PolicyFor(Mode mode) => mode == Mode.Emergency ? Emergency : Everyday;
+
     public int WeightOf(Severity severity) => severity switch
     {
         Severity.Critical => CriticalWeight,
@@ -97,4 +114,22 @@ public sealed class CalendarOptions
 
     public static readonly DayOfWeek[] DefaultWorkingDays =
         [DayOfWeek.Monday, DayOfWeek.Tuesday, DayOfWeek.Wednesday, DayOfWeek.Thursday, DayOfWeek.Friday];
+}
+
+/// <summary>What changes with the operating mode.</summary>
+public sealed class ModePolicy
+{
+    /// <summary>Multiplies every handling limit (0.5 halves the deadlines).</summary>
+    public double HandleFactor { get; set; } = 1.0;
+
+    /// <summary>Multiplies the acknowledgement windows.</summary>
+    public double AcceptanceFactor { get; set; } = 1.0;
+
+    /// <summary>A worker takes no more once load would exceed capacity × this (1.0: full at capacity).</summary>
+    public double OverloadedAt { get; set; } = 1.0;
+
+    /// <summary>Worker kinds that may be dispatched; empty means every kind.</summary>
+    public List<WorkerKind> Eligible { get; set; } = [];
+
+    public bool MayDispatch(WorkerKind kind) => Eligible.Count == 0 || Eligible.Contains(kind);
 }

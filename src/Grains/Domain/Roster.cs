@@ -26,10 +26,13 @@ public sealed class Roster
         return true;
     }
 
-    /// <summary>The fitting worker with the lowest load relative to capacity: on duty, handles the category, not excluded, has room.</summary>
-    public RosterEntry? Pick(RouteRequest request) =>
+    /// <summary>
+    /// The fitting worker with the lowest load relative to capacity: on duty, of a kind the mode's policy may dispatch,
+    /// handles the category, not excluded, and below the policy's overload line after taking the task.
+    /// </summary>
+    public RosterEntry? Pick(RouteRequest request, ModePolicy policy) =>
         Entries.Values
-            .Where(e => Fits(e, request) && e.Load + request.Weight <= e.Capacity)
+            .Where(e => Fits(e, request) && policy.MayDispatch(e.Kind) && e.Load + request.Weight <= e.Capacity * policy.OverloadedAt)
             .OrderBy(e => (double)e.Load / e.Capacity)
             .ThenBy(e => e.Load)
             .ThenBy(e => e.WorkerId, StringComparer.Ordinal)
@@ -44,7 +47,7 @@ public sealed class Roster
     }
 
     /// <summary>Why <see cref="Pick"/> found nobody, for the timeline.</summary>
-    public string ExplainMiss(RouteRequest request)
+    public string ExplainMiss(RouteRequest request, ModePolicy policy)
     {
         if (Entries.Count == 0)
         {
@@ -61,7 +64,12 @@ public sealed class Roster
             return $"no worker on duty handles category {request.Category}";
         }
 
-        return Entries.Values.Any(e => Fits(e, request))
+        if (!Entries.Values.Any(e => e.OnDuty && e.Handles(request.Category) && policy.MayDispatch(e.Kind)))
+        {
+            return "no worker of a kind this mode may dispatch handles it";
+        }
+
+        return Entries.Values.Any(e => Fits(e, request) && policy.MayDispatch(e.Kind))
             ? "every fitting worker is at capacity"
             : "every fitting worker has declined or timed out";
     }

@@ -39,6 +39,10 @@ public sealed partial class IncidentGrain(
 
     private int Weight => _o.WeightOf(S.R.Severity);
 
+    private ModePolicy Policy => _o.PolicyFor(S.AcceptedMode);
+
+    private TimeSpan AcceptanceWindow => _o.AcceptanceTimeoutOf(S.R.Severity) * Policy.AcceptanceFactor;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _publishedAssignee = S.Assignee;
@@ -68,10 +72,8 @@ public sealed partial class IncidentGrain(
         }
 
         ValidateReport(report);
-        if (!await GrainFactory.GetGrain<IGridGrain>(report.GridCode).IsDefinedAsync())
-        {
-            throw new DomainException(DomainErrors.InvalidInput, $"Unknown grid '{report.GridCode}'", "gridCode");
-        }
+        var gridMode = await GrainFactory.GetGrain<IGridGrain>(report.GridCode).GetModeAsync()
+            ?? throw new DomainException(DomainErrors.InvalidInput, $"Unknown grid '{report.GridCode}'", "gridCode");
 
         var view = await Run(async () =>
         {
@@ -80,7 +82,7 @@ public sealed partial class IncidentGrain(
                 until: _o.AutoAccept ? null : deadlines.Due(_now, category.AcceptLimit, report.Severity));
             if (_o.AutoAccept)
             {
-                await AcceptAndRouteAsync("system:intake", "accepted automatically at intake");
+                await AcceptAndRouteAsync("system:intake", "accepted automatically at intake", gridMode.Mode);
             }
             else
             {
@@ -94,7 +96,9 @@ public sealed partial class IncidentGrain(
     public Task<IncidentView> AcceptAsync(ActorCommand command) => Run(async () =>
     {
         RequireActor(command);
-        await AcceptAndRouteAsync(command.Actor, command.Reason);
+        Expect(IncidentEventKind.Accepted);
+        var gridMode = await GrainFactory.GetGrain<IGridGrain>(S.R.GridCode).GetModeAsync();
+        await AcceptAndRouteAsync(command.Actor, command.Reason, gridMode?.Mode ?? Mode.Everyday);
     });
 
     public Task<IncidentView> AssignAsync(AssignCommand command) => Run(async () =>
@@ -108,8 +112,8 @@ public sealed partial class IncidentGrain(
 
         var assignee = Assignee.Worker(command.WorkerId);
         Emit(IncidentEventKind.Dispatched, command.Actor, command.Reason ?? "assigned by hand", level: S.Level,
-            unit: S.LevelCode, assignee: assignee, until: _now + _o.AcceptanceTimeoutOf(S.R.Severity));
-        if (!await OfferAsync(command.WorkerId))
+            unit: S.LevelCode, assignee: assignee, until: _now + AcceptanceWindow);
+        if (!await OfferAsync(command.WorkerId, Policy.OverloadedAt))
         {
             throw new DomainException(DomainErrors.NotAllowed,
                 $"Worker '{command.WorkerId}' cannot take the task (unknown, off duty or at capacity)", "workerId");
@@ -137,7 +141,7 @@ public sealed partial class IncidentGrain(
         Step(IncidentEventKind.Verified, command, reasonRequired: false, until: () => _now + _o.RatingWindow);
 
     public Task<IncidentView> ReworkAsync(ActorCommand command) => Step(IncidentEventKind.ReturnedForRework, command, reasonRequired: true,
-        until: () => deadlines.HandleDue(_now, Category, S.R.Severity, S.Level));
+        until: () => deadlines.HandleDue(_now, Category, S.R.Severity, S.Level, Policy));
 
     public Task<IncidentView> CloseAsync(ActorCommand command) => Step(IncidentEventKind.Closed, command, reasonRequired: false);
 
@@ -186,7 +190,7 @@ public sealed partial class IncidentGrain(
         var deferredAt = S.Timeline.Last(e => e.Kind == IncidentEventKind.Deferred).At;
         var due = S.HandleDueWhenDeferred is { } handleDue
             ? deadlines.Resume(_now, deadlines.Remaining(deferredAt, handleDue, S.R.Severity), S.R.Severity)
-            : deadlines.HandleDue(_now, Category, S.R.Severity, S.Level);
+            : deadlines.HandleDue(_now, Category, S.R.Severity, S.Level, Policy);
         Emit(IncidentEventKind.Resumed, command.Actor, command.Reason, until: due);
         await RouteAsync();
     });
@@ -304,10 +308,10 @@ public sealed partial class IncidentGrain(
             await CommitAsync();
         });
 
-    private async Task AcceptAndRouteAsync(string actor, string? reason)
+    private async Task AcceptAndRouteAsync(string actor, string? reason, Mode mode)
     {
-        Emit(IncidentEventKind.Accepted, actor, reason,
-            until: deadlines.HandleDue(_now, Category, S.R.Severity, RegionLevel.Grid));
+        Emit(IncidentEventKind.Accepted, actor, mode == Mode.Emergency ? $"{reason} (emergency operation)" : reason,
+            until: deadlines.HandleDue(_now, Category, S.R.Severity, RegionLevel.Grid, _o.PolicyFor(mode)), mode: mode);
         await RouteAsync();
     }
 
@@ -315,7 +319,7 @@ public sealed partial class IncidentGrain(
     {
         var next = S.Level + 1;
         Emit(IncidentEventKind.Escalated, actor, reason, level: next, unit: RegionCode.AncestorAt(S.R.GridCode, next),
-            until: deadlines.HandleDue(_now, Category, S.R.Severity, next));
+            until: deadlines.HandleDue(_now, Category, S.R.Severity, next, Policy));
     }
 
     /// <summary>
@@ -362,8 +366,8 @@ public sealed partial class IncidentGrain(
             }
 
             Emit(IncidentEventKind.Dispatched, SystemActor, $"picked by {outcome.Level} {outcome.Code}", level: outcome.Level,
-                unit: outcome.Code, assignee: outcome.Assignee, until: _now + _o.AcceptanceTimeoutOf(S.R.Severity));
-            if (await OfferAsync(outcome.Assignee.Id))
+                unit: outcome.Code, assignee: outcome.Assignee, until: _now + AcceptanceWindow);
+            if (await OfferAsync(outcome.Assignee.Id, outcome.OverloadedAt))
             {
                 break;
             }
@@ -379,12 +383,12 @@ public sealed partial class IncidentGrain(
         await CommitAsync();
     }
 
-    private async Task<bool> OfferAsync(string workerId)
+    private async Task<bool> OfferAsync(string workerId, double overloadedAt)
     {
         try
         {
             return await GrainFactory.GetGrain<IWorkerGrain>(workerId)
-                .OfferAsync(new WorkerTaskUpdate(S.Summary(Id, _now), TaskStatus.Offered, Weight));
+                .OfferAsync(new WorkerTaskUpdate(S.Summary(Id, _now), TaskStatus.Offered, Weight, overloadedAt));
         }
         catch (Exception ex) when (ex is not DomainException)
         {
@@ -394,11 +398,12 @@ public sealed partial class IncidentGrain(
     }
 
     private TimelineEntry Emit(IncidentEventKind kind, string actor, string? reason = null, RegionLevel? level = null, string? unit = null,
-        Assignee? assignee = null, int? stars = null, DateTimeOffset? until = null, DeadlineKind? deadline = null, IncidentReport? report = null)
+        Assignee? assignee = null, int? stars = null, DateTimeOffset? until = null, DeadlineKind? deadline = null, IncidentReport? report = null,
+        Mode? mode = null)
     {
         var from = S.Exists ? S.State : IncidentState.Reported;
         var to = kind == IncidentEventKind.Reported && !S.Exists ? IncidentState.Reported : IncidentRules.Next(kind, from);
-        var entry = new TimelineEntry(S.Timeline.Count + 1, _now, actor, kind, from, to, reason, level, unit, assignee, stars, until, deadline, report);
+        var entry = new TimelineEntry(S.Timeline.Count + 1, _now, actor, kind, from, to, reason, level, unit, assignee, stars, until, deadline, report, mode);
         S.Apply(entry);
         _dirty = true;
         return entry;

@@ -30,6 +30,8 @@ public sealed class IncidentRecord
     [Id(17)] public bool WasDeferred { get; set; }
     [Id(18)] public string? QueuedAt { get; set; }
     [Id(19)] public DateTimeOffset? ReminderDueAt { get; set; }
+    /// <summary>The operating mode of the grid when the incident was accepted; its policy sets the deadlines.</summary>
+    [Id(20)] public Mode AcceptedMode { get; set; }
 
     public bool Exists => Report is not null;
 
@@ -53,6 +55,7 @@ public sealed class IncidentRecord
                 SetDeadline(DeadlineKind.Accept, e.Until);
                 break;
             case IncidentEventKind.Accepted:
+                AcceptedMode = e.Mode ?? Mode.Everyday;
                 Deadlines.Remove(DeadlineKind.Accept);
                 SetDeadline(DeadlineKind.Handle, e.Until);
                 break;

@@ -12,7 +12,7 @@ namespace GridDispatch.Live;
 public sealed partial class LiveNotifierGrain(TimeProvider time, ILogger<LiveNotifierGrain> logger) : Grain, ILiveNotifierGrain
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan HostRefresh = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan HostRefresh = TimeSpan.FromMilliseconds(250);
 
     private readonly Dictionary<(LiveKind, string), LiveUpdate> _pending = [];
     private ImmutableArray<ILiveObserver> _hosts = [];

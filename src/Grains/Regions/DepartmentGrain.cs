@@ -15,7 +15,8 @@ public sealed class DepartmentRecord
 /// least-loaded fitting staff member, or keeps the incident in its own queue; it never passes it on.
 /// </summary>
 public sealed class DepartmentGrain(
-    [PersistentState("department", GridDispatchStorage.Name)] IPersistentState<DepartmentRecord> store) : Grain, IDepartmentGrain
+    [PersistentState("department", GridDispatchStorage.Name)] IPersistentState<DepartmentRecord> store,
+    Microsoft.Extensions.Options.IOptions<DispatchOptions> options) : Grain, IDepartmentGrain
 {
     private DepartmentRecord S => store.State;
 
@@ -40,7 +41,8 @@ public sealed class DepartmentGrain(
 
     public async Task<RouteOutcome> RouteAsync(RouteRequest request)
     {
-        if (S.Staff.Pick(request) is { } pick)
+        // Departments have no mode of their own: their staff are dispatched on the everyday policy.
+        if (S.Staff.Pick(request, options.Value.Everyday) is { } pick)
         {
             S.Staff.Reserve(pick.WorkerId, request.Weight);
             return new RouteOutcome(RegionLevel.City, Code, Assignee.Worker(pick.WorkerId), request.Passes);

@@ -50,7 +50,7 @@ public sealed class GridGrain(
         return View();
     }
 
-    public Task<bool> IsDefinedAsync() => Task.FromResult(S.Definition is not null);
+    public Task<OperatingMode?> GetModeAsync() => Task.FromResult(S.Definition is null ? null : S.Mode);
 
     public Task<GridView> GetAsync() => S.Definition is null
         ? throw new DomainException(DomainErrors.NotFound, $"No grid '{Code}'")
@@ -63,7 +63,7 @@ public sealed class GridGrain(
             return handled;
         }
 
-        var reason = S.Definition is null ? "grid is not defined" : S.Roster.ExplainMiss(request);
+        var reason = S.Definition is null ? "grid is not defined" : S.Roster.ExplainMiss(request, Policy);
         var parent = RegionCode.Parent(Code)!;
         return await GrainFactory.GetRegion(parent).RouteAsync(
             request with { Passes = request.Passes.Add(new RoutePass(RegionLevel.Grid, Code, reason)) });

@@ -137,7 +137,7 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
             return new RouteOutcome(Level, Code, null, request.Passes);
         }
 
-        var reason = S.Definition is null ? $"{Level} is not defined" : S.Roster.ExplainMiss(request);
+        var reason = S.Definition is null ? $"{Level} is not defined" : S.Roster.ExplainMiss(request, Policy);
         return await GrainFactory.GetRegion(RegionCode.Parent(Code)!).RouteAsync(
             request with { Passes = request.Passes.Add(new RoutePass(Level, Code, reason)) });
     }

@@ -30,12 +30,18 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
 
     protected UnitGrain(IPersistentState<TRecord> store, DispatchOptions options, ILogger logger)
     {
+        Options = options;
         Store = store;
         _logger = logger;
         Rollup = new RollupSchedule(this, options.RollupInterval, FlushAsync);
     }
 
     protected IPersistentState<TRecord> Store { get; }
+
+    protected DispatchOptions Options { get; }
+
+    /// <summary>The dispatch policy of this unit's effective mode.</summary>
+    protected ModePolicy Policy => Options.PolicyFor(S.Mode.Mode);
 
     protected RollupSchedule Rollup { get; }
 
@@ -84,13 +90,13 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
     /// <summary>The fitting worker with the lowest relative load, reserved at once; null when nobody fits.</summary>
     protected RouteOutcome? TryDispatch(RegionLevel level, RouteRequest request)
     {
-        if (S.Roster.Pick(request) is not { } pick)
+        if (S.Roster.Pick(request, Policy) is not { } pick)
         {
             return null;
         }
 
         S.Roster.Reserve(pick.WorkerId, request.Weight);
-        return new RouteOutcome(level, Code, Assignee.Worker(pick.WorkerId), request.Passes);
+        return new RouteOutcome(level, Code, Assignee.Worker(pick.WorkerId), request.Passes, Policy.OverloadedAt);
     }
 
     /// <summary>A change that only needs to reach the next roll-up.</summary>

@@ -106,7 +106,7 @@ public sealed partial class WorkerGrain(
             return true;
         }
 
-        if (S.Profile is null || S.Status == WorkerStatus.OffDuty || Load + offer.Weight > S.Profile.Capacity)
+        if (S.Profile is null || S.Status == WorkerStatus.OffDuty || Load + offer.Weight > S.Profile.Capacity * offer.OverloadedAt)
         {
             return false;
         }

@@ -5,6 +5,7 @@ using GridDispatch.Api;
 using GridDispatch.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GridDispatch.Tests.Durable;
 
@@ -44,6 +45,12 @@ public sealed class MultiHostLiveTests(PostgresServer postgres)
         hub.On<JsonElement[]>("incidentChanged", items => { foreach (var i in items) received.Enqueue(i.GetProperty("id").GetString()!); });
         await hub.StartAsync();
         await hub.InvokeAsync<JsonElement>("Subscribe", $"grid:{grid}");
+
+        // Both hosts have registered for live updates (a host that registered less than a refresh interval ago may miss
+        // pushes of that moment; its clients get snapshots when they subscribe).
+        var registry = first.Services.GetRequiredService<IGrainFactory>().GetGrain<ILiveHostRegistryGrain>(0);
+        await Eventually.Get(registry.GetHostsAsync, hosts => hosts.Length == 2, TimeSpan.FromSeconds(20), "both hosts registered");
+        await Task.Delay(500);
 
         using var http = new HttpClient { BaseAddress = new Uri(first.Urls.First()) };
         var response = await http.PostAsJsonAsync("/api/incidents", new

@@ -42,6 +42,62 @@ public sealed class ModeTests(ClusterFixture fixture)
         Assert.Equal([Mode.Emergency, Mode.Everyday], streetHistory.Select(h => h.Mode));
     }
 
+    private async Task SwitchStreetAsync(TestCity city, Mode mode)
+    {
+        await Grains.GetGrain<IStreetGrain>(city.Street).SwitchModeAsync(
+            new ModeCommand(mode, mode == Mode.Emergency ? "II" : null, "test", "commander"));
+        await Eventually.Get(() => GridModes(city), modes => modes.All(m => m.Mode == mode), what: $"grids in {mode}");
+    }
+
+    [Fact]
+    public async Task Volunteers_are_dispatched_only_in_emergency_operation()
+    {
+        var city = TestCity.Create();
+        var volunteer = city.AddWorker("volunteer", [city.Grid], kind: WorkerKind.Volunteer);
+        var staff = city.AddWorker("staff", [city.Community]);
+        await city.LoadAsync(Grains);
+
+        var everyday = await Grains.ReportAsync(Reports.Make(city.Grid, category: "1501"));
+        Assert.Equal(staff, everyday.Assignee!.Id);
+        Assert.Contains("no worker of a kind this mode may dispatch", everyday.Timeline.Single(e => e.Kind == IncidentEventKind.Escalated).Reason);
+
+        await SwitchStreetAsync(city, Mode.Emergency);
+        var emergency = await Grains.ReportAsync(Reports.Make(city.Grid, category: "1501"));
+        Assert.Equal(volunteer, emergency.Assignee!.Id);
+        Assert.Equal(Mode.Emergency, emergency.Timeline.Single(e => e.Kind == IncidentEventKind.Accepted).Mode);
+    }
+
+    [Fact]
+    public async Task Emergency_operation_halves_deadlines_and_lets_workers_carry_more()
+    {
+        var city = TestCity.Create();
+        var worker = city.AddWorker("w", [city.Grid], capacity: 2);
+        var staff = city.AddWorker("staff", [city.Community], capacity: 100);
+        await city.LoadAsync(Grains);
+
+        var calm = await Grains.ReportAsync(Reports.Make(city.Grid, severity: Severity.Urgent));
+        var calmAccepted = calm.Timeline.Single(e => e.Kind == IncidentEventKind.Accepted).At;
+        Assert.Equal(calmAccepted + TimeSpan.FromHours(4), calm.Deadlines[DeadlineKind.Handle]);
+        Assert.Equal(calmAccepted + TimeSpan.FromMinutes(10), calm.Deadlines[DeadlineKind.TaskAcceptance]);
+        await Grains.Incident(calm).CancelAsync(new ActorCommand("d", "test"));
+        await Eventually.Get(() => Grains.GetGrain<IGridGrain>(city.Grid).GetAsync(), g => g.Roster.Single(r => r.WorkerId == worker).Load == 0,
+            what: "the grid sees the worker free again");
+
+        await SwitchStreetAsync(city, Mode.Emergency);
+        var urgent = await Grains.ReportAsync(Reports.Make(city.Grid, severity: Severity.Urgent));
+        var accepted = urgent.Timeline.Single(e => e.Kind == IncidentEventKind.Accepted).At;
+        Assert.Equal(accepted + TimeSpan.FromHours(2), urgent.Deadlines[DeadlineKind.Handle]);
+        Assert.Equal(accepted + TimeSpan.FromMinutes(5), urgent.Deadlines[DeadlineKind.TaskAcceptance]);
+        Assert.True(worker == urgent.Assignee!.Id, string.Join(" | ", urgent.Timeline.Select(e => $"{e.Kind} {e.Reason}")));  // load 2 of capacity 2
+
+        var third = await Grains.ReportAsync(Reports.Make(city.Grid));       // 3 <= 2 × 1.5: still the grid's worker
+        Assert.Equal(worker, third.Assignee!.Id);
+        var fourth = await Grains.ReportAsync(Reports.Make(city.Grid));      // 4 > 3: passed up to the community
+        Assert.Equal(staff, fourth.Assignee!.Id);
+
+        await SwitchStreetAsync(city, Mode.Everyday);
+    }
+
     [Fact]
     public async Task Bad_switches_are_refused_naming_the_field()
     {
