@@ -22,13 +22,14 @@ public sealed class RollupAndKpiTests(ClusterFixture fixture)
 
         var grid0 = await Eventually.Get(() => Grains.GetGrain<IGridGrain>(city.Grids[0]).GetAsync(), g => g.Summary.Colour == Colour.Yellow);
         Assert.Equal(1, grid0.Summary.OpenIncidents);
+        // Each grid pushes on its own timer: wait until both grids of community 2 have reported.
         var community = await Eventually.Get(() => Grains.GetGrain<ICommunityGrain>(city.Communities[1]).GetAsync(),
-            c => c.Summary.Red == 1, what: "community 2 red");
+            c => c.Summary is { Red: 1, Green: 1 }, what: "community 2: one red grid, one green");
         Assert.Equal(Colour.Red, community.Summary.Colour);
         Assert.Equal((0, 1, 1), (community.Summary.Yellow, community.Summary.Red, community.Summary.Green));
 
         var top = await Eventually.Get(() => Grains.GetGrain<ICityGrain>(city.Code).GetAsync(),
-            c => c.Summary is { Red: 1, Yellow: 1, Green: 2 } && c.Summary.Load == 4, what: "city roll-up");
+            c => c.Summary is { Red: 1, Yellow: 1, Green: 2, Load: 4, Workers: 3 }, what: "city roll-up");
         Assert.Equal(Colour.Red, top.Summary.Colour);
         Assert.Equal(2, top.Summary.OpenIncidents);
         Assert.Equal(2, top.Summary.OpenByState[IncidentState.Dispatched]);
