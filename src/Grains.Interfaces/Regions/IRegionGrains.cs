@@ -4,8 +4,11 @@ namespace GridDispatch;
 [Alias("GridDispatch.IModeFollower")]
 public interface IModeFollower : IGrainWithStringKey
 {
-    /// <summary>The effective mode of the parent, passed down the tree. One-way: commands go down, never wait on children.</summary>
-    [OneWay, Alias("InheritMode")] Task InheritModeAsync(OperatingMode mode);
+    /// <summary>
+    /// The effective mode of the parent, passed down the tree. One-way: commands go down, never wait on children.
+    /// <paramref name="version"/> counts the parent's broadcasts, so one that arrives after a newer one is ignored.
+    /// </summary>
+    [OneWay, Alias("InheritMode")] Task InheritModeAsync(OperatingMode mode, long version);
 }
 
 /// <summary>

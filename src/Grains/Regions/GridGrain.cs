@@ -17,6 +17,8 @@ public sealed class GridRecord : IUnitRecord
     /// <summary>The last incidents that were closed or cancelled here, newest first.</summary>
     [Id(5)] public List<IncidentSummary> RecentlyFinished { get; set; } = [];
     [Id(6)] public OperatingMode Mode { get; set; } = OperatingMode.Default;
+    /// <summary>The newest mode broadcast taken from the community.</summary>
+    [Id(7)] public long InheritedVersion { get; set; }
 }
 
 /// <summary>
@@ -69,8 +71,14 @@ public sealed class GridGrain(
             request with { Passes = request.Passes.Add(new RoutePass(RegionLevel.Grid, Code, reason)) });
     }
 
-    public async Task InheritModeAsync(OperatingMode mode)
+    public async Task InheritModeAsync(OperatingMode mode, long version)
     {
+        if (version <= S.InheritedVersion)
+        {
+            return;
+        }
+
+        S.InheritedVersion = version;
         S.Mode = mode;
         await StoreChangeAsync();
     }

@@ -19,6 +19,10 @@ public sealed class RegionRecord : IUnitRecord
     [Id(6)] public OperatingMode? OwnMode { get; set; }
     [Id(7)] public OperatingMode Inherited { get; set; } = OperatingMode.Default;
     [Id(8)] public List<OperatingMode> ModeHistory { get; set; } = [];
+    /// <summary>How many times this region has passed its mode down (children ignore older broadcasts).</summary>
+    [Id(9)] public long ModeBroadcasts { get; set; }
+    /// <summary>The newest broadcast taken from the parent.</summary>
+    [Id(10)] public long InheritedVersion { get; set; }
 }
 
 /// <summary>
@@ -91,8 +95,14 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
         return View();
     }
 
-    public async Task InheritModeAsync(OperatingMode mode)
+    public async Task InheritModeAsync(OperatingMode mode, long version)
     {
+        if (version <= S.InheritedVersion)
+        {
+            return;
+        }
+
+        S.InheritedVersion = version;
         S.Inherited = mode;
         await ApplyModeAsync();
     }
@@ -101,12 +111,13 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
     private async Task ApplyModeAsync()
     {
         S.Mode = S.OwnMode ?? S.Inherited;
+        var version = ++S.ModeBroadcasts;
         await StoreChangeAsync();
         foreach (var batch in (S.Definition?.Children ?? []).Chunk(64))
         {
             await Task.WhenAll(batch.Select(child => RegionCode.LevelOf(child) == RegionLevel.Grid
-                ? GrainFactory.GetGrain<IGridGrain>(child).InheritModeAsync(S.Mode)
-                : GrainFactory.GetRegion(child).InheritModeAsync(S.Mode)));
+                ? GrainFactory.GetGrain<IGridGrain>(child).InheritModeAsync(S.Mode, version)
+                : GrainFactory.GetRegion(child).InheritModeAsync(S.Mode, version)));
         }
     }
 
