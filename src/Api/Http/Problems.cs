@@ -14,13 +14,13 @@ public static partial class Problems
         _ => StatusCodes.Status400BadRequest,
     };
 
-    public static IResult From(DomainException e) => Results.Problem(new ProblemDetails
+    private static ProblemDetails ToProblem(DomainException e) => new()
     {
         Status = StatusOf(e),
         Title = e.Code,
         Detail = e.Message,
         Extensions = { ["field"] = e.Field },
-    });
+    };
 
     /// <summary>The exception handler: domain refusals and bad requests keep their status; anything else is a bare 500.</summary>
     public static async Task WriteAsync(HttpContext context)
@@ -28,10 +28,7 @@ public static partial class Problems
         var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
         var problem = error switch
         {
-            DomainException domain => new ProblemDetails
-            {
-                Status = StatusOf(domain), Title = domain.Code, Detail = domain.Message, Extensions = { ["field"] = domain.Field },
-            },
+            DomainException domain => ToProblem(domain),
             BadHttpRequestException bad => new ProblemDetails
             {
                 Status = bad.StatusCode, Title = DomainErrors.InvalidInput, Detail = bad.Message, Extensions = { ["field"] = "body" },

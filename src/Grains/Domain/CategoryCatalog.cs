@@ -17,8 +17,6 @@ public enum TimeLimitUnit
 /// <summary>A handling limit as the catalogues state it: "30m", "2h" (wall clock), "5wh" (working hours), "15wd" (working days).</summary>
 public readonly record struct TimeLimit(double Amount, TimeLimitUnit Unit)
 {
-    public bool IsWorkingTime => Unit is TimeLimitUnit.WorkingHours or TimeLimitUnit.WorkingDays;
-
     public static TimeLimit Parse(string text)
     {
         var t = text.Trim().ToLowerInvariant();

@@ -39,8 +39,6 @@ public sealed class WorkingCalendar
     /// <summary>Working time in one working day (the length of "1 working day").</summary>
     public TimeSpan WorkingDayLength { get; }
 
-    public TimeZoneInfo Zone => _zone;
-
     public bool IsWorkingDay(DateOnly day) =>
         _extraDays.Contains(day) || (!_holidays.Contains(day) && _workingDays.Contains(day.DayOfWeek));
 

@@ -27,7 +27,7 @@ public sealed class IncidentRecord
     [Id(14)] public DateTimeOffset UpdatedAt { get; set; }
     [Id(15)] public List<TimelineEntry> Timeline { get; set; } = [];
     [Id(16)] public DateTimeOffset? HandleDueWhenDeferred { get; set; }
-    [Id(17)] public bool WasDeferred { get; set; }
+    // Id 17 held a "was deferred" flag nothing read; it stays retired so old rows still read.
     [Id(18)] public string? QueuedAt { get; set; }
     [Id(19)] public DateTimeOffset? ReminderDueAt { get; set; }
     /// <summary>The operating mode of the grid when the incident was accepted; its policy sets the deadlines.</summary>
@@ -105,7 +105,6 @@ public sealed class IncidentRecord
                 QueuedAt = null;
                 break;
             case IncidentEventKind.Deferred:
-                WasDeferred = true;
                 HandleDueWhenDeferred = Deadlines.TryGetValue(DeadlineKind.Handle, out var handleDue) ? handleDue : null;
                 Unassign();
                 Deadlines.Remove(DeadlineKind.Handle);

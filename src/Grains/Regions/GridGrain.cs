@@ -73,12 +73,11 @@ public sealed class GridGrain(
 
     public async Task InheritModeAsync(OperatingMode mode, long version)
     {
-        if (version <= S.InheritedVersion)
+        if (!TakeInherited(version))
         {
             return;
         }
 
-        S.InheritedVersion = version;
         S.Mode = mode;
         await StoreChangeAsync();
     }

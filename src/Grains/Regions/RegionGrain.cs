@@ -97,12 +97,11 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
 
     public async Task InheritModeAsync(OperatingMode mode, long version)
     {
-        if (version <= S.InheritedVersion)
+        if (!TakeInherited(version))
         {
             return;
         }
 
-        S.InheritedVersion = version;
         S.Inherited = mode;
         await ApplyModeAsync();
     }

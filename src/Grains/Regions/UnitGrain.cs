@@ -12,6 +12,9 @@ public interface IUnitRecord
 
     /// <summary>The effective operating mode; everyday until a switch reaches this unit.</summary>
     OperatingMode Mode { get; set; }
+
+    /// <summary>The newest mode broadcast taken from the parent (older ones arriving late are ignored).</summary>
+    long InheritedVersion { get; set; }
 }
 
 /// <summary>
@@ -97,6 +100,20 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
 
         S.Roster.Reserve(pick.WorkerId, request.Weight);
         return new RouteOutcome(level, Code, Assignee.Worker(pick.WorkerId), request.Passes, Policy.OverloadedAt);
+    }
+
+    /// <summary>
+    /// Takes the parent's mode broadcast unless a newer one was already taken (one-way messages are not ordered).
+    /// </summary>
+    protected bool TakeInherited(long version)
+    {
+        if (version <= S.InheritedVersion)
+        {
+            return false;
+        }
+
+        S.InheritedVersion = version;
+        return true;
     }
 
     /// <summary>A change that only needs to reach the next roll-up.</summary>
