@@ -50,6 +50,12 @@ public interface IIncidentGrain : IGrainWithStringKey
     /// <summary>The current level cannot handle it (out of its powers): pass it one level up.</summary>
     [Alias("Escalate")] Task<IncidentView> EscalateAsync(ActorCommand command);
 
+    /// <summary>
+    /// Moves the task off <see cref="MoveOff.WorkerId"/> to a fitting, less-loaded worker nearby if it is still that
+    /// worker's and not started; otherwise, or when nobody nearby fits, nothing changes. One-way: workers ask, never wait.
+    /// </summary>
+    [OneWay, Alias("MoveOff")] Task MoveOffAsync(MoveOff request);
+
     /// <summary>Hands the whole timeline to the event log again (after the log had to drop entries); idempotent.</summary>
     [Alias("RepublishLog")] Task RepublishLogAsync();
 

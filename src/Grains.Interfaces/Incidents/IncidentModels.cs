@@ -136,7 +136,16 @@ public sealed record RouteRequest(
     [property: Id(4)] int Weight,
     [property: Id(5)] string GridCode,
     [property: Id(6)] ImmutableArray<string> Excluded,
-    [property: Id(7)] ImmutableArray<RoutePass> Passes);
+    [property: Id(7)] ImmutableArray<RoutePass> Passes,
+    [property: Id(8)] RebalanceFrom? Rebalance = null);
+
+/// <summary>
+/// A move of an unstarted task off a worker (overloaded or gone off duty): only workers nearby (the grid, then the
+/// community and street pools) are asked, the chain never passes it up, and a candidate must end up less loaded than
+/// <see cref="Utilisation"/>, the source worker's load relative to capacity (0 when the source went off duty).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.RebalanceFrom")]
+public sealed record RebalanceFrom([property: Id(0)] string WorkerId, [property: Id(1)] double Utilisation, [property: Id(2)] bool OffDuty);
 
 /// <summary>A level that passed the incident up, and why.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.RoutePass")]
@@ -152,4 +161,13 @@ public sealed record RouteOutcome(
     [property: Id(1)] string Code,
     [property: Id(2)] Assignee? Assignee,
     [property: Id(3)] ImmutableArray<RoutePass> Passes,
-    [property: Id(4)] double OverloadedAt = 1.0);
+    [property: Id(4)] double OverloadedAt = 1.0,
+    [property: Id(5)] string? Note = null);
+
+/// <summary>A worker's request to move an unstarted task off it: overloaded (utilisation above its line) or off duty.</summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.MoveOff")]
+public sealed record MoveOff(
+    [property: Id(0)] string WorkerId,
+    [property: Id(1)] string Reason,
+    [property: Id(2)] double Utilisation,
+    [property: Id(3)] bool OffDuty);

@@ -23,6 +23,8 @@ public enum WorkerKind
     PartTime = 2,
     Volunteer = 3,
     Cadre = 4,
+    /// <summary>Property-management staff joining a grid in an emergency.</summary>
+    PropertyStaff = 5,
 }
 
 public enum WorkerStatus
@@ -120,6 +122,8 @@ public enum IncidentEventKind
     Escalated = 16,
     DeadlineMissed = 17,
     AwaitingAssignment = 18,
+    /// <summary>An unstarted task moved from an overloaded or off-duty worker to another one.</summary>
+    Reassigned = 19,
 }
 
 /// <summary>Everyday or emergency operation (平战结合).</summary>

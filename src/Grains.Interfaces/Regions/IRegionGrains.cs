@@ -48,7 +48,23 @@ public interface IRegionGrain : IRosterHolder, IRouteTarget, IModeFollower
 
     /// <summary>An incident queued here for manual assignment left the queue.</summary>
     [Alias("Release")] Task ReleaseAsync(string incidentId);
+
+    /// <summary>
+    /// A worker whose home is below this community or street reports its load (one-way), so the region keeps a pool of
+    /// every worker under it for emergency dispatch and rebalancing. <paramref name="member"/> false takes it out.
+    /// </summary>
+    [OneWay, Alias("PoolChanged")] Task PoolChangedAsync(RosterEntry entry, bool member);
+
+    /// <summary>
+    /// The least-loaded fitting worker of this community's pool (then its street's), reserved at once; null when nobody
+    /// fits. Asked by a grid on the way up, never passed down.
+    /// </summary>
+    [Alias("PickFromPool")] Task<PoolPick?> PickFromPoolAsync(RouteRequest request);
 }
+
+/// <summary>A worker picked from a community's or street's pool, and the overload line of that region's mode.</summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.PoolPick")]
+public sealed record PoolPick([property: Id(0)] string WorkerId, [property: Id(1)] string FromCode, [property: Id(2)] double OverloadedAt);
 
 /// <summary>Community (社区). Keyed by its 12-digit code.</summary>
 [Alias("GridDispatch.ICommunityGrain")]

@@ -55,7 +55,9 @@ public sealed class DispatchOptions
         HandleFactor = 0.5,
         AcceptanceFactor = 0.5,
         OverloadedAt = 1.5,
-        Eligible = [WorkerKind.FullTime, WorkerKind.Professional, WorkerKind.PartTime, WorkerKind.Volunteer, WorkerKind.Cadre],
+        DispatchFromPool = true,
+        RefusalsBeforeEscalation = 1,
+        Eligible = [WorkerKind.FullTime, WorkerKind.Professional, WorkerKind.PartTime, WorkerKind.Volunteer, WorkerKind.Cadre, WorkerKind.PropertyStaff],
     };
 
     public ModePolicy PolicyFor(Mode mode) => mode == Mode.Emergency ? Emergency : Everyday;
@@ -127,6 +129,16 @@ public sealed class ModePolicy
 
     /// <summary>A worker takes no more once load would exceed capacity × this (1.0: full at capacity).</summary>
     public double OverloadedAt { get; set; } = 1.0;
+
+    /// <summary>
+    /// False: a grid dispatches its own workers first and passes the incident up when none fits (everyday).
+    /// True: the least-loaded fitting worker of the community, then of the street, is taken (emergency).
+    /// </summary>
+    public bool DispatchFromPool { get; set; }
+
+    /// <summary>Escalation threshold: after this many refusals at one level (declines, acknowledgement timeouts,
+    /// hand-backs) the incident goes one level up instead of being offered to the next worker there.</summary>
+    public int RefusalsBeforeEscalation { get; set; } = 3;
 
     /// <summary>Worker kinds that may be dispatched; empty means every kind.</summary>
     public List<WorkerKind> Eligible { get; set; } = [];

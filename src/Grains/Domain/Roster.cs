@@ -28,15 +28,33 @@ public sealed class Roster
 
     /// <summary>
     /// The fitting worker with the lowest load relative to capacity: on duty, of a kind the mode's policy may dispatch,
-    /// handles the category, not excluded, and below the policy's overload line after taking the task.
+    /// handles the category, not excluded, and below the policy's overload line after taking the task. Ties go to the
+    /// incident's own grid's workers. A rebalancing move also needs the candidate to end up less loaded than the source.
     /// </summary>
-    public RosterEntry? Pick(RouteRequest request, ModePolicy policy) =>
-        Entries.Values
-            .Where(e => Fits(e, request) && policy.MayDispatch(e.Kind) && e.Load + request.Weight <= e.Capacity * policy.OverloadedAt)
+    public RosterEntry? Pick(RouteRequest request, ModePolicy policy) => Pick(Entries.Values, request, policy);
+
+    public static RosterEntry? Pick(IEnumerable<RosterEntry> entries, RouteRequest request, ModePolicy policy) =>
+        entries
+            .Where(e => Fits(e, request) && policy.MayDispatch(e.Kind) && e.Load + request.Weight <= e.Capacity * policy.OverloadedAt
+                && (request.Rebalance is not { } from || (e.WorkerId != from.WorkerId
+                    && (from.OffDuty || (double)(e.Load + request.Weight) / e.Capacity < from.Utilisation))))
             .OrderBy(e => (double)e.Load / e.Capacity)
+            .ThenBy(e => e.HomeUnit == request.GridCode ? 0 : 1)
             .ThenBy(e => e.Load)
             .ThenBy(e => e.WorkerId, StringComparer.Ordinal)
             .FirstOrDefault();
+
+    /// <summary>Adds or refreshes a worker known only by its reports (a region's pool of the workers below it).</summary>
+    public bool Upsert(RosterEntry entry)
+    {
+        if (Entries.TryGetValue(entry.WorkerId, out var known) && known.Version >= entry.Version)
+        {
+            return false;
+        }
+
+        Entries[entry.WorkerId] = entry;
+        return true;
+    }
 
     public void Reserve(string workerId, int weight)
     {

@@ -208,6 +208,38 @@ public sealed partial class IncidentGrain(
         await RouteAsync();
     });
 
+    public async Task MoveOffAsync(MoveOff move)
+    {
+        try
+        {
+            await Run(async () =>
+            {
+                if (!S.Exists || S.State != IncidentState.Dispatched || S.Assignee is not { Kind: AssigneeKind.Worker } from
+                    || from.Id != move.WorkerId)
+                {
+                    return;     // started, finished or moved meanwhile: the task stays where it is
+                }
+
+                var request = new RouteRequest(Id, S.R.Category, Category.Department, S.R.Severity, Weight, S.R.GridCode,
+                    [.. S.Excluded, move.WorkerId], [], new RebalanceFrom(move.WorkerId, move.Utilisation, move.OffDuty));
+                var outcome = await GrainFactory.GetRouteTarget(S.LevelCode).RouteAsync(request);
+                if (outcome.Assignee is not { Kind: AssigneeKind.Worker } to || !await OfferAsync(to.Id, outcome.OverloadedAt))
+                {
+                    return;
+                }
+
+                Emit(IncidentEventKind.Reassigned, SystemActor,
+                    $"moved off {move.WorkerId} ({move.Reason}) to {to.Id}, {outcome.Note ?? $"picked by {outcome.Level} {outcome.Code}"}",
+                    level: S.Level, unit: outcome.Code, assignee: to, until: _now + AcceptanceWindow);
+                await CommitAsync();
+            });
+        }
+        catch (Exception ex)
+        {
+            LogMoveFailed(ex, Id, move.WorkerId);
+        }
+    }
+
     public Task<IncidentView> CheckDeadlinesAsync() => Run(async () =>
     {
         var now = _now;
@@ -334,6 +366,11 @@ public sealed partial class IncidentGrain(
 
         for (var attempt = 0; attempt < _o.MaxOfferAttempts; attempt++)
         {
+            if (S.Level < RegionLevel.City && RefusalsAtLevel() is var refusals && refusals >= Policy.RefusalsBeforeEscalation)
+            {
+                EscalateOneLevel(SystemActor, $"refused {refusals} time(s) at {S.Level} {S.LevelCode}: the {S.AcceptedMode.ToString().ToLowerInvariant()} escalation threshold");
+            }
+
             RouteOutcome outcome;
             try
             {
@@ -365,7 +402,7 @@ public sealed partial class IncidentGrain(
                 break;
             }
 
-            Emit(IncidentEventKind.Dispatched, SystemActor, $"picked by {outcome.Level} {outcome.Code}", level: outcome.Level,
+            Emit(IncidentEventKind.Dispatched, SystemActor, outcome.Note is { } note ? $"picked by {outcome.Level} {outcome.Code}: {note}" : $"picked by {outcome.Level} {outcome.Code}", level: outcome.Level,
                 unit: outcome.Code, assignee: outcome.Assignee, until: _now + AcceptanceWindow);
             if (await OfferAsync(outcome.Assignee.Id, outcome.OverloadedAt))
             {
@@ -381,6 +418,27 @@ public sealed partial class IncidentGrain(
         }
 
         await CommitAsync();
+    }
+
+    /// <summary>Declines, acknowledgement timeouts and hand-backs since the incident reached its current level.</summary>
+    private int RefusalsAtLevel()
+    {
+        var count = 0;
+        for (var i = S.Timeline.Count - 1; i >= 0; i--)
+        {
+            var kind = S.Timeline[i].Kind;
+            if (kind is IncidentEventKind.Escalated or IncidentEventKind.Accepted or IncidentEventKind.Resumed)
+            {
+                break;
+            }
+
+            if (kind is IncidentEventKind.TaskDeclined or IncidentEventKind.AcceptanceTimedOut or IncidentEventKind.HandedBack)
+            {
+                count++;
+            }
+        }
+
+        return count;
     }
 
     private async Task<bool> OfferAsync(string workerId, double overloadedAt)
@@ -680,6 +738,9 @@ public sealed partial class IncidentGrain(
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Incident {IncidentId} could not notify {Target}")]
     private partial void LogNotifyFailed(Exception ex, string incidentId, string target);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Moving incident {IncidentId} off worker {WorkerId} failed; it stays")]
+    private partial void LogMoveFailed(Exception ex, string incidentId, string workerId);
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Deadline check of incident {IncidentId} failed")]
     private partial void LogDeadlineCheckFailed(Exception ex, string incidentId);

@@ -60,6 +60,7 @@ public sealed class IncidentRecord
                 SetDeadline(DeadlineKind.Handle, e.Until);
                 break;
             case IncidentEventKind.Dispatched:
+            case IncidentEventKind.Reassigned:
                 Assignee = e.Assignee;
                 Acknowledged = false;
                 QueuedAt = e.Assignee?.Kind == AssigneeKind.Department ? e.Assignee.Id : null;

@@ -35,6 +35,7 @@ public static class IncidentRules
             [IncidentEventKind.Escalated] = (Working, IncidentState.Accepted),
             [IncidentEventKind.DeadlineMissed] = (NonTerminal, null),
             [IncidentEventKind.AwaitingAssignment] = ([IncidentState.Accepted], null),
+            [IncidentEventKind.Reassigned] = ([IncidentState.Dispatched], null),
         }.ToFrozenDictionary();
 
     public static bool IsAllowed(IncidentEventKind kind, IncidentState from) => Table[kind].From.Contains(from);

@@ -58,14 +58,45 @@ public sealed class GridGrain(
         ? throw new DomainException(DomainErrors.NotFound, $"No grid '{Code}'")
         : Task.FromResult(View());
 
+    /// <summary>
+    /// Everyday: the grid's own fitting worker, else pass up. Emergency (<see cref="ModePolicy.DispatchFromPool"/>): the
+    /// least-loaded fitting worker of the community, then the street, else pass up. A rebalancing move asks the grid,
+    /// then the pools, and never passes up.
+    /// </summary>
     public async Task<RouteOutcome> RouteAsync(RouteRequest request)
     {
-        if (S.Definition is not null && TryDispatch(RegionLevel.Grid, request) is { } handled)
+        if (S.Definition is not null)
         {
-            return handled;
+            if (!Policy.DispatchFromPool && TryDispatch(RegionLevel.Grid, request) is { } own)
+            {
+                return own;
+            }
+
+            if ((Policy.DispatchFromPool || request.Rebalance is not null)
+                && await GrainFactory.GetRegion(RegionCode.Parent(Code)!).PickFromPoolAsync(request) is { } pooled)
+            {
+                S.Roster.Reserve(pooled.WorkerId, request.Weight);
+                return new RouteOutcome(RegionLevel.Grid, Code, Assignee.Worker(pooled.WorkerId), request.Passes, pooled.OverloadedAt,
+                    $"least loaded fitting worker of {RegionCode.LevelOf(pooled.FromCode).ToString().ToLowerInvariant()} {pooled.FromCode}");
+            }
+
+            if (Policy.DispatchFromPool && TryDispatch(RegionLevel.Grid, request) is { } fallback)
+            {
+                return fallback;
+            }
+        }
+
+        if (request.Rebalance is not null)
+        {
+            return new RouteOutcome(RegionLevel.Grid, Code, null, request.Passes);
         }
 
         var reason = S.Definition is null ? "grid is not defined" : S.Roster.ExplainMiss(request, Policy);
+        if (Policy.DispatchFromPool && S.Definition is not null)
+        {
+            reason = $"no fitting worker in the community or street pool; grid: {reason}";
+        }
+
         var parent = RegionCode.Parent(Code)!;
         return await GrainFactory.GetRegion(parent).RouteAsync(
             request with { Passes = request.Passes.Add(new RoutePass(RegionLevel.Grid, Code, reason)) });

@@ -23,6 +23,8 @@ public sealed class RegionRecord : IUnitRecord
     [Id(9)] public long ModeBroadcasts { get; set; }
     /// <summary>The newest broadcast taken from the parent.</summary>
     [Id(10)] public long InheritedVersion { get; set; }
+    /// <summary>Communities and streets: every worker whose home is below, from their own reports.</summary>
+    [Id(11)] public Roster Pool { get; set; } = new();
 }
 
 /// <summary>
@@ -131,6 +133,13 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
             return handled;
         }
 
+        if (request.Rebalance is not null)
+        {
+            var pooled = Level is RegionLevel.Community or RegionLevel.Street ? await PickFromPoolAsync(request) : null;
+            return new RouteOutcome(Level, Code, pooled is null ? null : Assignee.Worker(pooled.WorkerId), request.Passes,
+                pooled?.OverloadedAt ?? Policy.OverloadedAt, pooled is null ? null : $"least loaded fitting worker of {pooled.FromCode}");
+        }
+
         if (Level >= _options.DepartmentFromLevel && !string.IsNullOrEmpty(request.Department))
         {
             var byDepartment = await GrainFactory.GetGrain<IDepartmentGrain>(RegionCode.DepartmentKey(Code, request.Department)).RouteAsync(request);
@@ -171,6 +180,31 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
         {
             await StoreChangeAsync();
         }
+    }
+
+    public Task PoolChangedAsync(RosterEntry entry, bool member)
+    {
+        if (member ? S.Pool.Upsert(entry) : S.Pool.Leave(entry.WorkerId))
+        {
+            MarkChanged();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<PoolPick?> PickFromPoolAsync(RouteRequest request)
+    {
+        var candidates = S.Pool.Entries.Values.Concat(S.Roster.Entries.Values.Where(e => !S.Pool.Entries.ContainsKey(e.WorkerId)));
+        if (Roster.Pick(candidates, request, Policy) is { } pick)
+        {
+            S.Pool.Reserve(pick.WorkerId, request.Weight);
+            S.Roster.Reserve(pick.WorkerId, request.Weight);
+            return new PoolPick(pick.WorkerId, Code, Policy.OverloadedAt);
+        }
+
+        return Level == RegionLevel.Community
+            ? await GrainFactory.GetRegion(RegionCode.Parent(Code)!).PickFromPoolAsync(request)
+            : null;
     }
 
     protected override UnitSummary? CurrentSummary() => S.Definition is null ? null : Summary();

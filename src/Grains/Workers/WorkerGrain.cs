@@ -57,6 +57,16 @@ public sealed partial class WorkerGrain(
             await Try(() => GrainFactory.GetRosterHolder(unit).JoinRosterAsync(entry), failures);
         }
 
+        foreach (var pool in (old is null ? [] : PoolsOf(old)).Except(PoolsOf(profile)))
+        {
+            await Try(() => GrainFactory.GetRegion(pool).PoolChangedAsync(entry, member: false), failures);
+        }
+
+        foreach (var pool in PoolsOf(profile))
+        {
+            await Try(() => GrainFactory.GetRegion(pool).PoolChangedAsync(entry, member: true), failures);
+        }
+
         if (failures.Count > 0)
         {
             throw new AggregateException($"Worker {Id} is stored but could not join {failures.Count} of its units", failures);
@@ -161,6 +171,18 @@ public sealed partial class WorkerGrain(
             }
         }
 
+        foreach (var pool in PoolsOf(S.Profile))
+        {
+            try
+            {
+                await GrainFactory.GetRegion(pool).PoolChangedAsync(entry, member: true);
+            }
+            catch (Exception ex)
+            {
+                LogNotifyFailed(ex, Id, pool);
+            }
+        }
+
         var p = S.Profile;
         var load = new WorkerLoad(Id, p.Name, p.Kind, S.Status, entry.Load, p.Capacity, entry.HomeUnit, S.Tasks.Values.Count(t => IsOpen(t.Status)));
         await GrainFactory.GetGrain<ILiveNotifierGrain>(0).PublishAsync(LiveUpdate.Of(load, S.Version, clock.Now));
@@ -227,6 +249,23 @@ public sealed partial class WorkerGrain(
 
     private static IReadOnlyList<string> UnitsOf(WorkerProfile p) =>
         string.IsNullOrEmpty(p.Department) ? p.Units : [.. p.Units, p.Department];
+
+    /// <summary>The community and street pools a worker belongs to: those above its home grid or community.</summary>
+    private static IReadOnlyList<string> PoolsOf(WorkerProfile p)
+    {
+        if (p.Units.IsDefaultOrEmpty)
+        {
+            return [];
+        }
+
+        var home = p.Units[0];
+        return RegionCode.LevelOf(home) switch
+        {
+            RegionLevel.Grid => [RegionCode.Parent(home)!, RegionCode.Parent(RegionCode.Parent(home)!)!],
+            RegionLevel.Community => [RegionCode.Parent(home)!],
+            _ => [],
+        };
+    }
 
     private static bool IsOpen(TaskStatus s) => s is TaskStatus.Offered or TaskStatus.Acknowledged or TaskStatus.InProgress;
 

@@ -68,32 +68,77 @@ public sealed class ModeTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Emergency_operation_halves_deadlines_and_lets_workers_carry_more()
+    public async Task Emergency_operation_halves_deadlines_and_takes_the_least_loaded_worker_of_the_community()
     {
-        var city = TestCity.Create();
-        var worker = city.AddWorker("w", [city.Grid], capacity: 2);
-        var staff = city.AddWorker("staff", [city.Community], capacity: 100);
+        var city = TestCity.Create(gridsPerCommunity: 2);
+        var own = city.AddWorker("own", [city.Grids[0]], capacity: 2);
+        var neighbour = city.AddWorker("neighbour", [city.Grids[1]], capacity: 2);
+        var staff = city.AddWorker("staff", [city.Community], capacity: 100, categories: ["11"]);
+        var streetStaff = city.AddWorker("street", [city.Street], capacity: 100);
         await city.LoadAsync(Grains);
 
+        // Everyday: the grid's own worker, with the everyday deadlines.
         var calm = await Grains.ReportAsync(Reports.Make(city.Grid, severity: Severity.Urgent));
         var calmAccepted = calm.Timeline.Single(e => e.Kind == IncidentEventKind.Accepted).At;
+        Assert.Equal(own, calm.Assignee!.Id);
         Assert.Equal(calmAccepted + TimeSpan.FromHours(4), calm.Deadlines[DeadlineKind.Handle]);
         Assert.Equal(calmAccepted + TimeSpan.FromMinutes(10), calm.Deadlines[DeadlineKind.TaskAcceptance]);
         await Grains.Incident(calm).CancelAsync(new ActorCommand("d", "test"));
-        await Eventually.Get(() => Grains.GetGrain<IGridGrain>(city.Grid).GetAsync(), g => g.Roster.Single(r => r.WorkerId == worker).Load == 0,
-            what: "the grid sees the worker free again");
+        await Eventually.Get(() => Grains.GetRegion(city.Community).GetAsync(),
+            c => c.Children.Length == 2 && c.Children.All(g => g.Load == 0),
+            what: "the community sees both grids' workers free again");
 
         await SwitchStreetAsync(city, Mode.Emergency);
         var urgent = await Grains.ReportAsync(Reports.Make(city.Grid, severity: Severity.Urgent));
         var accepted = urgent.Timeline.Single(e => e.Kind == IncidentEventKind.Accepted).At;
         Assert.Equal(accepted + TimeSpan.FromHours(2), urgent.Deadlines[DeadlineKind.Handle]);
         Assert.Equal(accepted + TimeSpan.FromMinutes(5), urgent.Deadlines[DeadlineKind.TaskAcceptance]);
-        Assert.True(worker == urgent.Assignee!.Id, string.Join(" | ", urgent.Timeline.Select(e => $"{e.Kind} {e.Reason}")));  // load 2 of capacity 2
+        Assert.Equal(own, urgent.Assignee!.Id);                 // both free: the grid's own worker wins the tie
 
-        var third = await Grains.ReportAsync(Reports.Make(city.Grid));       // 3 <= 2 × 1.5: still the grid's worker
-        Assert.Equal(worker, third.Assignee!.Id);
-        var fourth = await Grains.ReportAsync(Reports.Make(city.Grid));      // 4 > 3: passed up to the community
-        Assert.Equal(staff, fourth.Assignee!.Id);
+        // From now on the least-loaded fitting worker of the community is taken, whichever grid they belong to, up to
+        // 1.5 × capacity; the community staff does not handle class 01 and is never picked.
+        var picks = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            var routine = await Grains.ReportAsync(Reports.Make(city.Grid));
+            picks.Add(routine.Assignee!.Id);
+            Assert.Equal(RegionLevel.Grid, routine.Level);
+            Assert.Contains($"least loaded fitting worker of community {city.Community}",
+                routine.Timeline.Single(e => e.Kind == IncidentEventKind.Dispatched).Reason);
+        }
+
+        Assert.Equal([neighbour, neighbour, own, neighbour], picks);   // loads (own, neighbour): 2/0 → 2/1 → 2/2 → 3/2 → 3/3
+
+        var full = await Grains.ReportAsync(Reports.Make(city.Grid));       // 4 > 3 for both: the street's pool is next
+        Assert.Equal(streetStaff, full.Assignee!.Id);
+        Assert.Contains($"least loaded fitting worker of street {city.Street}", full.Timeline.Single(e => e.Kind == IncidentEventKind.Dispatched).Reason);
+        Assert.NotEqual(staff, full.Assignee.Id);
+
+        await SwitchStreetAsync(city, Mode.Everyday);
+    }
+
+    [Fact]
+    public async Task Emergency_lowers_the_escalation_threshold_to_one_refusal()
+    {
+        var city = TestCity.Create();
+        var first = city.AddWorker("a", [city.Grid]);
+        var second = city.AddWorker("b", [city.Grid]);
+        var staff = city.AddWorker("staff", [city.Community], capacity: 100);
+        await city.LoadAsync(Grains);
+
+        // Everyday: one decline and the grid's next worker is asked (threshold 3).
+        var calm = await Grains.ReportAsync(Reports.Make(city.Grid));
+        var declined = await Grains.Incident(calm).DeclineAsync(new ActorCommand(calm.Assignee!.Id));
+        Assert.Equal(RegionLevel.Grid, declined.Level);
+        Assert.Contains(declined.Assignee!.Id, new[] { first, second });
+
+        await SwitchStreetAsync(city, Mode.Emergency);
+        var hot = await Grains.ReportAsync(Reports.Make(city.Grid));
+        Assert.Equal(RegionLevel.Grid, hot.Level);
+        var refused = await Grains.Incident(hot).DeclineAsync(new ActorCommand(hot.Assignee!.Id));
+        Assert.Equal(RegionLevel.Community, refused.Level);
+        Assert.Contains("emergency escalation threshold", refused.Timeline.Last(e => e.Kind == IncidentEventKind.Escalated).Reason);
+        Assert.Equal(staff, refused.Assignee!.Id);
 
         await SwitchStreetAsync(city, Mode.Everyday);
     }
