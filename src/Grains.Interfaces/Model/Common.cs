@@ -99,4 +99,23 @@ public sealed record UnitSummary(
     [property: Id(13)] KpiSet Kpi,
     [property: Id(14)] long Version,
     [property: Id(15)] DateTimeOffset AsOf,
-    [property: Id(16)] OperatingMode? Mode = null);
+    [property: Id(16)] OperatingMode? Mode = null,
+    [property: Id(17)] ImmutableDictionary<string, CampaignProgress>? Campaigns = null,
+    [property: Id(18)] int SurgeWorkers = 0,
+    [property: Id(19)] int Overloaded = 0,
+    [property: Id(20)] ImmutableArray<WorkerBrief> TopLoaded = default,
+    [property: Id(21)] int EmergencyGrids = 0);
+
+/// <summary>A worker in a load view: the most loaded ones roll up the tree.</summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.WorkerBrief")]
+public sealed record WorkerBrief(
+    [property: Id(0)] string WorkerId,
+    [property: Id(1)] WorkerKind Kind,
+    [property: Id(2)] string HomeUnit,
+    [property: Id(3)] WorkerStatus Status,
+    [property: Id(4)] int Load,
+    [property: Id(5)] int Capacity,
+    [property: Id(6)] bool Temporary)
+{
+    public double Utilisation => Capacity > 0 ? (double)Load / Capacity : 1.0;
+}

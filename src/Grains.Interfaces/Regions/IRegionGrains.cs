@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace GridDispatch;
 
 /// <summary>A grid or region that follows the operating mode of the scope above it.</summary>
@@ -15,8 +17,19 @@ public interface IModeFollower : IGrainWithStringKey
 /// A unit grid (网格): roster, open-work index, colour and the first dispatch decision. Keyed by its 15-digit code.
 /// </summary>
 [Alias("GridDispatch.IGridGrain")]
-public interface IGridGrain : IRosterHolder, IRouteTarget, IModeFollower
+public interface IGridGrain : IRosterHolder, IRouteTarget, IModeFollower, ICampaignFollower
 {
+    [Alias("GetSweepTask")] Task<SweepTaskView> GetSweepTaskAsync(string taskId);
+
+    /// <summary>The assigned worker starts a campaign task; from then on it is never moved to someone else.</summary>
+    [Alias("StartSweepTask")] Task<SweepTaskView> StartSweepTaskAsync(string taskId, string actor);
+
+    /// <summary>The assigned worker reports the result. Findings are reported as incidents by the caller, not here.</summary>
+    [Alias("FinishSweepTask")] Task<SweepTaskView> FinishSweepTaskAsync(string taskId, SweepResult result);
+
+    /// <summary>Targets of the campaign's current round here that are not done, up to <paramref name="limit"/>.</summary>
+    [Alias("Uncovered")] Task<ImmutableArray<UncoveredTarget>> UncoveredAsync(string campaignId, int limit);
+
     [Alias("Define")] Task<GridView> DefineAsync(GridDefinition definition);
 
     [Alias("Get")] Task<GridView> GetAsync();
@@ -30,7 +43,7 @@ public interface IGridGrain : IRosterHolder, IRouteTarget, IModeFollower
 
 /// <summary>A region of the tree above the grids: its children, own staff, roll-ups and escalation handling.</summary>
 [Alias("GridDispatch.IRegionGrain")]
-public interface IRegionGrain : IRosterHolder, IRouteTarget, IModeFollower
+public interface IRegionGrain : IRosterHolder, IRouteTarget, IModeFollower, ICampaignFollower
 {
     /// <summary>
     /// Switches the mode at this scope (city, district or street only) and fans it out down the tree; units below

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace GridDispatch;
 
 /// <summary>
@@ -22,6 +24,18 @@ public interface IWorkerGrain : IGrainWithStringKey
 
     /// <summary>The incident reports the task's new status (and KPI facts).</summary>
     [Alias("Track")] Task TrackAsync(WorkerTaskUpdate update);
+
+    /// <summary>A grid assigned, moved, started or finished campaign tasks of this worker. One-way: grids never wait on workers.</summary>
+    [OneWay, Alias("SweepTasksChanged")] Task SweepTasksChangedAsync(ImmutableArray<WorkerTask> tasks);
+
+    /// <summary>
+    /// The worker is over its overload line (or off duty): ask the incidents of unstarted tasks to move off it until the
+    /// load is down to <see cref="ShedRequest.TargetLoad"/>. One-way; each incident decides for itself.
+    /// </summary>
+    [OneWay, Alias("Shed")] Task ShedAsync(ShedRequest request);
+
+    /// <summary>A temporary worker is released at stand-down: off duty, out of every roster and pool, unstarted work moved off.</summary>
+    [Alias("Release")] Task<WorkerView> ReleaseAsync(string reason);
 }
 
 /// <summary>A grid, region or department that keeps a roster of workers and their live load.</summary>

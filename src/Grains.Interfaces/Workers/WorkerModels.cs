@@ -17,7 +17,12 @@ public sealed record WorkerProfile(
     [property: Id(5)] int Capacity,
     [property: Id(6)] string? Department = null,
     [property: Id(7)] WorkerStatus Status = WorkerStatus.Available,
-    [property: Id(8)] GeoPoint? Location = null);
+    [property: Id(8)] GeoPoint? Location = null,
+    [property: Id(9)] string? SurgeScope = null)
+{
+    /// <summary>A temporary (surge) worker, registered for an emergency at <see cref="SurgeScope"/> and released at stand-down.</summary>
+    public bool Temporary => SurgeScope is not null;
+}
 
 /// <summary>What a grid, region or department knows about one worker of its roster.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.RosterEntry")]
@@ -29,7 +34,8 @@ public sealed record RosterEntry(
     [property: Id(4)] int Load,
     [property: Id(5)] int Capacity,
     [property: Id(6)] string HomeUnit,
-    [property: Id(7)] long Version)
+    [property: Id(7)] long Version,
+    [property: Id(8)] bool Temporary = false)
 {
     public bool OnDuty => Status != WorkerStatus.OffDuty;
 
@@ -45,7 +51,8 @@ public sealed record WorkerTask(
     [property: Id(2)] Severity Severity,
     [property: Id(3)] TaskStatus Status,
     [property: Id(4)] int Weight,
-    [property: Id(5)] bool Overdue);
+    [property: Id(5)] bool Overdue,
+    [property: Id(6)] string? Campaign = null);
 
 [GenerateSerializer, Immutable, Alias("GridDispatch.WorkerView")]
 public sealed record WorkerView(
@@ -56,7 +63,8 @@ public sealed record WorkerView(
     [property: Id(4)] int Capacity,
     [property: Id(5)] ImmutableArray<WorkerTask> Tasks,
     [property: Id(6)] KpiSet Kpi,
-    [property: Id(7)] long Version)
+    [property: Id(7)] long Version,
+    [property: Id(8)] DateTimeOffset? ReleasedAt = null)
 {
     /// <summary>Load relative to capacity (1.0 = full).</summary>
     public double Utilisation => Capacity > 0 ? (double)Load / Capacity : 1.0;
@@ -69,3 +77,7 @@ public sealed record WorkerTaskUpdate(
     [property: Id(1)] TaskStatus Status,
     [property: Id(2)] int Weight,
     [property: Id(3)] double OverloadedAt = 1.0);
+
+/// <summary>Shed unstarted incident tasks until the load is at most <see cref="TargetLoad"/>.</summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.ShedRequest")]
+public sealed record ShedRequest([property: Id(0)] double TargetLoad, [property: Id(1)] string Reason);

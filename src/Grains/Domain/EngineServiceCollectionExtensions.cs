@@ -15,12 +15,14 @@ public static class EngineServiceCollectionExtensions
         services.AddOptions<DispatchOptions>().Bind(configuration.GetSection(DispatchOptions.Section));
         services.AddOptions<DifficultyOptions>().Bind(configuration.GetSection(DifficultyOptions.Section));
         services.AddOptions<CalendarOptions>().Bind(configuration.GetSection(CalendarOptions.Section));
+        services.AddOptions<CommandOptions>().Bind(configuration.GetSection(CommandOptions.Section));
         services.AddOptions<CatalogOptions>().Bind(configuration.GetSection(CatalogOptions.Section));
         services.TryAddSingleton(new EngineClock(TimeProvider.System));
         services.TryAddSingleton<WorkingCalendar>();
         services.TryAddSingleton<DeadlinePolicy>();
         services.TryAddSingleton<DifficultyScorer>();
         services.TryAddSingleton<CategoryCatalog>();
+        services.TryAddSingleton<CommandAuthority>();
         services.TryAddSingleton<IIncidentEventSink, NoIncidentEventSink>();
         return services;
     }

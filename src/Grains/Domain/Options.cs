@@ -11,6 +11,18 @@ public sealed class DispatchOptions
     /// <summary>Archive an incident as soon as the reporter has rated it.</summary>
     public bool ArchiveAfterRating { get; set; } = true;
 
+    /// <summary>Load one campaign task (a building or household) adds to its worker.</summary>
+    public int CampaignTaskWeight { get; set; } = 1;
+
+    /// <summary>When a campaign round issued once is due (a scheduled one is due when the next round starts).</summary>
+    public TimeSpan CampaignRoundDuration { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>How often an emergency episode samples its scope's load for the peaks of its report.</summary>
+    public TimeSpan EpisodeSampleInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A grid asks an overloaded worker to shed incident tasks at most this often.</summary>
+    public TimeSpan ShedInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Load a task adds to a worker, by severity.</summary>
     public int RoutineWeight { get; set; } = 1;
     public int UrgentWeight { get; set; } = 2;

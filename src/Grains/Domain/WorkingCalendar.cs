@@ -39,6 +39,27 @@ public sealed class WorkingCalendar
     /// <summary>Working time in one working day (the length of "1 working day").</summary>
     public TimeSpan WorkingDayLength { get; }
 
+    /// <summary>The first instant after <paramref name="after"/> at one of these local times of day (any day of the week).</summary>
+    public DateTimeOffset NextAt(DateTimeOffset after, IReadOnlyCollection<TimeOnly> timesOfDay)
+    {
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(after, _zone).DateTime);
+        for (var d = 0; d < 3; d++)
+        {
+            var day = today.AddDays(d);
+            foreach (var time in timesOfDay.Order())
+            {
+                var local = day.ToDateTime(time, DateTimeKind.Unspecified);
+                var at = new DateTimeOffset(local, _zone.GetUtcOffset(local));
+                if (at > after)
+                {
+                    return at;
+                }
+            }
+        }
+
+        throw new ArgumentException("At least one time of day is required", nameof(timesOfDay));
+    }
+
     public bool IsWorkingDay(DateOnly day) =>
         _extraDays.Contains(day) || (!_holidays.Contains(day) && _workingDays.Contains(day.DayOfWeek));
 

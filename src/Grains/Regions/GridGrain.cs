@@ -19,6 +19,8 @@ public sealed class GridRecord : IUnitRecord
     [Id(6)] public OperatingMode Mode { get; set; } = OperatingMode.Default;
     /// <summary>The newest mode broadcast taken from the community.</summary>
     [Id(7)] public long InheritedVersion { get; set; }
+    /// <summary>Campaigns issued to this grid, by campaign id: the current round's tasks.</summary>
+    [Id(8)] public Dictionary<string, SweepCampaign> Campaigns { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -33,6 +35,196 @@ public sealed class GridGrain(
     ILogger<GridGrain> logger) : UnitGrain<GridRecord>(store, options.Value, logger), IGridGrain
 {
     private const int RecentLimit = 50;
+    private const int TopLoaded = 5;
+
+    private readonly Dictionary<string, DateTimeOffset> _shedAsked = new(StringComparer.Ordinal);
+    private GridCampaigns? _campaigns;
+    private IGrainTimer? _dueTimer;
+
+    private GridCampaigns Campaigns => _campaigns ??= new GridCampaigns(Code, () => clock.Now, Options.CampaignTaskWeight);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        ArmDueTimer();
+        return Task.CompletedTask;
+    }
+
+    public async Task StartCampaignAsync(CampaignOrder order)
+    {
+        if (S.Definition is null
+            || (S.Campaigns.TryGetValue(order.CampaignId, out var known) && (known.Order.Round >= order.Round || known.EndReason is not null)))
+        {
+            return;
+        }
+
+        var campaign = Campaigns.Start(order, S.Definition, known);
+        S.Campaigns[order.CampaignId] = campaign;
+        Campaigns.AssignPending([campaign], S.Roster, Policy);
+        ArmDueTimer();
+        await StoreChangeAsync();
+        SendOutbox();
+    }
+
+    public async Task EndCampaignAsync(string campaignId, string reason)
+    {
+        if (!S.Campaigns.TryGetValue(campaignId, out var campaign) || campaign.EndReason is not null)
+        {
+            return;
+        }
+
+        Campaigns.Close(campaign, reason);
+        Campaigns.AssignPending(Running(), S.Roster, Policy);
+        await StoreChangeAsync();
+        SendOutbox();
+    }
+
+    public Task<SweepTaskView> GetSweepTaskAsync(string taskId)
+    {
+        var (campaign, task) = Find(taskId);
+        return Task.FromResult(Campaigns.View(campaign, task));
+    }
+
+    public async Task<SweepTaskView> StartSweepTaskAsync(string taskId, string actor)
+    {
+        var (campaign, task) = Find(taskId);
+        RequireAssignee(task, actor);
+        if (task.Status == SweepTaskStatus.InProgress)
+        {
+            return Campaigns.View(campaign, task);
+        }
+
+        if (task.Status != SweepTaskStatus.Assigned)
+        {
+            throw new DomainException(DomainErrors.IllegalTransition, $"The task is {task.Status}; only an assigned task can be started");
+        }
+
+        task.Status = SweepTaskStatus.InProgress;
+        task.History.Add(new SweepTaskEntry(clock.Now, actor, "started"));
+        Campaigns.Send(actor, campaign, task, TaskStatus.InProgress);
+        await StoreChangeAsync();
+        SendOutbox();
+        return Campaigns.View(campaign, task);
+    }
+
+    public async Task<SweepTaskView> FinishSweepTaskAsync(string taskId, SweepResult result)
+    {
+        var (campaign, task) = Find(taskId);
+        if (result.Note is { Length: > 1000 })
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "The note is longer than 1000 characters", "note");
+        }
+
+        RequireAssignee(task, result.Actor);
+        if (task.Status is SweepTaskStatus.Done or SweepTaskStatus.NotReachable)
+        {
+            return Campaigns.View(campaign, task);      // a repeated report of the same result
+        }
+
+        if (task.Status is not (SweepTaskStatus.Assigned or SweepTaskStatus.InProgress))
+        {
+            throw new DomainException(DomainErrors.IllegalTransition, $"The task is {task.Status}; it can no longer be finished");
+        }
+
+        task.Status = result.Reached ? SweepTaskStatus.Done : SweepTaskStatus.NotReachable;
+        task.FinishedAt = clock.Now;
+        task.Note = result.Note;
+        task.Findings = result.Findings.IsDefault ? 0 : result.Findings.Length;
+        task.History.Add(new SweepTaskEntry(clock.Now, result.Actor,
+            (result.Reached ? "done" : "not reachable") + (task.Findings > 0 ? $", {task.Findings} finding(s) reported" : "")));
+        Campaigns.Send(result.Actor, campaign, task, TaskStatus.Closed);
+        S.Roster.Reserve(result.Actor, -Options.CampaignTaskWeight);
+        Campaigns.AssignPending(Running(), S.Roster, Policy);
+        await StoreChangeAsync();
+        SendOutbox();
+        return Campaigns.View(campaign, task);
+    }
+
+    public Task<ImmutableArray<UncoveredTarget>> UncoveredAsync(string campaignId, int limit) =>
+        Task.FromResult(S.Campaigns.TryGetValue(campaignId, out var campaign) ? Campaigns.Uncovered(campaign, limit) : []);
+
+    protected override async Task BeforeFlushAsync()
+    {
+        var running = Running().ToList();
+        var stillOver = Campaigns.Rebalance(running, S.Roster, Policy);
+        Campaigns.AssignPending(running, S.Roster, Policy);
+        SendOutbox();
+
+        // What campaign moves could not fix is incident work: the worker's home grid asks it to shed unstarted tasks.
+        foreach (var (worker, offDuty) in stillOver.Where(w => w.Worker.HomeUnit == Code))
+        {
+            if (_shedAsked.TryGetValue(worker.WorkerId, out var asked) && clock.Now - asked < Options.ShedInterval)
+            {
+                continue;
+            }
+
+            _shedAsked[worker.WorkerId] = clock.Now;
+            var reason = offDuty ? "went off duty" : $"overloaded ({worker.Load} of capacity {worker.Capacity})";
+            await GrainFactory.GetGrain<IWorkerGrain>(worker.WorkerId)
+                .ShedAsync(new ShedRequest(offDuty ? 0 : worker.Capacity * Policy.OverloadedAt, reason));
+        }
+    }
+
+    private IEnumerable<SweepCampaign> Running() => S.Campaigns.Values.Where(c => c.EndReason is null);
+
+    private void SendOutbox()
+    {
+        foreach (var (worker, tasks) in Campaigns.Outbox)
+        {
+            GrainFactory.GetGrain<IWorkerGrain>(worker).SweepTasksChangedAsync([.. tasks]).Ignore();
+        }
+
+        Campaigns.Outbox.Clear();
+    }
+
+    private (SweepCampaign Campaign, SweepTask Task) Find(string taskId)
+    {
+        if (GridCampaigns.ParseTaskId(taskId) is not { } id || id.Grid != Code)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"'{taskId}' is not a campaign task of grid {Code}", "taskId");
+        }
+
+        if (!S.Campaigns.TryGetValue(id.Campaign, out var campaign) || campaign.Order.Round != id.Round
+            || campaign.Tasks.Find(t => t.Target == id.Target) is not { } task)
+        {
+            throw new DomainException(DomainErrors.NotFound, $"No campaign task '{taskId}' (a newer round may have replaced it)");
+        }
+
+        return (campaign, task);
+    }
+
+    private static void RequireAssignee(SweepTask task, string actor)
+    {
+        if (string.IsNullOrWhiteSpace(actor) || actor.Length > 128)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "An actor (1–128 characters) is required", "actor");
+        }
+
+        if (task.WorkerId != actor)
+        {
+            throw new DomainException(DomainErrors.NotAllowed,
+                task.WorkerId is null ? "The task is not assigned to anyone" : $"Only the assigned worker ({task.WorkerId}) may do this", "actor");
+        }
+    }
+
+    /// <summary>A one-shot timer at the earliest due time still ahead, so overdue counts change when time passes.</summary>
+    private void ArmDueTimer()
+    {
+        _dueTimer?.Dispose();
+        _dueTimer = null;
+        var ahead = S.Campaigns.Values.Where(c => c.EndReason is null && c.Order.DueAt > clock.Now).Select(c => c.Order.DueAt).ToList();
+        if (ahead.Count == 0)
+        {
+            return;
+        }
+
+        var delay = ahead.Min() - clock.Now + TimeSpan.FromSeconds(1);
+        _dueTimer = this.RegisterGrainTimer(static (self, _) =>
+        {
+            self.MarkChanged();
+            self.ArmDueTimer();
+            return Task.CompletedTask;
+        }, this, new GrainTimerCreationOptions(delay < TimeSpan.FromDays(7) ? delay : TimeSpan.FromDays(7), Timeout.InfiniteTimeSpan));
+    }
 
     public async Task<GridView> DefineAsync(GridDefinition definition)
     {
@@ -157,11 +349,18 @@ public sealed class GridGrain(
             : work.Count > 0 ? Colour.Yellow
             : Colour.Green;
         var home = S.Roster.HomeMembers(Code).ToList();
+        var line = Policy.OverloadedAt;
         return new UnitSummary(
             Code, RegionLevel.Grid, S.Definition?.Name ?? Code, colour,
             open.GroupBy(i => i.State).ToImmutableDictionary(g => g.Key, g => g.Count()),
             open.Count, open.Count(i => i.Overdue),
             colour == Colour.Green ? 1 : 0, colour == Colour.Yellow ? 1 : 0, colour == Colour.Red ? 1 : 0,
-            home.Count, home.Sum(e => e.Load), home.Sum(e => e.Capacity), S.Kpi.Current(), S.Version, clock.Now, S.Mode);
+            home.Count, home.Sum(e => e.Load), home.Sum(e => e.Capacity), S.Kpi.Current(), S.Version, clock.Now, S.Mode,
+            S.Campaigns.Count == 0 ? null : S.Campaigns.ToImmutableDictionary(c => c.Key, c => Campaigns.Progress(c.Value)),
+            S.Roster.Entries.Values.Count(e => e.Temporary),
+            home.Count(e => e.Load > e.Capacity * line),
+            [.. home.OrderByDescending(e => (double)e.Load / e.Capacity).ThenBy(e => e.WorkerId, StringComparer.Ordinal).Take(TopLoaded)
+                .Select(e => new WorkerBrief(e.WorkerId, e.Kind, e.HomeUnit, e.Status, e.Load, e.Capacity, e.Temporary))],
+            S.Mode.Mode == Mode.Emergency ? 1 : 0);
     }
 }

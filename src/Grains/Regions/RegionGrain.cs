@@ -36,6 +36,8 @@ public sealed class RegionRecord : IUnitRecord
 public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineClock clock, IOptions<DispatchOptions> options, ILogger logger)
     : UnitGrain<RegionRecord>(store, options.Value, logger), IRegionGrain
 {
+    private const int TopLoaded = 10;
+
     private readonly DispatchOptions _options = options.Value;
 
     protected abstract RegionLevel Level { get; }
@@ -119,6 +121,23 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
             await Task.WhenAll(batch.Select(child => RegionCode.LevelOf(child) == RegionLevel.Grid
                 ? GrainFactory.GetGrain<IGridGrain>(child).InheritModeAsync(S.Mode, version)
                 : GrainFactory.GetRegion(child).InheritModeAsync(S.Mode, version)));
+        }
+    }
+
+    public Task StartCampaignAsync(CampaignOrder order) =>
+        FanOutAsync(child => child.StartCampaignAsync(order));
+
+    public Task EndCampaignAsync(string campaignId, string reason) =>
+        FanOutAsync(child => child.EndCampaignAsync(campaignId, reason));
+
+    /// <summary>Passes a command to every child, one-way, 64 sends at a time: commands go down without waiting.</summary>
+    private async Task FanOutAsync(Func<ICampaignFollower, Task> send)
+    {
+        foreach (var batch in (S.Definition?.Children ?? []).Chunk(64))
+        {
+            await Task.WhenAll(batch.Select(child => send(RegionCode.LevelOf(child) == RegionLevel.Grid
+                ? GrainFactory.GetGrain<IGridGrain>(child)
+                : GrainFactory.GetRegion(child))));
         }
     }
 
@@ -234,7 +253,25 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
             children.Sum(c => c.Load) + staff.Sum(e => e.Load),
             children.Sum(c => c.Capacity) + staff.Sum(e => e.Capacity),
             children.Aggregate(KpiSet.Zero, (sum, c) => sum.Add(c.Kpi)),
-            S.Version, clock.Now, S.Mode);
+            S.Version, clock.Now, S.Mode,
+            MergeCampaigns(children),
+            children.Sum(c => c.SurgeWorkers) + staff.Count(e => e.Temporary),
+            children.Sum(c => c.Overloaded) + staff.Count(e => e.Load > e.Capacity * Policy.OverloadedAt),
+            [.. children.Where(c => !c.TopLoaded.IsDefault).SelectMany(c => c.TopLoaded)
+                .Concat(staff.Select(e => new WorkerBrief(e.WorkerId, e.Kind, e.HomeUnit, e.Status, e.Load, e.Capacity, e.Temporary)))
+                .OrderByDescending(w => w.Utilisation).ThenBy(w => w.WorkerId, StringComparer.Ordinal).Take(TopLoaded)],
+            children.Sum(c => c.EmergencyGrids));
+    }
+
+    private static ImmutableDictionary<string, CampaignProgress>? MergeCampaigns(List<UnitSummary> children)
+    {
+        var merged = new Dictionary<string, CampaignProgress>(StringComparer.Ordinal);
+        foreach (var (id, progress) in children.Where(c => c.Campaigns is not null).SelectMany(c => c.Campaigns!))
+        {
+            merged[id] = merged.TryGetValue(id, out var sum) ? sum.Add(progress) : progress;
+        }
+
+        return merged.Count == 0 ? null : merged.ToImmutableDictionary(StringComparer.Ordinal);
     }
 }
 

@@ -134,8 +134,16 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
     /// <summary>This unit's live summary, or null while it is not defined.</summary>
     protected abstract UnitSummary? CurrentSummary();
 
+    /// <summary>Work done once per roll-up tick before the state is stored (grids rebalance their workers here).</summary>
+    protected virtual Task BeforeFlushAsync() => Task.CompletedTask;
+
     private async Task FlushAsync()
     {
+        if (!_shuttingDown)
+        {
+            await BeforeFlushAsync();
+        }
+
         await Store.WriteStateAsync();
         if (_shuttingDown || CurrentSummary() is not { } summary)
         {

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using GridDispatch.Domain;
 using Microsoft.Extensions.Logging;
 
@@ -12,6 +13,8 @@ public sealed class WorkerRecord
     [Id(3)] public Dictionary<string, WorkerTask> Tasks { get; set; } = new(StringComparer.Ordinal);
     [Id(4)] public KpiLedger Kpi { get; set; } = new();
     [Id(5)] public long Version { get; set; }
+    /// <summary>When a temporary worker was released at stand-down.</summary>
+    [Id(6)] public DateTimeOffset? ReleasedAt { get; set; }
 }
 
 /// <summary>
@@ -23,6 +26,10 @@ public sealed partial class WorkerGrain(
     EngineClock clock,
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
 {
+    private static readonly TimeSpan MoveRetry = TimeSpan.FromSeconds(30);
+
+    private readonly Dictionary<string, DateTimeOffset> _moving = new(StringComparer.Ordinal);
+
     private WorkerRecord S => store.State;
 
     private string Id => this.GetPrimaryKeyString();
@@ -34,6 +41,7 @@ public sealed partial class WorkerGrain(
         Validate(profile);
         var old = S.Profile;
         S.Profile = profile;
+        S.ReleasedAt = null;
         if (old is null)
         {
             S.Status = profile.Status;
@@ -89,6 +97,10 @@ public sealed partial class WorkerGrain(
         {
             S.Status = status;
             await ChangedAsync();
+            if (status == WorkerStatus.OffDuty)
+            {
+                await ShedAsync(new ShedRequest(0, "went off duty"));
+            }
         }
 
         return View();
@@ -149,6 +161,84 @@ public sealed partial class WorkerGrain(
         await ChangedAsync();
     }
 
+    public async Task SweepTasksChangedAsync(ImmutableArray<WorkerTask> tasks)
+    {
+        foreach (var task in tasks)
+        {
+            if (task.Status is TaskStatus.Closed or TaskStatus.Removed)
+            {
+                S.Tasks.Remove(task.IncidentId);
+            }
+            else
+            {
+                S.Tasks[task.IncidentId] = task;
+            }
+        }
+
+        await ChangedAsync();
+    }
+
+    public Task ShedAsync(ShedRequest request)
+    {
+        if (S.Profile is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        var offDuty = S.Status == WorkerStatus.OffDuty;
+        var load = Load;
+        var now = clock.Now;
+        var unstarted = S.Tasks.Values
+            .Where(t => t.Campaign is null && t.Status is TaskStatus.Offered or TaskStatus.Acknowledged)
+            .OrderBy(t => t.Status).ThenBy(t => t.Severity).ThenBy(t => t.IncidentId, StringComparer.Ordinal);
+        foreach (var task in unstarted)
+        {
+            if (load <= request.TargetLoad)
+            {
+                break;
+            }
+
+            if (_moving.TryGetValue(task.IncidentId, out var asked) && now - asked < MoveRetry)
+            {
+                continue;
+            }
+
+            _moving[task.IncidentId] = now;
+            GrainFactory.GetGrain<IIncidentGrain>(task.IncidentId)
+                .MoveOffAsync(new MoveOff(Id, request.Reason, offDuty ? 0 : (double)load / S.Profile.Capacity, offDuty)).Ignore();
+            load -= task.Weight;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<WorkerView> ReleaseAsync(string reason)
+    {
+        RequireRegistered();
+        if (S.ReleasedAt is not null)
+        {
+            return View();
+        }
+
+        S.ReleasedAt = clock.Now;
+        S.Status = WorkerStatus.OffDuty;
+        S.Version++;
+        await store.WriteStateAsync();
+        var entry = Entry();
+        foreach (var unit in UnitsOf(S.Profile!))
+        {
+            await Try(() => GrainFactory.GetRosterHolder(unit).LeaveRosterAsync(Id), []);
+        }
+
+        foreach (var pool in PoolsOf(S.Profile!))
+        {
+            await Try(() => GrainFactory.GetRegion(pool).PoolChangedAsync(entry, member: false), []);
+        }
+
+        await ShedAsync(new ShedRequest(0, $"released: {reason}"));
+        return View();
+    }
+
     private async Task ChangedAsync()
     {
         S.Version++;
@@ -191,14 +281,14 @@ public sealed partial class WorkerGrain(
     private RosterEntry Entry()
     {
         var p = S.Profile!;
-        return new RosterEntry(Id, p.Kind, p.Categories, S.Status, Load, p.Capacity, p.Units.IsEmpty ? p.Department! : p.Units[0], S.Version);
+        return new RosterEntry(Id, p.Kind, p.Categories, S.Status, Load, p.Capacity, p.Units.IsEmpty ? p.Department! : p.Units[0], S.Version, p.Temporary);
     }
 
     private WorkerView View()
     {
         RequireRegistered();
         return new WorkerView(S.Profile!, S.Status, S.Location, Load, S.Profile!.Capacity,
-            [.. S.Tasks.Values.OrderBy(t => t.IncidentId, StringComparer.Ordinal)], S.Kpi.Current(), S.Version);
+            [.. S.Tasks.Values.OrderBy(t => t.IncidentId, StringComparer.Ordinal)], S.Kpi.Current(), S.Version, S.ReleasedAt);
     }
 
     private void RequireRegistered()

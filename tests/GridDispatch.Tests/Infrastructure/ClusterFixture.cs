@@ -48,6 +48,12 @@ public sealed class ClusterFixture : IAsyncLifetime
         ["GridDispatch:Dispatch:CriticalAcceptanceTimeout"] = "00:00:02",
         ["GridDispatch:City:LoadOnStart"] = "false",
         ["GridDispatch:Simulation:Enabled"] = "false",
+        ["GridDispatch:Dispatch:EpisodeSampleInterval"] = "00:00:00.200",
+        ["GridDispatch:Dispatch:ShedInterval"] = "00:00:01",
+        ["GridDispatch:Command:Commanders:commander"] = "*",
+        ["GridDispatch:Command:Commanders:commander-city"] = "*",
+        ["GridDispatch:Command:Commanders:commander-street"] = "*",
+        ["GridDispatch:Command:Commanders:commander-elsewhere"] = "9999",
     };
 
     public TestCluster Cluster { get; private set; } = null!;

@@ -10,8 +10,11 @@ public sealed class TestCity
 {
     private static int _next = 1000;
 
-    private TestCity(int communities, int gridsPerCommunity)
+    private readonly int _buildings;
+
+    private TestCity(int communities, int gridsPerCommunity, int buildings)
     {
+        _buildings = buildings;
         Code = Interlocked.Increment(ref _next).ToString(System.Globalization.CultureInfo.InvariantCulture);
         District = Code + "01";
         Street = District + "001";
@@ -29,7 +32,7 @@ public sealed class TestCity
     public List<WorkerDefinition> Workers { get; } = [];
     public List<DepartmentEntry> Departments { get; } = [];
 
-    public static TestCity Create(int communities = 1, int gridsPerCommunity = 1) => new(communities, gridsPerCommunity);
+    public static TestCity Create(int communities = 1, int gridsPerCommunity = 1, int buildings = 4) => new(communities, gridsPerCommunity, buildings);
 
     /// <summary>Adds a worker serving <paramref name="units"/>; its id is unique to this city.</summary>
     public string AddWorker(string name, IReadOnlyList<string> units, int capacity = 10, IReadOnlyList<string>? categories = null,
@@ -44,7 +47,7 @@ public sealed class TestCity
         Code, $"Test city {Code}",
         [new DistrictDefinition(District, "District", [new StreetDefinition(Street, "Street",
             [.. Communities.Select(c => new CommunityDefinition(c, $"Community {c}",
-                [.. Grids.Where(g => g.StartsWith(c, StringComparison.Ordinal)).Select(g => new GridEntry(g, $"Grid {g}", 120, 40, 10, 5, 1, 4))]))])])],
+                [.. Grids.Where(g => g.StartsWith(c, StringComparison.Ordinal)).Select(g => new GridEntry(g, $"Grid {g}", 120, 40, 10, 5, 1, _buildings))]))])])],
         Workers, Departments);
 
     public async Task<TestCity> LoadAsync(IGrainFactory grains)

@@ -1,0 +1,64 @@
+using System.Collections.Immutable;
+using System.Globalization;
+
+namespace GridDispatch;
+
+/// <summary>Worker actions on campaign tasks, addressed by task id ("{campaign}:{round}:{grid}:{target}").</summary>
+public static class CampaignTasks
+{
+    /// <summary>The grid that owns a task id, or a refusal naming the field.</summary>
+    public static IGridGrain GridOf(this IGrainFactory grains, string taskId)
+    {
+        var parts = taskId.Split(':');
+        return parts.Length == 4 && RegionCode.IsValid(parts[2], RegionLevel.Grid)
+            ? grains.GetGrain<IGridGrain>(parts[2])
+            : throw new DomainException(DomainErrors.InvalidInput, "A campaign task id is campaign:round:grid:target", "taskId");
+    }
+
+    /// <summary>
+    /// The assigned worker's result. Each finding then becomes an incident of its own, reported from the task's grid
+    /// with a stable external id, so a retried call reports nothing twice.
+    /// </summary>
+    public static async Task<(SweepTaskView Task, ImmutableArray<string> Incidents)> FinishTaskAsync(this IGrainFactory grains, string taskId, SweepResult result)
+    {
+        var findings = result.Findings.IsDefault ? [] : result.Findings;
+        if (findings.Length > 20)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "At most 20 findings per task", "findings");
+        }
+
+        for (var i = 0; i < findings.Length; i++)
+        {
+            var f = findings[i];
+            if (f is null || f.Category is not { Length: 4 } || !f.Category.All(char.IsAsciiDigit))
+            {
+                throw new DomainException(DomainErrors.InvalidInput, "A finding's category is a 4-digit category code", $"findings[{i}].category");
+            }
+
+            if (!Enum.IsDefined(f.Severity))
+            {
+                throw new DomainException(DomainErrors.InvalidInput, "Severity is routine, urgent or critical", $"findings[{i}].severity");
+            }
+
+            if (string.IsNullOrWhiteSpace(f.Description) || f.Description.Length > 4000)
+            {
+                throw new DomainException(DomainErrors.InvalidInput, "A description of 1–4000 characters is required", $"findings[{i}].description");
+            }
+        }
+
+        // A finding whose category the catalogue does not know fails after the task is recorded; repeating the call
+        // returns the recorded task and reports the findings again (each once, by its external id).
+        var task = await grains.GridOf(taskId).FinishSweepTaskAsync(taskId, result with { Findings = findings });
+        var incidents = ImmutableArray.CreateBuilder<string>();
+        for (var i = 0; i < findings.Length; i++)
+        {
+            var f = findings[i];
+            var externalId = string.Create(CultureInfo.InvariantCulture, $"{taskId}#{i + 1}");
+            var report = new IncidentReport(f.Category, f.Severity, task.GridCode, f.Description, "campaign", externalId, null, null, result.Actor);
+            var created = await grains.GetGrain<IIncidentGrain>(IncidentIds.For("campaign", externalId)).ReportAsync(report);
+            incidents.Add(created.Incident.Id);
+        }
+
+        return (task, incidents.ToImmutable());
+    }
+}
