@@ -82,6 +82,7 @@ public static class GridDispatchApi
         var api = app.MapGroup("/api");
         api.MapIncidents();
         api.MapRegions();
+        api.MapEmergency();
         app.MapOpen311();
         app.MapHub<LiveHub>("/hubs/live");
         return app;

@@ -8,14 +8,6 @@ public static class RegionEndpoints
     public static RouteGroupBuilder MapRegions(this RouteGroupBuilder api)
     {
         api.MapGet("/regions/{code}", (string code, IGrainFactory grains) => grains.GetRegion(RegionCodeOf(code)).GetAsync());
-        api.MapPost("/regions/{code}/mode", async (string code, HttpRequest request, IGrainFactory grains) =>
-        {
-            var body = await JsonBody.ReadAsync<ModeRequest>(request);
-            var command = new ModeCommand(
-                body.Mode ?? throw new DomainException(DomainErrors.InvalidInput, "Mode is required: everyday or emergency", "mode"),
-                body.Level, body.Reason ?? "", body.Actor ?? "");
-            return await grains.GetRegion(RegionCodeOf(code)).SwitchModeAsync(command);
-        });
         api.MapGet("/grids/{code}", (string code, IGrainFactory grains) => grains.GetGrain<IGridGrain>(GridCodeOf(code)).GetAsync());
         api.MapGet("/kpis/{code}", async (string code, IGrainFactory grains) =>
         {

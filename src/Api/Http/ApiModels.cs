@@ -40,3 +40,35 @@ public sealed record KpiReport(string Code, RegionLevel Level, string Name, KpiF
 
 /// <summary>POST /api/regions/{code}/mode.</summary>
 public sealed record ModeRequest(Mode? Mode, string? Level, string? Reason, string? Actor);
+
+/// <summary>POST /api/campaigns.</summary>
+public sealed record CampaignRequest(string? Scope, CampaignKind? Kind, string? Title, ScheduleDto? Schedule, string? Actor);
+
+/// <summary>Local times of day ("08:00") at which a new round starts, until an optional end.</summary>
+public sealed record ScheduleDto(IReadOnlyList<string>? TimesOfDay, DateTimeOffset? Until);
+
+/// <summary>POST /api/campaigns/{id}/end.</summary>
+public sealed record CampaignEndRequest(string? Actor, string? Reason);
+
+/// <summary>POST /api/campaigns/tasks/{taskId}/start and …/finish.</summary>
+public sealed record SweepTaskRequest(string? Actor, SweepOutcome? Outcome, string? Note, IReadOnlyList<FindingDto>? Findings);
+
+public enum SweepOutcome
+{
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("done")] Done,
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("not-reachable")] NotReachable,
+}
+
+public sealed record FindingDto(string? Category, Severity? Severity, string? Description);
+
+/// <summary>POST /api/workers/surge.</summary>
+public sealed record SurgeRequestDto(string? Scope, string? Actor, SurgeAttach? Attach, IReadOnlyList<SurgeWorkerDto>? Workers);
+
+public sealed record SurgeWorkerDto(string? Id, string? Name, WorkerKind? Kind, IReadOnlyList<string>? Categories, int? Capacity, string? Home);
+
+/// <summary>GET /api/regions/{code}/load: who carries the most, and where the surge workers are.</summary>
+public sealed record LoadView(
+    string Code, RegionLevel Level, string Name, OperatingMode? Mode, int Workers, int Load, int Capacity, double Utilisation,
+    int Overloaded, int SurgeWorkers, IReadOnlyList<WorkerBrief> MostLoaded, IReadOnlyList<LoadRow> Children);
+
+public sealed record LoadRow(string Code, RegionLevel Level, string Name, int Workers, int Load, int Capacity, int Overloaded, int SurgeWorkers);

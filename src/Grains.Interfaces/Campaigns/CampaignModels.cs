@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 
 namespace GridDispatch;
 
@@ -6,11 +7,11 @@ namespace GridDispatch;
 public enum CampaignKind
 {
     /// <summary>Sweep every building (one task per building).</summary>
-    SweepBuildings = 0,
+    [JsonStringEnumMemberName("sweep-buildings")] SweepBuildings = 0,
     /// <summary>Check every household (one task per household).</summary>
-    CheckHouseholds = 1,
+    [JsonStringEnumMemberName("check-households")] CheckHouseholds = 1,
     /// <summary>Deliver to every isolated home (one task per household, no isolation register being kept here).</summary>
-    DeliverSupplies = 2,
+    [JsonStringEnumMemberName("deliver-supplies")] DeliverSupplies = 2,
 }
 
 public enum CampaignStatus
@@ -29,7 +30,7 @@ public enum SweepTaskStatus
     InProgress = 2,
     Done = 3,
     /// <summary>Visited, but nobody could be reached (counted as not covered).</summary>
-    NotReachable = 4,
+    [JsonStringEnumMemberName("not-reachable")] NotReachable = 4,
     /// <summary>Closed unfinished, with a reason (the campaign ended, a newer round replaced it).</summary>
     Closed = 5,
 }

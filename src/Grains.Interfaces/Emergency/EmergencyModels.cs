@@ -1,12 +1,13 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 
 namespace GridDispatch;
 
 /// <summary>How surge workers are attached: by need (difficulty and open work per worker) or to the grid where they live.</summary>
 public enum SurgeAttach
 {
-    ByNeed = 0,
-    ByHome = 1,
+    [JsonStringEnumMemberName("by-need")] ByNeed = 0,
+    [JsonStringEnumMemberName("by-home")] ByHome = 1,
 }
 
 /// <summary>One temporary worker to register: a volunteer, a cadre sent down from an office, or property staff.</summary>

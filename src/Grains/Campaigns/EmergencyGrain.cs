@@ -59,9 +59,9 @@ public sealed partial class EmergencyGrain(
 
     public async Task<EmergencyView> SwitchAsync(ModeCommand command)
     {
-        if (!RegionCode.IsValid(Code))
+        if (!RegionCode.TryGetLevel(Code, out var level) || level is not (RegionLevel.City or RegionLevel.District or RegionLevel.Street))
         {
-            throw new DomainException(DomainErrors.InvalidInput, $"'{Code}' is not a region code", "code");
+            throw new DomainException(DomainErrors.InvalidInput, "Mode is set at city, district or street scope", "code");
         }
 
         authority.Require(command.Actor, Code, "switch its operating mode");

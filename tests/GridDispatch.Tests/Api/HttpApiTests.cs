@@ -155,13 +155,15 @@ public sealed class HttpApiTests(ApiFixture api)
         var wrong = await SendAsync(HttpMethod.Post, $"/api/regions/{street}/mode", "{\"mode\":\"war\",\"reason\":\"x\",\"actor\":\"c\"}");
         Assert.Equal((HttpStatusCode.BadRequest, "mode"), (wrong.Status, wrong.Body["field"]!.GetValue<string>()));
 
-        var on = await SendAsync(HttpMethod.Post, $"/api/regions/{street}/mode", "{\"mode\":\"emergency\",\"level\":\"III\",\"reason\":\"rainstorm\",\"actor\":\"commander-1\"}");
+        var on = await SendAsync(HttpMethod.Post, $"/api/regions/{street}/mode", "{\"mode\":\"emergency\",\"level\":\"III\",\"reason\":\"rainstorm\",\"actor\":\"commander-city\"}");
         Assert.Equal(HttpStatusCode.OK, on.Status);
-        Assert.Equal(("emergency", "III"), (on.Body["ownMode"]!["mode"]!.GetValue<string>(), on.Body["ownMode"]!["level"]!.GetValue<string>()));
+        var own = on.Body["region"]!["ownMode"]!;
+        Assert.Equal(("emergency", "III"), (own["mode"]!.GetValue<string>(), own["level"]!.GetValue<string>()));
+        Assert.True(on.Body["active"]!.GetValue<bool>());
         await Eventually.Get(() => Http.GetFromJsonAsync<JsonObject>($"/api/grids/{street}001001")!,
             g => g!["summary"]!["mode"]!["mode"]!.GetValue<string>() == "emergency", what: "grid below in emergency");
 
-        var off = await SendAsync(HttpMethod.Post, $"/api/regions/{street}/mode", "{\"mode\":\"everyday\",\"reason\":\"rain stopped\",\"actor\":\"commander-1\"}");
+        var off = await SendAsync(HttpMethod.Post, $"/api/regions/{street}/mode", "{\"mode\":\"everyday\",\"reason\":\"rain stopped\",\"actor\":\"commander-city\"}");
         Assert.Equal(HttpStatusCode.OK, off.Status);
         await Eventually.Get(() => Http.GetFromJsonAsync<JsonObject>($"/api/grids/{street}001001")!,
             g => g!["summary"]!["mode"]!["mode"]!.GetValue<string>() == "everyday", what: "grid below back to everyday");

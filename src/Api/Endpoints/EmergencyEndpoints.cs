@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using GridDispatch.Api.Http;
+
+namespace GridDispatch.Api.Endpoints;
+
+/// <summary>Emergency operation: mode switches, campaigns and their tasks, surge workers, the load view.</summary>
+public static class EmergencyEndpoints
+{
+    public static RouteGroupBuilder MapEmergency(this RouteGroupBuilder api)
+    {
+        api.MapPost("/regions/{code}/mode", async (string code, HttpRequest request, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync<ModeRequest>(request);
+            var command = new ModeCommand(
+                body.Mode ?? throw new DomainException(DomainErrors.InvalidInput, "Mode is required: everyday or emergency", "mode"),
+                body.Level, body.Reason ?? "", body.Actor ?? "");
+            return await grains.GetGrain<IEmergencyGrain>(RegionEndpoints.RegionCodeOf(code)).SwitchAsync(command);
+        });
+        api.MapGet("/regions/{code}/emergency", (string code, IGrainFactory grains) =>
+            grains.GetGrain<IEmergencyGrain>(RegionEndpoints.RegionCodeOf(code)).GetAsync());
+        api.MapGet("/regions/{code}/load", LoadAsync);
+
+        api.MapPost("/campaigns", LaunchAsync);
+        api.MapGet("/campaigns", async (string? scope, IGrainFactory grains) =>
+        {
+            var code = scope is not null && RegionCode.IsValid(scope)
+                ? scope
+                : throw new DomainException(DomainErrors.InvalidInput, "Give the scope to list, as a region or grid code", "scope");
+            return await grains.GetGrain<IOperationsDirectoryGrain>(RegionCode.AncestorAt(code, RegionLevel.City)).CampaignsAsync(code);
+        });
+        api.MapGet("/campaigns/{id}", (string id, int? limit, IGrainFactory grains) =>
+            grains.GetGrain<ICampaignGrain>(CampaignIdOf(id)).GetAsync(limit ?? 200));
+        api.MapPost("/campaigns/{id}/end", async (string id, HttpRequest request, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync<CampaignEndRequest>(request);
+            return await grains.GetGrain<ICampaignGrain>(CampaignIdOf(id)).EndAsync(body.Actor ?? "", body.Reason ?? "");
+        });
+
+        api.MapGet("/campaigns/tasks/{taskId}", (string taskId, IGrainFactory grains) => grains.GridOf(taskId).GetSweepTaskAsync(taskId));
+        api.MapPost("/campaigns/tasks/{taskId}/start", async (string taskId, HttpRequest request, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync<SweepTaskRequest>(request);
+            return await grains.GridOf(taskId).StartSweepTaskAsync(taskId, body.Actor ?? "");
+        });
+        api.MapPost("/campaigns/tasks/{taskId}/finish", async (string taskId, HttpRequest request, IGrainFactory grains) =>
+        {
+            var body = await JsonBody.ReadAsync<SweepTaskRequest>(request);
+            var findings = (body.Findings ?? []).Select((f, i) => new Finding(
+                f?.Category ?? throw new DomainException(DomainErrors.InvalidInput, "A finding needs a category", $"findings[{i}].category"),
+                f.Severity ?? Severity.Routine, f.Description ?? "")).ToArray();
+            var (task, incidents) = await grains.FinishTaskAsync(taskId,
+                new SweepResult(body.Actor ?? "", body.Outcome is not SweepOutcome.NotReachable, body.Note, [.. findings]));
+            return new { task, incidents };
+        });
+
+        api.MapPost("/workers/surge", SurgeAsync);
+        return api;
+    }
+
+    /// <summary>201 with the campaign; an Idempotency-Key makes the id stable, so a retried launch returns the same campaign.</summary>
+    private static async Task<IResult> LaunchAsync(HttpRequest request, IGrainFactory grains)
+    {
+        var key = request.Headers["Idempotency-Key"].ToString();
+        if (key.Length > 128)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "The Idempotency-Key is longer than 128 characters", "Idempotency-Key");
+        }
+
+        var body = await JsonBody.ReadAsync<CampaignRequest>(request);
+        var times = new List<TimeOnly>();
+        foreach (var (text, i) in (body.Schedule?.TimesOfDay ?? []).Select((t, i) => (t, i)))
+        {
+            times.Add(TimeOnly.TryParseExact(text ?? "", "HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out var time)
+                ? time
+                : throw new DomainException(DomainErrors.InvalidInput, "Times of day are written HH:mm", $"schedule.timesOfDay[{i}]"));
+        }
+
+        var spec = new CampaignSpec(
+            body.Scope ?? throw new DomainException(DomainErrors.InvalidInput, "A scope (region or grid code) is required", "scope"),
+            body.Kind ?? throw new DomainException(DomainErrors.InvalidInput, "Kind is sweep-buildings, check-households or deliver-supplies", "kind"),
+            body.Title ?? "",
+            body.Schedule is null ? null : new CampaignSchedule([.. times], body.Schedule.Until),
+            body.Actor ?? "");
+        var id = key.Length > 0
+            ? "cmp-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16]
+            : "cmp-" + Guid.NewGuid().ToString("N")[..16];
+        var view = await grains.GetGrain<ICampaignGrain>(id).LaunchAsync(spec);
+        return Results.Created($"/api/campaigns/{view.Id}", view);
+    }
+
+    private static async Task<SurgeResult> SurgeAsync(HttpRequest request, IGrainFactory grains)
+    {
+        var body = await JsonBody.ReadAsync<SurgeRequestDto>(request);
+        var scope = body.Scope is not null && RegionCode.IsValid(body.Scope)
+            ? body.Scope
+            : throw new DomainException(DomainErrors.InvalidInput, "The scope is a region or grid code", "scope");
+        var workers = (body.Workers ?? throw new DomainException(DomainErrors.InvalidInput, "A list of workers is required", "workers"))
+            .Select((w, i) => w is null
+                ? throw new DomainException(DomainErrors.InvalidInput, "A worker is required", $"workers[{i}]")
+                : new SurgeWorker(w.Id ?? "", w.Name ?? "",
+                    w.Kind ?? throw new DomainException(DomainErrors.InvalidInput, "Kind is volunteer, cadre or propertyStaff", $"workers[{i}].kind"),
+                    [.. w.Categories ?? []], w.Capacity ?? 5, w.Home))
+            .ToArray();
+        var episode = await grains.GetGrain<IOperationsDirectoryGrain>(RegionCode.AncestorAt(scope, RegionLevel.City)).EpisodeCoveringAsync(scope)
+            ?? throw new DomainException(DomainErrors.IllegalTransition, $"No emergency is active at or above {scope}: surge workers join grids only in emergency operation");
+        return await grains.GetGrain<IEmergencyGrain>(episode).SurgeAsync(
+            new SurgeRequest(scope, body.Actor ?? "", body.Attach ?? SurgeAttach.ByNeed, [.. workers]));
+    }
+
+    private static async Task<LoadView> LoadAsync(string code, IGrainFactory grains)
+    {
+        if (RegionCode.IsValid(code, RegionLevel.Grid))
+        {
+            var grid = await grains.GetGrain<IGridGrain>(code).GetAsync();
+            var s = grid.Summary;
+            var roster = grid.Roster.OrderByDescending(e => (double)e.Load / e.Capacity).ThenBy(e => e.WorkerId, StringComparer.Ordinal)
+                .Select(e => new WorkerBrief(e.WorkerId, e.Kind, e.HomeUnit, e.Status, e.Load, e.Capacity, e.Temporary)).ToList();
+            return new LoadView(s.Code, s.Level, s.Name, s.Mode, s.Workers, s.Load, s.Capacity, Utilisation(s), s.Overloaded, s.SurgeWorkers, roster, []);
+        }
+
+        var region = await grains.GetRegion(RegionEndpoints.RegionCodeOf(code)).GetAsync();
+        var r = region.Summary;
+        return new LoadView(r.Code, r.Level, r.Name, r.Mode, r.Workers, r.Load, r.Capacity, Utilisation(r), r.Overloaded, r.SurgeWorkers,
+            r.TopLoaded.IsDefault ? [] : r.TopLoaded,
+            [.. region.Children.Select(c => new LoadRow(c.Code, c.Level, c.Name, c.Workers, c.Load, c.Capacity, c.Overloaded, c.SurgeWorkers))]);
+    }
+
+    private static double Utilisation(UnitSummary s) => s.Capacity > 0 ? Math.Round((double)s.Load / s.Capacity, 3) : 0;
+
+    internal static string CampaignIdOf(string id) =>
+        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+            ? id : throw new DomainException(DomainErrors.InvalidInput, "A campaign id is 1–64 letters, digits, '-' or '_'", "id");
+}
