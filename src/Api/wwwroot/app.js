@@ -90,13 +90,143 @@
   const tileBody = (s) => `<div class="name">${esc(s.name)} ${modeBadge(s.mode)}</div>
     <div class="figures">${esc(s.code)}</div>
     <div class="figures">open ${s.openIncidents}${s.overdue ? ` · <span class="overdue">overdue ${s.overdue}</span>` : ""}</div>
-    <div class="figures">${s.level === "grid" ? "" : `G ${s.green} · Y ${s.yellow} · R ${s.red} · `}load ${s.load}/${s.capacity}</div>`;
+    <div class="figures">${s.level === "grid" ? "" : `G ${s.green} · Y ${s.yellow} · R ${s.red} · `}load ${s.load}/${s.capacity}${s.surgeWorkers ? ` · <span class="surge">surge ${s.surgeWorkers}</span>` : ""}${s.overloaded ? ` · <span class="overdue">overloaded ${s.overloaded}</span>` : ""}</div>
+    ${campaignBar(s)}`;
+
+  // The running campaigns' combined progress on a tile: done of total, with the overdue share in red.
+  function campaignBar(s) {
+    const list = Object.values(s.campaigns || {});
+    if (!list.length) return "";
+    const total = list.reduce((n, p) => n + p.total, 0), done = list.reduce((n, p) => n + p.done, 0), overdue = list.reduce((n, p) => n + p.overdue, 0);
+    return `<div class="figures campaign-bar" data-done="${done}" data-total="${total}"><span class="load"><span style="width:${total ? ((done / total) * 100).toFixed(0) : 0}%"></span></span>
+      tasks ${done}/${total}${overdue ? ` · <span class="overdue">overdue ${overdue}</span>` : ""}</div>`;
+  }
 
   function unitChanged(s) {
     const el = document.getElementById(`tile-${s.code}`);
     if (el) { el.dataset.colour = s.colour; el.innerHTML = tileBody(s); }
     const head = document.getElementById(`summary-${s.code}`);
     if (head) head.innerHTML = summaryLine(s);
+    const campaigns = document.getElementById(`campaigns-${s.code}`);
+    if (campaigns) campaigns.innerHTML = campaignRows(s);
+    const load = document.getElementById(`load-${s.code}`);
+    if (load) load.innerHTML = loadPanel(s);
+  }
+
+  // ---- emergency operation: command forms, campaigns, load ----------------------------------------------------------
+  const campaignInfo = new Map(); // id -> { title, kind, status }
+  async function refreshCampaignInfo() {
+    if (!cityCode) return;
+    const list = await api(`/api/campaigns?scope=${cityCode}`).catch(() => []);
+    for (const c of list) campaignInfo.set(c.id, c);
+  }
+
+  function campaignRows(s) {
+    const entries = Object.entries(s.campaigns || {});
+    if (!entries.length) return "<p class=\"sub\">No campaign here.</p>";
+    return `<table><thead><tr><th>Campaign</th><th>Round</th><th>Done</th><th>In progress</th><th>Waiting</th><th>Not reachable</th><th>Overdue</th><th>Closed</th></tr></thead><tbody>${entries.map(([id, p]) => {
+      const info = campaignInfo.get(id);
+      return `<tr class="campaign-row" data-campaign="${esc(id)}"><td><a href="#/campaign/${esc(id)}">${esc(info ? info.title : id)}</a>${info ? ` <span class="badge">${esc(info.kind)}</span>` : ""}</td>
+        <td>${p.round}</td><td class="done">${p.done}/${p.total}</td><td>${p.inProgress}</td><td>${p.pending + p.assigned}</td><td>${p.notReachable}</td>
+        <td class="${p.overdue ? "overdue" : ""}">${p.overdue}</td><td>${p.closed}</td></tr>`;
+    }).join("")}</tbody></table>`;
+  }
+
+  function loadPanel(s) {
+    const top = s.topLoaded || [];
+    return `<div class="sub">load ${s.load}/${s.capacity} · overloaded workers ${s.overloaded || 0} · surge workers <b class="surge-count">${s.surgeWorkers || 0}</b></div>
+      ${top.length ? `<table><thead><tr><th>Most loaded</th><th>Kind</th><th>Home</th><th>Status</th><th>Load</th></tr></thead><tbody>${top.map((w) =>
+        `<tr class="${w.load > w.capacity ? "overloaded" : ""}"><td>${esc(w.workerId)}${w.temporary ? " <span class=\"badge\">surge</span>" : ""}</td><td>${esc(w.kind)}</td>
+         <td><a href="${w.homeUnit.length === 15 ? "#/grid/" : "#/region/"}${esc(w.homeUnit)}">${esc(w.homeUnit)}</a></td><td>${esc(w.status)}</td>
+         <td><span class="load"><span style="width:${(Math.min(1, w.load / w.capacity) * 100).toFixed(0)}%"></span></span> ${w.load}/${w.capacity}</td></tr>`).join("")}</tbody></table>` : ""}`;
+  }
+
+  function commandPanel(s) {
+    if (!["city", "district", "street"].includes(s.level)) return "";
+    return `<section class="panel command"><h2>Command (${esc(levels[s.level])} ${esc(s.code)})</h2>
+      <form id="command-form">
+        <label>Commander <input id="command-actor" value="commander-city"></label>
+        <div class="row">
+          <label>Mode <select id="command-mode"><option value="emergency">emergency</option><option value="everyday">everyday</option></select></label>
+          <label>Level <select id="command-level"><option>I</option><option selected>II</option><option>III</option><option>IV</option></select></label>
+        </div>
+        <label>Reason <input id="command-reason" placeholder="typhoon landfall expected tonight"></label>
+        <button type="button" id="command-switch">Switch mode</button>
+        <div class="row">
+          <label>Campaign <select id="campaign-kind"><option value="sweep-buildings">sweep every building</option><option value="check-households">check every household</option><option value="deliver-supplies">deliver to every isolated home</option></select></label>
+          <label>Times (HH:mm, optional) <input id="campaign-times" placeholder="08:00 14:00"></label>
+        </div>
+        <label>Title <input id="campaign-title" value="Sweep every building"></label>
+        <button type="button" id="campaign-launch">Launch campaign</button>
+        <label>Volunteers to call in (by need) <input id="surge-count" type="number" min="1" max="500" value="5"></label>
+        <button type="button" id="surge-call">Call in volunteers</button>
+        <p id="command-result" class="result" role="status"></p>
+      </form></section>`;
+  }
+
+  function wireCommands(code) {
+    const form = $("#command-form");
+    if (!form) return;
+    const result = $("#command-result");
+    const run = async (what) => {
+      try { result.className = "result"; result.textContent = await what(); }
+      catch (e) { result.className = "result error"; result.textContent = e.message; }
+    };
+    const post = (path, body) => api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    $("#command-switch").addEventListener("click", () => run(async () => {
+      const mode = $("#command-mode").value;
+      const body = { mode, reason: $("#command-reason").value || `${mode} by the dashboard`, actor: $("#command-actor").value };
+      if (mode === "emergency") body.level = $("#command-level").value;
+      const view = await post(`/api/regions/${code}/mode`, body);
+      const report = view.reports && view.reports.length && !view.active ? view.reports[view.reports.length - 1] : null;
+      return report ? `Back to everyday. Episode: ${report.tasksDone}/${report.tasks} tasks done, ${report.tasksClosedAtStandDown} closed, ${report.surgeReleased} surge workers released.`
+        : `Mode is now ${mode}${view.active ? ` (level ${view.level})` : ""}.`;
+    }));
+    $("#campaign-launch").addEventListener("click", () => run(async () => {
+      const times = $("#campaign-times").value.split(/[\s,]+/).filter(Boolean);
+      const body = { scope: code, kind: $("#campaign-kind").value, title: $("#campaign-title").value, actor: $("#command-actor").value };
+      if (times.length) body.schedule = { timesOfDay: times };
+      const c = await post("/api/campaigns", body);
+      campaignInfo.set(c.id, { id: c.id, title: c.spec.title, kind: c.spec.kind, status: c.status });
+      return `Campaign launched: ${c.id}`;
+    }));
+    $("#surge-call").addEventListener("click", () => run(async () => {
+      const n = Math.max(1, Math.min(500, Number($("#surge-count").value) || 1));
+      const stamp = Date.now().toString(36);
+      const workers = Array.from({ length: n }, (_, i) => ({ id: `vol-${stamp}-${i + 1}`, name: `Volunteer ${stamp}-${i + 1}`, kind: "volunteer", capacity: 5 }));
+      const r = await post("/api/workers/surge", { scope: code, actor: $("#command-actor").value, attach: "by-need", workers });
+      return `${r.placements.length} volunteer(s) attached: ${[...new Set(r.placements.map((p) => p.gridCode))].join(", ")}`;
+    }));
+  }
+
+  let campaignTimer = null;
+  async function renderCampaign(id) {
+    const c = await api(`/api/campaigns/${encodeURIComponent(id)}?limit=100`);
+    if (current && current.topic !== `campaign:${id}`) return;
+    crumbs(c.spec.scope);
+    const p = c.progress;
+    $("#view").innerHTML = `<h1>${esc(c.spec.title)}</h1>
+      <div class="sub">${esc(c.spec.kind)} over ${esc(c.spec.scope)} · <span id="campaign-status">${esc(c.status)}</span>${c.emergency ? " · emergency" : ""} · round ${c.rounds.length}
+        · launched ${when(c.launchedAt)} by ${esc(c.spec.actor)}${c.nextRoundAt ? ` · next round ${when(c.nextRoundAt)}` : ""}${c.endReason ? ` · ended: ${esc(c.endReason)}` : ""}</div>
+      <section class="panel"><h2>Progress</h2><div class="kpis">
+        <div class="kpi"><b id="campaign-coverage">${pct(p.total ? p.done / p.total : null)}</b>covered (${p.done}/${p.total})</div>
+        <div class="kpi"><b>${p.inProgress}</b>in progress</div><div class="kpi"><b>${p.pending + p.assigned}</b>waiting</div>
+        <div class="kpi"><b class="${p.overdue ? "overdue" : ""}">${p.overdue}</b>overdue</div><div class="kpi"><b>${p.notReachable}</b>not reachable</div>
+        <div class="kpi"><b>${p.findings}</b>findings → incidents</div><div class="kpi"><b>${p.closed}</b>closed unfinished</div>
+        <div class="kpi"><b>${p.responses ? (p.responseSeconds / 60 / p.responses).toFixed(1) : "–"}</b>mean minutes to done</div></div></section>
+      <section class="panel"><h2>By region</h2><table><thead><tr><th>Region</th><th>Done</th><th>Waiting</th><th>In progress</th><th>Overdue</th></tr></thead><tbody>${c.byRegion.map((r) =>
+        `<tr><td><a href="${r.level === "grid" ? "#/grid/" : "#/region/"}${esc(r.code)}">${esc(r.name)}</a></td><td>${r.progress.done}/${r.progress.total}</td>
+         <td>${r.progress.pending + r.progress.assigned}</td><td>${r.progress.inProgress}</td><td class="${r.progress.overdue ? "overdue" : ""}">${r.progress.overdue}</td></tr>`).join("")}</tbody></table></section>
+      <section class="panel"><h2>Not covered (${c.accountabilityTotal})</h2><table id="accountability"><thead><tr><th>Grid</th><th>Target</th><th>Status</th><th>Worker</th><th>Note</th></tr></thead><tbody>${c.accountability.map((u) =>
+        `<tr><td>${esc(u.gridCode)}</td><td>${esc(u.target)}</td><td class="${u.overdue ? "overdue" : ""}">${esc(u.status)}</td><td>${esc(u.workerId || "")}</td><td>${esc(u.note || "")}</td></tr>`).join("")}</tbody></table></section>`;
+  }
+
+  function showCampaign(id) {
+    if (current && current.topic !== "city") connection.invoke("Unsubscribe", current.topic).catch(() => {});
+    current = { topic: `campaign:${id}`, render: () => renderCampaign(id) };
+    const tick = () => renderCampaign(id).catch((e) => { $("#view").innerHTML = `<p class="result error">${esc(e.message)}</p>`; });
+    tick();
+    campaignTimer = setInterval(tick, 2000);
   }
 
   const summaryLine = (s) => `mode ${modeBadge(s.mode)} (${esc(modeSource(s.mode))}) · <span class="state">${esc(s.colour)}</span> · open ${s.openIncidents} · overdue ${s.overdue} · workers ${s.workers} · load ${s.load}/${s.capacity}`;
@@ -109,7 +239,7 @@
   function workerRow(w) {
     const id = w.workerId ?? w.id;
     const share = w.capacity ? Math.min(1, w.load / w.capacity) : 1;
-    return `<tr id="worker-${esc(id)}" class="${w.load >= w.capacity ? "overloaded" : ""}"><td>${esc(id)}</td><td>${esc(w.kind)}</td><td>${esc(w.status)}</td>
+    return `<tr id="worker-${esc(id)}" class="${w.load >= w.capacity ? "overloaded" : ""}"><td>${esc(id)}${w.temporary ? " <span class=\"badge\">surge</span>" : ""}</td><td>${esc(w.kind)}</td><td>${esc(w.status)}</td>
       <td><span class="load"><span style="width:${(share * 100).toFixed(0)}%"></span></span> ${w.load}/${w.capacity}</td></tr>`;
   }
 
@@ -124,9 +254,16 @@
     $("#view").innerHTML = `<h1>${esc(s.name)}</h1>
       <div class="sub">${esc(levels[s.level] || s.level)} ${esc(s.code)} · <span id="summary-${esc(s.code)}">${summaryLine(s)}</span></div>
       <div class="tiles">${view.children.map(tile).join("") || "<p class=\"sub\">No children reported yet.</p>"}</div>
+      ${commandPanel(s)}
+      <section class="panel"><h2>Campaigns</h2><div id="campaigns-${esc(s.code)}">${campaignRows(s)}</div></section>
+      <section class="panel"><h2>Load</h2><div id="load-${esc(s.code)}">${loadPanel(s)}</div></section>
       ${kpis(s.kpi)}
       <section class="panel"><h2>Staff of this ${esc(s.level)}</h2>${rosterTable(view.staff)}</section>
       ${view.awaitingAssignment.length ? `<section class="panel"><h2>Awaiting a commander</h2><ul>${view.awaitingAssignment.map((id) => `<li><a href="#/incident/${esc(id)}">${esc(id)}</a></li>`).join("")}</ul></section>` : ""}`;
+    wireCommands(s.code);
+    if (s.campaigns && Object.keys(s.campaigns).some((id) => !campaignInfo.has(id))) {
+      refreshCampaignInfo().then(() => { const el = document.getElementById(`campaigns-${s.code}`); if (el) el.innerHTML = campaignRows(s); });
+    }
   }
 
   function incidentRows(list) {
@@ -145,7 +282,8 @@
       <div class="tiles">${tile(s)}</div>
       <section class="panel"><h2>Grid</h2>${d.households} households · ${d.rentedHomes} rented · ${d.floatingPopulation} floating · ${d.shops} shops ·
         ${d.highRiseBuildings} high-rise · difficulty ${view.difficultyScore.toFixed(0)} → ${view.recommendedWorkers} worker(s) recommended</section>
-      <section class="panel"><h2>Workers</h2>${rosterTable(view.roster)}</section>
+      <section class="panel"><h2>Workers (normal and surge)</h2>${rosterTable(view.roster)}</section>
+      <section class="panel"><h2>Campaigns</h2><div id="campaigns-${esc(d.code)}">${campaignRows(s)}</div></section>
       ${kpis(s.kpi)}
       <section class="panel"><h2>Open incidents</h2><div id="open-incidents">${incidentRows(view.openIncidents)}</div></section>
       <section class="panel"><h2>Recently finished</h2>${incidentRows(view.recentlyFinished)}</section>`;
@@ -224,7 +362,9 @@
   // ---- routing and the report form -----------------------------------------------------------------------------
   let cityCode = null;
   function route() {
+    if (campaignTimer) { clearInterval(campaignTimer); campaignTimer = null; }
     const [, kind, key] = (location.hash || "#/").split("/");
+    if (kind === "campaign" && key) return showCampaign(key);
     if (kind === "region" && key) return show(`region:${key}`, renderRegion);
     if (kind === "grid" && key) return show(`grid:${key}`, renderGrid);
     if (kind === "incident" && key) return show(`incident:${key}`, renderIncident);
@@ -267,6 +407,7 @@
       status("live", "live");
       const city = await connection.invoke("Subscribe", "city");
       cityCode = city.definition.code;
+      await refreshCampaignInfo();
     } catch (e) {
       status("offline", "offline");
     }

@@ -15,6 +15,73 @@ public sealed class DashboardTests(ApiFixture api)
     /// <summary>Where the screenshot of the dashboard lands: regenerate with dotnet test --filter DashboardTests.</summary>
     public static string ScreenshotPath => Path.Combine(RepoPaths.Root, "artifacts", "screenshots", "dashboard.png");
 
+    private static async Task<(IPlaywright, IBrowser, IPage, List<string>)> OpenAsync()
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install chromium (.ci/run does)");
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+        });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        return (playwright, browser, page, errors);
+    }
+
+    [Fact]
+    public async Task A_commander_switches_a_street_to_emergency_launches_a_sweep_and_watches_it_live()
+    {
+        var (playwright, browser, page, errors) = await OpenAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+
+        // The second street of the second district; the other browser test's community is below it, so stand down at the end.
+        const string street = "449902002";
+        const string community = street + "001";
+        await page.GotoAsync(new Uri(api.BaseAddress, $"/#/region/{street}").ToString());
+        await page.WaitForSelectorAsync("body[data-ready='true']");
+        await Assertions.Expect(page.Locator($"#tile-{community} .mode")).ToHaveAttributeAsync("data-mode", "everyday");
+        var navigations = 0;
+        page.FrameNavigated += (_, frame) => { if (frame == page.MainFrame) navigations++; };
+
+        await page.SelectOptionAsync("#command-mode", "emergency");
+        await page.FillAsync("#command-reason", "Typhoon landfall expected tonight");
+        await page.ClickAsync("#command-switch");
+        await Assertions.Expect(page.Locator("#command-result")).ToContainTextAsync("Mode is now emergency");
+        await Assertions.Expect(page.Locator($"#tile-{community} .mode")).ToHaveAttributeAsync("data-mode", "emergency", new() { Timeout = 15_000 });
+
+        await page.ClickAsync("#campaign-launch");
+        await Assertions.Expect(page.Locator("#command-result")).ToContainTextAsync("Campaign launched");
+        var row = page.Locator($"#campaigns-{street} .campaign-row");
+        await Assertions.Expect(row.Locator(".done")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^0/[1-9]\d*$"), new() { Timeout = 15_000 });
+        await Assertions.Expect(page.Locator($"#tile-{community} .campaign-bar")).ToBeVisibleAsync();
+        var campaignId = await row.GetAttributeAsync("data-campaign");
+
+        // A worker finishes a building (over the API, as the worker's app would): the page follows without a reload.
+        var campaign = await Eventually.Get(() => api.Grains.GetGrain<ICampaignGrain>(campaignId!).GetAsync(), c => c.Accountability.Length > 0);
+        var task = campaign.Accountability[0];
+        await api.Grains.FinishTaskAsync(task.TaskId, new SweepResult(task.WorkerId!, true, null, []));
+        await Assertions.Expect(row.Locator(".done")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^1/[1-9]\d*$"), new() { Timeout = 15_000 });
+        Assert.Equal(0, navigations);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetDirectoryName(ScreenshotPath)!, "emergency.png"), FullPage = true });
+
+        await page.ClickAsync($"#campaigns-{street} .campaign-row a");
+        await Assertions.Expect(page.Locator("#campaign-status")).ToHaveTextAsync("running");
+        await Assertions.Expect(page.Locator("#accountability tbody tr").First).ToBeVisibleAsync();
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetDirectoryName(ScreenshotPath)!, "campaign.png"), FullPage = true });
+
+        await page.GotoAsync(new Uri(api.BaseAddress, $"/#/region/{street}").ToString());
+        await page.SelectOptionAsync("#command-mode", "everyday");
+        await page.FillAsync("#command-reason", "Typhoon passed");
+        await page.ClickAsync("#command-switch");
+        await Assertions.Expect(page.Locator("#command-result")).ToContainTextAsync("Back to everyday");
+        await Assertions.Expect(page.Locator($"#tile-{community} .mode")).ToHaveAttributeAsync("data-mode", "everyday", new() { Timeout = 15_000 });
+        Assert.Empty(errors);
+    }
+
     [Fact]
     public async Task Reporting_through_the_form_turns_the_grid_tile_red_without_a_reload()
     {
