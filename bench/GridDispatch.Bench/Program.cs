@@ -13,9 +13,16 @@ using Microsoft.Extensions.Options;
 // Loop throughput on one in-process silo (embedded default: in-memory storage and reminders).
 // usage: dotnet run -c Release --project bench/GridDispatch.Bench -- [incidents=2000] [concurrency=32] [runs=3]
 //        dotnet run -c Release --project bench/GridDispatch.Bench -- live [reports=1000] [per-second=50]
+//        dotnet run -c Release --project bench/GridDispatch.Bench -- scale [districts=10] [streets=10] [communities=20] [grids=25]
 if (args is ["live", ..])
 {
     await GridDispatch.Bench.LiveLatency.RunAsync(args[1..]);
+    return;
+}
+
+if (args is ["scale", ..])
+{
+    await GridDispatch.Bench.ScaleRun.RunAsync(args[1..]);
     return;
 }
 

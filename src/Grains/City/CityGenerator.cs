@@ -17,7 +17,9 @@ public sealed record CitySpec(
     int Seed = 12345,
     /// <summary>Where the city lies: grid centres are laid out on a lattice of about 500 m from here.</summary>
     double Latitude = 22.54,
-    double Longitude = 114.05);
+    double Longitude = 114.05,
+    /// <summary>Fewest buildings a grid has (a sweep makes one task per building).</summary>
+    int MinBuildings = 1);
 
 /// <summary>
 /// Makes a synthetic city of any size: districts × streets × communities × grids with household counts and difficulty
@@ -106,7 +108,7 @@ public static class CityGenerator
             RentedHomes: (int)(households * rentedShare),
             Shops: random.Next(0, 40),
             HighRiseBuildings: random.Next(0, 8),
-            Buildings: Math.Max(1, households / 30 + random.Next(0, 5)),
+            Buildings: Math.Max(Math.Max(1, spec.MinBuildings), households / 30 + random.Next(0, 5)),
             Latitude: Math.Round(spec.Latitude + (index / side) * step, 6),
             Longitude: Math.Round(spec.Longitude + (index % side) * step, 6));
     }
