@@ -34,8 +34,13 @@ public sealed class DeadlinePolicy(WorkingCalendar calendar, IOptions<DispatchOp
     }
 
     /// <summary>Deadline for the level now holding the incident to resolve it, under the mode's policy.</summary>
-    public DateTimeOffset HandleDue(DateTimeOffset start, Category category, Severity severity, RegionLevel level, ModePolicy policy) =>
-        Due(start, category.HandleLimit, severity, (level == RegionLevel.Grid ? 1.0 : _options.EscalatedLevelFactor) * policy.HandleFactor);
+    public DateTimeOffset HandleDue(DateTimeOffset start, Category category, Severity severity, RegionLevel level, ModePolicy policy)
+    {
+        var levelFactor = level == RegionLevel.Grid ? 1.0 : _options.EscalatedLevelFactor;
+        return policy.HandleLimitFor(category.Code) is { } own
+            ? Due(start, own, severity, levelFactor)
+            : Due(start, category.HandleLimit, severity, levelFactor * policy.HandleFactor);
+    }
 
     /// <summary>What remains of a deadline, measured the way it was set (for deferral).</summary>
     public TimeSpan Remaining(DateTimeOffset now, DateTimeOffset due, Severity severity) =>

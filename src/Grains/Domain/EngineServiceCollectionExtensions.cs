@@ -12,7 +12,10 @@ public static class EngineServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddGridDispatchEngine(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<DispatchOptions>().Bind(configuration.GetSection(DispatchOptions.Section));
+        services.AddOptions<DispatchOptions>().Bind(configuration.GetSection(DispatchOptions.Section))
+            .Validate(o => ValidLimits(o.Everyday) && ValidLimits(o.Emergency),
+                "GridDispatch:Dispatch:<mode>:HandleLimits take 2- or 4-digit codes and limits like 30m, 2h, 5wh or 1wd")
+            .ValidateOnStart();
         services.AddOptions<DifficultyOptions>().Bind(configuration.GetSection(DifficultyOptions.Section));
         services.AddOptions<CalendarOptions>().Bind(configuration.GetSection(CalendarOptions.Section));
         services.AddOptions<CommandOptions>().Bind(configuration.GetSection(CommandOptions.Section));
@@ -25,5 +28,27 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<CommandAuthority>();
         services.TryAddSingleton<IIncidentEventSink, NoIncidentEventSink>();
         return services;
+    }
+
+    private static bool ValidLimits(ModePolicy policy)
+    {
+        foreach (var (code, limit) in policy.HandleLimits)
+        {
+            if (code.Length is not (2 or 4) || !code.All(char.IsAsciiDigit))
+            {
+                return false;
+            }
+
+            try
+            {
+                TimeLimit.Parse(limit);
+            }
+            catch (FormatException)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }

@@ -136,6 +136,18 @@ public sealed class ModePolicy
     /// <summary>Multiplies every handling limit (0.5 halves the deadlines).</summary>
     public double HandleFactor { get; set; } = 1.0;
 
+    /// <summary>
+    /// Handling limits that replace the catalogue's in this mode, by 4-digit category or 2-digit class code ("2h", "5wh",
+    /// "1wd"); <see cref="HandleFactor"/> does not apply to them. A category's own entry wins over its class's.
+    /// </summary>
+    public Dictionary<string, string> HandleLimits { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The mode's own handling limit for a category, if it sets one.</summary>
+    public TimeLimit? HandleLimitFor(string category) =>
+        HandleLimits.TryGetValue(category, out var own) || (category.Length >= 2 && HandleLimits.TryGetValue(category[..2], out own))
+            ? TimeLimit.Parse(own)
+            : null;
+
     /// <summary>Multiplies the acknowledgement windows.</summary>
     public double AcceptanceFactor { get; set; } = 1.0;
 

@@ -118,6 +118,26 @@ public sealed class ModeTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_mode_can_set_its_own_handling_limit_per_category_class()
+    {
+        var city = TestCity.Create();
+        city.AddWorker("w", [city.Grid], capacity: 100);
+        await city.LoadAsync(Grains);
+
+        // Class 16 in the catalogue; the emergency policy of the test settings replaces its limit with 45 minutes.
+        var calm = await Grains.ReportAsync(Reports.Make(city.Grid, category: "1601", severity: Severity.Urgent));
+        var calmAccepted = calm.Timeline.Single(e => e.Kind == IncidentEventKind.Accepted).At;
+        Assert.NotEqual(calmAccepted + TimeSpan.FromMinutes(45), calm.Deadlines[DeadlineKind.Handle]);
+
+        await SwitchStreetAsync(city, Mode.Emergency);
+        var hot = await Grains.ReportAsync(Reports.Make(city.Grid, category: "1601", severity: Severity.Urgent));
+        Assert.Equal(hot.Timeline.Single(e => e.Kind == IncidentEventKind.Accepted).At + TimeSpan.FromMinutes(45), hot.Deadlines[DeadlineKind.Handle]);
+        var other = await Grains.ReportAsync(Reports.Make(city.Grid, category: "0101", severity: Severity.Urgent));
+        Assert.Equal(other.Timeline.Single(e => e.Kind == IncidentEventKind.Accepted).At + TimeSpan.FromHours(2), other.Deadlines[DeadlineKind.Handle]);
+        await SwitchStreetAsync(city, Mode.Everyday);
+    }
+
+    [Fact]
     public async Task Emergency_lowers_the_escalation_threshold_to_one_refusal()
     {
         var city = TestCity.Create();

@@ -50,6 +50,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         ["GridDispatch:Simulation:Enabled"] = "false",
         ["GridDispatch:Dispatch:EpisodeSampleInterval"] = "00:00:00.200",
         ["GridDispatch:Dispatch:ShedInterval"] = "00:00:01",
+        ["GridDispatch:Dispatch:Emergency:HandleLimits:16"] = "45m",
         ["GridDispatch:Command:Commanders:commander"] = "*",
         ["GridDispatch:Command:Commanders:commander-city"] = "*",
         ["GridDispatch:Command:Commanders:commander-street"] = "*",
