@@ -22,6 +22,9 @@ public sealed class SimulationOptions
     public TimeSpan MaxStep { get; set; } = TimeSpan.FromSeconds(20);
 
     public int Seed { get; set; } = 1;
+
+    /// <summary>Campaign tasks (buildings, households) the simulated workers start or finish per second.</summary>
+    public double CampaignStepsPerSecond { get; set; } = 4;
 }
 
 /// <summary>
@@ -58,10 +61,12 @@ internal sealed partial class CitySimulator(
         }
 
         var path = Path.IsPathRooted(cityOptions.Value.Path) ? cityOptions.Value.Path : Path.Combine(AppContext.BaseDirectory, cityOptions.Value.Path);
-        var grids = CityDefinition.Read(path).Grids.Select(g => g.Code).ToArray();
+        var city = CityDefinition.Read(path);
+        var grids = city.Grids.Select(g => g.Code).ToArray();
         var categories = catalog.All.Select(c => c.Code).ToArray();
         var random = new Random(_o.Seed);
         var credit = 0.0;
+        var sweepCredit = 0.0;
         var lastLog = DateTimeOffset.UtcNow;
         using var timer = new PeriodicTimer(Tick);
         while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -70,6 +75,12 @@ internal sealed partial class CitySimulator(
             for (; credit >= 1; credit--)
             {
                 await ReportAsync(random, grids[random.Next(grids.Length)], categories[random.Next(categories.Length)]);
+            }
+
+            sweepCredit += _o.CampaignStepsPerSecond * Tick.TotalSeconds;
+            if (sweepCredit >= 1)
+            {
+                sweepCredit = await CampaignStepsAsync(random, city.Code, (int)sweepCredit) > 0 ? sweepCredit % 1 : 0;
             }
 
             var now = DateTimeOffset.UtcNow;
@@ -152,6 +163,58 @@ internal sealed partial class CitySimulator(
         }
 
         Schedule(random, id);
+    }
+
+    /// <summary>
+    /// Plays the workers of running campaigns: an assigned building or household is started, one in progress is finished
+    /// (now and then nobody is reached, or something is found that becomes an incident). Returns the steps taken.
+    /// </summary>
+    private async Task<int> CampaignStepsAsync(Random random, string cityCode, int steps)
+    {
+        try
+        {
+            var running = (await grains.GetGrain<IOperationsDirectoryGrain>(cityCode).CampaignsAsync(cityCode))
+                .Where(c => c.Status == CampaignStatus.Running).ToList();
+            if (running.Count == 0)
+            {
+                return 0;
+            }
+
+            var campaign = await grains.GetGrain<ICampaignGrain>(running[random.Next(running.Count)].Id).GetAsync(50);
+            var open = campaign.Accountability.Where(u => u.WorkerId is not null && u.Status is SweepTaskStatus.Assigned or SweepTaskStatus.InProgress).ToList();
+            var taken = 0;
+            foreach (var task in open.OrderBy(_ => random.Next()).Take(steps))
+            {
+                try
+                {
+                    if (task.Status == SweepTaskStatus.Assigned)
+                    {
+                        await grains.GridOf(task.TaskId).StartSweepTaskAsync(task.TaskId, task.WorkerId!);
+                    }
+                    else
+                    {
+                        var reached = random.NextDouble() > 0.08;
+                        var findings = random.NextDouble() < 0.05
+                            ? [new Finding("0101", Severity.Routine, $"Found on the sweep of {task.Target}: rubbish piled in the stairwell")]
+                            : System.Collections.Immutable.ImmutableArray<Finding>.Empty;
+                        await grains.FinishTaskAsync(task.TaskId, new SweepResult(task.WorkerId!, reached, reached ? null : "nobody answered", findings));
+                    }
+
+                    taken++;
+                }
+                catch (DomainException)
+                {
+                    _refused++;     // moved to another worker or closed meanwhile
+                }
+            }
+
+            return taken;
+        }
+        catch (Exception ex) when (ex is DomainException or TimeoutException)
+        {
+            _refused++;
+            return 0;
+        }
     }
 
     private void Schedule(Random random, string id) =>
