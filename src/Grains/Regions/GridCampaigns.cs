@@ -61,7 +61,7 @@ public sealed class GridCampaigns(string gridCode, Func<DateTimeOffset> now, int
     {
         if (previous is not null)
         {
-            Close(previous, $"replaced by round {order.Round}");
+            Close(previous, $"replaced by round {order.Round}", includeStarted: true);
         }
 
         var issued = new SweepTaskEntry(order.IssuedAt, "system", $"issued: {order.Title}");
@@ -72,10 +72,14 @@ public sealed class GridCampaigns(string gridCode, Func<DateTimeOffset> now, int
         };
     }
 
-    /// <summary>Closes every unstarted task with the reason; tasks in progress may still finish.</summary>
-    public void Close(SweepCampaign campaign, string reason)
+    /// <summary>
+    /// Closes every unstarted task with the reason; tasks in progress may still finish, unless a newer round replaces
+    /// this one (<paramref name="includeStarted"/>), whose tasks take their place.
+    /// </summary>
+    public void Close(SweepCampaign campaign, string reason, bool includeStarted = false)
     {
-        foreach (var task in campaign.Tasks.Where(t => t.Status is SweepTaskStatus.Pending or SweepTaskStatus.Assigned))
+        foreach (var task in campaign.Tasks.Where(t => t.Status is SweepTaskStatus.Pending or SweepTaskStatus.Assigned
+            || (includeStarted && t.Status == SweepTaskStatus.InProgress)))
         {
             if (task.WorkerId is { } worker)
             {

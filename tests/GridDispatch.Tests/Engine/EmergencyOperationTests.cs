@@ -98,6 +98,8 @@ public sealed class EmergencyOperationTests(ClusterFixture fixture)
         Assert.NotNull(launched.NextRoundAt);
         var first = await Progress(launched.Id, c => c.Progress.Assigned == 4, "round 1 assigned");
         var oldTask = first.Accountability[0].TaskId;
+        var started = first.Accountability[1].TaskId;
+        await Grains.GridOf(started).StartSweepTaskAsync(started, worker);      // started, but round 2 replaces it
 
         ClusterFixture.Time.Advance(launched.NextRoundAt!.Value - DateTimeOffset.UtcNow + TimeSpan.FromMinutes(1));
         var ticked = await Grains.GetGrain<ICampaignGrain>(launched.Id).TickAsync();
