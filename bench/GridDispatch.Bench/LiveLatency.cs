@@ -26,16 +26,20 @@ public static class LiveLatency
         var app = GridDispatchApi.Create(
         [
             "--urls=http://127.0.0.1:0", $"--GridDispatch:Silo:SiloPort={FreePort()}", $"--GridDispatch:Silo:GatewayPort={FreePort()}",
-            "--GridDispatch:Simulation:Enabled=false", "--Logging:LogLevel:Default=Warning",
+            "--GridDispatch:Simulation:Enabled=false", "--Logging:LogLevel:Default=Warning", "--GridDispatch:Auth:DevIssuer:Enabled=true",
         ], FindApiProject());
         await app.StartAsync();
         var baseAddress = new Uri(app.Urls.First());
         using var http = new HttpClient { BaseAddress = baseAddress };
+        var login = await http.PostAsJsonAsync("/dev/token", new { user = "commander-city" });
+        var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString()!;
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         var grids = (await http.GetFromJsonAsync<JsonElement>("/api/regions/4499"))!.GetProperty("definition").GetProperty("code").GetString();
 
         var sent = new ConcurrentDictionary<string, long>();
         var latencies = new ConcurrentDictionary<string, double>();
-        await using var hub = new HubConnectionBuilder().WithUrl(new Uri(baseAddress, "/hubs/live")).Build();
+        await using var hub = new HubConnectionBuilder().WithUrl(new Uri(baseAddress, "/hubs/live"),
+            o => o.AccessTokenProvider = () => Task.FromResult<string?>(token)).Build();
         hub.On<JsonElement[]>("incidentChanged", items =>
         {
             var now = Stopwatch.GetTimestamp();

@@ -1,3 +1,4 @@
+using GridDispatch.Api.Auth;
 using GridDispatch.Api.Endpoints;
 using GridDispatch.Api.Http;
 using GridDispatch.Api.Live;
@@ -22,9 +23,11 @@ public static class GridDispatchApi
     {
         builder.Configuration.AddGridDispatchDefaults();
         builder.UseOrleans(silo => silo.UseGridDispatch(builder.Configuration));
+        builder.AddGridDispatchAuth();
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(o => JsonBody.Configure(o.SerializerOptions));
         builder.Services.AddSingleton<GridLocator>();
+        builder.Services.AddSingleton<Open311Keys>();
         builder.Services.AddOpenApi();
         builder.Services.AddSignalR().AddJsonProtocol(o => JsonBody.Configure(o.PayloadSerializerOptions));
         builder.Services.AddSingleton<LiveSubscriptions>();
@@ -47,7 +50,10 @@ public static class GridDispatchApi
 
         app.UseDefaultFiles();
         app.UseStaticFiles();
-        app.MapOpenApi();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapOpenApi().AllowAnonymous();
+        app.MapDevIssuer();
         app.UseSwaggerUI(o =>
         {
             o.SwaggerEndpoint("/openapi/v1.json", "GridDispatch API v1");
@@ -55,7 +61,7 @@ public static class GridDispatchApi
             o.DocumentTitle = "GridDispatch API reference";
         });
 
-        app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
+        app.MapGet("/health/live", () => Results.Ok(new { status = "live" })).AllowAnonymous();
         app.MapGet("/health/ready", async (IGrainFactory grains, IServiceProvider services) =>
         {
             // Ready when the silo answers a grain call in time and, when durable, the event log keeps up.
@@ -77,7 +83,7 @@ public static class GridDispatchApi
             return log is { IsReady: false }
                 ? Results.Json(new { status = "not-ready", detail = log.Status, backlog = log.Backlog }, statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Ok(new { status = "ready" });
-        });
+        }).AllowAnonymous();
 
         var api = app.MapGroup("/api");
         api.MapIncidents();

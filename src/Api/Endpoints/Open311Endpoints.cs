@@ -1,3 +1,4 @@
+using GridDispatch.Api.Auth;
 using System.Globalization;
 using GridDispatch.City;
 using GridDispatch.Domain;
@@ -25,7 +26,8 @@ public static class Open311Endpoints
 
     public static RouteGroupBuilder MapOpen311(this IEndpointRouteBuilder app)
     {
-        var v2 = app.MapGroup("/open311/v2").AddEndpointFilter(async (context, next) =>
+        // Anonymous by the GeoReport spec: the service list and request status are public, intake carries an api_key.
+        var v2 = app.MapGroup("/open311/v2").AllowAnonymous().AddEndpointFilter(async (context, next) =>
         {
             try
             {
@@ -60,11 +62,13 @@ public static class Open311Endpoints
     private static string JsonFile(string file) => file.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
         ? file[..^5] : throw new DomainException(DomainErrors.NotFound, "Only the .json format is served", "format");
 
-    private static async Task<IResult> PostRequestAsync(HttpRequest request, IGrainFactory grains, GridLocator locator)
+    private static async Task<IResult> PostRequestAsync(HttpRequest request, IGrainFactory grains, GridLocator locator, Open311Keys keys)
     {
         var form = request.HasFormContentType ? await request.ReadFormAsync()
             : throw new DomainException(DomainErrors.InvalidInput, "POST bodies are form-encoded (application/x-www-form-urlencoded)", "body");
         string? Field(string name) => form.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v) ? v.ToString() : null;
+        var app = keys.AppFor(Field("api_key") ?? throw new DomainException(DomainErrors.InvalidInput, "api_key is required: ask the city for a key for your 311 app", "api_key"))
+            ?? throw new DomainException(DomainErrors.NotAllowed, "This api_key is unknown or was revoked", "api_key");
 
         var serviceCode = Field("service_code") ?? throw new DomainException(DomainErrors.InvalidInput, "service_code is required", "service_code");
         var lat = Number(Field("lat"), "lat");
@@ -85,7 +89,7 @@ public static class Open311Endpoints
         var description = Field("description") ?? "";
         var name = string.Join(' ', new[] { Field("first_name"), Field("last_name") }.Where(n => n is not null));
         var reporter = new Reporter(Field("account_id") ?? Field("email") ?? Field("device_id"), name.Length > 0 ? name : null, Field("phone"), Field("address_string"));
-        var report = new IncidentReport(serviceCode, Severity.Routine, grid, description, "open311", null, reporter, point, reporter.Id ?? "open311");
+        var report = new IncidentReport(serviceCode, Severity.Routine, grid, description, $"open311:{app}", null, reporter, point, reporter.Id ?? "open311");
         var result = await grains.GetGrain<IIncidentGrain>(IncidentIds.New()).ReportAsync(report);
         return Out(new[] { new Open311Receipt(result.Incident.Id, "Thank you: your request was accepted and dispatched to the grid.", Field("account_id")) },
             StatusCodes.Status201Created);

@@ -17,8 +17,46 @@
     return true;
   };
 
+  // ---- sign-in: a bearer token for the API and the hub ----------------------------------------------------------
+  let token = sessionStorage.getItem("gd_token");
+  let me = JSON.parse(sessionStorage.getItem("gd_user") || "null");
+
+  async function signIn() {
+    const panel = $("#login");
+    panel.hidden = false;
+    const response = await fetch("/dev/users");
+    if (!response.ok) {
+      panel.innerHTML = "<h2>Sign in</h2><p class=\"result error\">No development sign-in here: use a token from the city's identity provider.</p>";
+      return new Promise(() => {});
+    }
+    const users = await response.json();
+    $("#login-user").innerHTML = users.map((u) => `<option value="${esc(u.id)}">${esc(u.name)} — ${esc(u.role)}${u.scope ? ` ${esc(u.scope)}` : ""}</option>`).join("");
+    return new Promise((resolve) => {
+      $("#login-submit").addEventListener("click", async () => {
+        const r = await fetch("/dev/token", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ user: $("#login-user").value }) });
+        if (!r.ok) { $("#login-result").textContent = `${r.status}`; return; }
+        const body = await r.json();
+        token = body.access_token;
+        me = body.user;
+        sessionStorage.setItem("gd_token", token);
+        sessionStorage.setItem("gd_user", JSON.stringify(me));
+        panel.hidden = true;
+        resolve();
+      });
+    });
+  }
+
+  function signOut() {
+    sessionStorage.removeItem("gd_token");
+    sessionStorage.removeItem("gd_user");
+    location.hash = "#/";
+    location.reload();
+  }
+
   async function api(path, options = {}) {
+    options.headers = { ...(options.headers || {}), Authorization: `Bearer ${token}` };
     const response = await fetch(path, options);
+    if (response.status === 401) { signOut(); throw new Error("401 signed out: the token expired or was refused"); }
     const type = response.headers.get("content-type") || "";
     const body = type.includes("json") ? await response.json() : null;
     if (!response.ok) {
@@ -29,7 +67,7 @@
   }
 
   // ---- live connection ------------------------------------------------------------------------------------------
-  const connection = new signalR.HubConnectionBuilder().withUrl("/hubs/live").withAutomaticReconnect().build();
+  const connection = new signalR.HubConnectionBuilder().withUrl("/hubs/live", { accessTokenFactory: () => token }).withAutomaticReconnect().build();
   const status = (state, text) => { const el = $("#connection"); el.dataset.state = state; el.textContent = text; };
   let current = null; // { topic, render }
 
@@ -145,7 +183,7 @@
     if (!["city", "district", "street"].includes(s.level)) return "";
     return `<section class="panel command"><h2>Command (${esc(levels[s.level])} ${esc(s.code)})</h2>
       <form id="command-form">
-        <label>Commander <input id="command-actor" value="commander-city"></label>
+        <label>Commander <input id="command-actor" value="${esc(me ? me.id : "")}"></label>
         <div class="row">
           <label>Mode <select id="command-mode"><option value="emergency">emergency</option><option value="everyday">everyday</option></select></label>
           <label>Level <select id="command-level"><option>I</option><option selected>II</option><option>III</option><option>IV</option></select></label>
@@ -401,6 +439,10 @@
 
   window.addEventListener("hashchange", route);
   (async () => {
+    if (!token) await signIn();
+    $("#user").innerHTML = me ? `${esc(me.name)} (${esc(me.role)}) <a href="#" id="sign-out">sign out</a>` : "";
+    const out = $("#sign-out");
+    if (out) out.addEventListener("click", (e) => { e.preventDefault(); signOut(); });
     await loadCategories().catch((e) => { $("#report-result").textContent = e.message; });
     try {
       await connection.start();

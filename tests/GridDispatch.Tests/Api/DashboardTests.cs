@@ -31,6 +31,16 @@ public sealed class DashboardTests(ApiFixture api)
         return (playwright, browser, page, errors);
     }
 
+    /// <summary>The login picker of the development issuer: choose a demo user, sign in.</summary>
+    private static async Task SignInAsync(IPage page, string user = "commander-city")
+    {
+        await page.Locator($"#login-user option[value='{user}']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await page.SelectOptionAsync("#login-user", user);
+        await page.ClickAsync("#login-submit");
+        await page.WaitForSelectorAsync("body[data-ready='true']");
+        await Assertions.Expect(page.Locator("#user")).ToContainTextAsync(user == "commander-city" ? "City commander" : user);
+    }
+
     [Fact]
     public async Task A_commander_switches_a_street_to_emergency_launches_a_sweep_and_watches_it_live()
     {
@@ -42,7 +52,7 @@ public sealed class DashboardTests(ApiFixture api)
         const string street = "449902002";
         const string community = street + "001";
         await page.GotoAsync(new Uri(api.BaseAddress, $"/#/region/{street}").ToString());
-        await page.WaitForSelectorAsync("body[data-ready='true']");
+        await SignInAsync(page);
         await Assertions.Expect(page.Locator($"#tile-{community} .mode")).ToHaveAttributeAsync("data-mode", "everyday");
         var navigations = 0;
         page.FrameNavigated += (_, frame) => { if (frame == page.MainFrame) navigations++; };
@@ -101,7 +111,7 @@ public sealed class DashboardTests(ApiFixture api)
         const string community = "449902002002";
         const string grid = community + "003";
         await page.GotoAsync(new Uri(api.BaseAddress, $"/#/region/{community}").ToString());
-        await page.WaitForSelectorAsync("body[data-ready='true']");
+        await SignInAsync(page);
         var tile = page.Locator($"#tile-{grid}");
         await Assertions.Expect(tile).ToHaveAttributeAsync("data-colour", "green");
         await Assertions.Expect(page.Locator("#connection")).ToHaveAttributeAsync("data-state", "live");

@@ -12,7 +12,8 @@ public sealed class LiveHubTests(ApiFixture api)
 {
     private async Task<HubConnection> ConnectAsync()
     {
-        var connection = new HubConnectionBuilder().WithUrl(new Uri(api.BaseAddress, "/hubs/live")).Build();
+        var token = await api.TokenAsync("commander-city");
+        var connection = new HubConnectionBuilder().WithUrl(new Uri(api.BaseAddress, "/hubs/live"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(token)).Build();
         await connection.StartAsync();
         return connection;
     }

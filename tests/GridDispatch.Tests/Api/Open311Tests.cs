@@ -74,11 +74,31 @@ public sealed class Open311Tests(ApiFixture api)
     [InlineData("service_code=0101&address_id=449901001001001", "description")]
     public async Task Bad_311_requests_get_a_400_with_an_open311_error(string form, string mentioned)
     {
-        var response = await Http.PostAsync("/open311/v2/requests.json", new StringContent(form, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        var response = await Http.PostAsync("/open311/v2/requests.json",
+            new StringContent("api_key=demo&" + form, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = (await response.Content.ReadFromJsonAsync<JsonArray>())![0]!;
         Assert.Equal(400, error["code"]!.GetValue<int>());
         Assert.Contains(mentioned, error["description"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Intake_needs_an_issued_api_key_while_services_and_status_are_public()
+    {
+        using var anonymous = api.Anonymous();
+        var form = "service_code=0101&address_id=449901001001001&description=Rubbish";
+        var missing = await anonymous.PostAsync("/open311/v2/requests.json", new StringContent(form, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
+        Assert.Contains("api_key", (await missing.Content.ReadFromJsonAsync<JsonArray>())![0]!["description"]!.GetValue<string>(), StringComparison.Ordinal);
+        var revoked = await anonymous.PostAsync("/open311/v2/requests.json",
+            new StringContent("api_key=revoked-or-made-up&" + form, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.Forbidden, revoked.StatusCode);
+
+        var accepted = await anonymous.PostAsync("/open311/v2/requests.json", new StringContent("api_key=demo&" + form, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+        var id = (await accepted.Content.ReadFromJsonAsync<JsonArray>())![0]!["service_request_id"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/open311/v2/services.json")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync($"/open311/v2/requests/{id}.json")).StatusCode);
     }
 
     [Fact]

@@ -24,6 +24,7 @@ public sealed class MultiHostLiveTests(PostgresServer postgres)
             "--GridDispatch:Simulation:Enabled=false",
             "--GridDispatch:Dispatch:RollupInterval=00:00:00.200",
             "--Logging:LogLevel:Default=Warning",
+            .. ApiFixture.AuthArgs,
         ], RepoPaths.ApiProject));
 
     private static async Task<WebApplication> Start(WebApplication app)
@@ -40,7 +41,10 @@ public sealed class MultiHostLiveTests(PostgresServer postgres)
         await using var second = await StartApiAsync(connection, loadCity: false);
 
         const string grid = "449901002001002";
-        await using var hub = new HubConnectionBuilder().WithUrl(new Uri(new Uri(second.Urls.First()), "/hubs/live")).Build();
+        // A token from one host is good at the other: both are configured with the same issuer key.
+        var token = await ApiFixture.TokenAsync(new Uri(first.Urls.First()), "commander-city");
+        await using var hub = new HubConnectionBuilder().WithUrl(new Uri(new Uri(second.Urls.First()), "/hubs/live"),
+            o => o.AccessTokenProvider = () => Task.FromResult<string?>(token)).Build();
         var received = new ConcurrentQueue<string>();
         hub.On<JsonElement[]>("incidentChanged", items => { foreach (var i in items) received.Enqueue(i.GetProperty("id").GetString()!); });
         await hub.StartAsync();
@@ -53,6 +57,7 @@ public sealed class MultiHostLiveTests(PostgresServer postgres)
         await Task.Delay(500);
 
         using var http = new HttpClient { BaseAddress = new Uri(first.Urls.First()) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         var response = await http.PostAsJsonAsync("/api/incidents", new
         {
             category = "0101", severity = "routine", gridCode = grid, description = "cross-host push", source = "multi-host", externalId = Guid.NewGuid().ToString("N"),

@@ -23,6 +23,40 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public const string City = "4499";
 
+    /// <summary>The development issuer's key in tests (a fixed one, so tests can also forge and expire tokens).</summary>
+    public static readonly string SigningKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("griddispatch-tests-signing-key-32-bytes!"));
+
+    /// <summary>Arguments that turn the development issuer on with the test key, and issue the test Open311 key.</summary>
+    public static readonly string[] AuthArgs =
+    [
+        "--GridDispatch:Auth:DevIssuer:Enabled=true",
+        $"--GridDispatch:Auth:DevIssuer:SigningKey={SigningKey}",
+        "--GridDispatch:Open311:ApiKeys:test-app=demo",
+    ];
+
+    /// <summary>A token of a development user, from the host's own /dev/token.</summary>
+    public static async Task<string> TokenAsync(Uri baseAddress, string user)
+    {
+        using var http = new HttpClient { BaseAddress = baseAddress };
+        var response = await http.PostAsync("/dev/token", new StringContent($"{{\"user\":\"{user}\"}}", System.Text.Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+        using var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("access_token").GetString()!;
+    }
+
+    public Task<string> TokenAsync(string user) => TokenAsync(BaseAddress, user);
+
+    /// <summary>A client acting as <paramref name="user"/> (dispose it).</summary>
+    public async Task<HttpClient> ClientAsync(string user)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", await TokenAsync(user));
+        return client;
+    }
+
+    /// <summary>A client with no token.</summary>
+    public HttpClient Anonymous() => new() { BaseAddress = BaseAddress };
+
     public async Task InitializeAsync()
     {
         App = GridDispatchApi.Create(
@@ -33,10 +67,11 @@ public sealed class ApiFixture : IAsyncLifetime
             "--GridDispatch:Simulation:Enabled=false",
             "--GridDispatch:Dispatch:RollupInterval=00:00:00.100",
             "--Logging:LogLevel:Default=Warning",
+            .. AuthArgs,
         ], RepoPaths.ApiProject);
         await App.StartAsync();
         BaseAddress = new Uri(App.Urls.Single(u => u.StartsWith("http://", StringComparison.Ordinal)));
-        Http = new HttpClient { BaseAddress = BaseAddress };
+        Http = await ClientAsync("commander-city");
     }
 
     public async Task DisposeAsync()
