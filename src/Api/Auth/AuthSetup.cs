@@ -177,15 +177,35 @@ public static class AuthSetup
         var options = app.Services.GetRequiredService<AuthOptions>();
         var dev1 = app.MapGroup("/dev").AllowAnonymous();
         dev1.MapGet("/users", () => dev.Users.Select(u => new { u.Id, u.Name, u.Role, u.Scope }));
-        dev1.MapPost("/token", async (HttpRequest request) =>
+        dev1.MapPost("/token", async (HttpRequest request, IGrainFactory grains) =>
         {
             var body = await JsonBody.ReadAsync<DevTokenRequest>(request);
-            var user = dev.Users.FirstOrDefault(u => u.Id == body.User)
-                ?? throw new DomainException(DomainErrors.InvalidInput, "Not a development user: see GET /dev/users", "user");
+            var user = dev.Users.FirstOrDefault(u => u.Id == body.User) ?? await WorkerUserAsync(grains, body.User)
+                ?? throw new DomainException(DomainErrors.InvalidInput, "Not a development user (see GET /dev/users) nor a registered worker", "user");
             return Results.Ok(new { access_token = dev.TokenFor(user, options.Audience, TimeProvider.System), token_type = "Bearer",
                 expires_in = (int)options.DevIssuer.Lifetime.TotalSeconds, user });
         });
         return app;
+    }
+
+    /// <summary>Any registered worker may sign in too (development only), acting in their home unit.</summary>
+    private static async Task<DevUser?> WorkerUserAsync(IGrainFactory grains, string? id)
+    {
+        if (id is not { Length: > 0 and <= 64 } || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        {
+            return null;
+        }
+
+        try
+        {
+            var worker = await grains.GetGrain<IWorkerGrain>(id).GetAsync();
+            var p = worker.Profile;
+            return p.Units.IsDefaultOrEmpty ? null : new DevUser(p.Id, p.Name, "worker", p.Units[0]);
+        }
+        catch (DomainException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The token's subject: who is acting.</summary>

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Security.Claims;
+using GridDispatch.Api.Auth;
 using GridDispatch.Api.Http;
 
 namespace GridDispatch.Api.Endpoints;
@@ -10,43 +12,74 @@ public static class EmergencyEndpoints
 {
     public static RouteGroupBuilder MapEmergency(this RouteGroupBuilder api)
     {
-        api.MapPost("/regions/{code}/mode", async (string code, HttpRequest request, IGrainFactory grains) =>
+        api.MapPost("/regions/{code}/mode", async (string code, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
         {
+            var caller = Caller.From(user);
             var body = await JsonBody.ReadAsync<ModeRequest>(request);
+            caller.RequireCommanderOf(RegionEndpoints.RegionCodeOf(code));
             var command = new ModeCommand(
                 body.Mode ?? throw new DomainException(DomainErrors.InvalidInput, "Mode is required: everyday or emergency", "mode"),
-                body.Level, body.Reason ?? "", body.Actor ?? "");
-            return await grains.GetGrain<IEmergencyGrain>(RegionEndpoints.RegionCodeOf(code)).SwitchAsync(command);
+                body.Level, body.Reason ?? "", caller.Actor(body.Actor), caller.Scope);
+            return await grains.GetGrain<IEmergencyGrain>(code).SwitchAsync(command);
         });
-        api.MapGet("/regions/{code}/emergency", (string code, IGrainFactory grains) =>
-            grains.GetGrain<IEmergencyGrain>(RegionEndpoints.RegionCodeOf(code)).GetAsync());
-        api.MapGet("/regions/{code}/load", LoadAsync);
+        api.MapGet("/regions/{code}/emergency", (string code, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            Caller.From(user).RequireCovers(RegionEndpoints.RegionCodeOf(code));
+            return grains.GetGrain<IEmergencyGrain>(code).GetAsync();
+        });
+        api.MapGet("/regions/{code}/load", (string code, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            Caller.From(user).RequireCovers(code);
+            return LoadAsync(code, grains);
+        });
 
         api.MapPost("/campaigns", LaunchAsync);
-        api.MapGet("/campaigns", async (string? scope, IGrainFactory grains) =>
+        api.MapGet("/campaigns", async (string? scope, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var code = scope is not null && RegionCode.IsValid(scope)
                 ? scope
                 : throw new DomainException(DomainErrors.InvalidInput, "Give the scope to list, as a region or grid code", "scope");
+            Caller.From(user).RequireCovers(code, "scope");
             return await grains.GetGrain<IOperationsDirectoryGrain>(RegionCode.AncestorAt(code, RegionLevel.City)).CampaignsAsync(code);
         });
-        api.MapGet("/campaigns/{id}", (string id, int? limit, IGrainFactory grains) =>
-            grains.GetGrain<ICampaignGrain>(CampaignIdOf(id)).GetAsync(limit ?? 200));
-        api.MapPost("/campaigns/{id}/end", async (string id, HttpRequest request, IGrainFactory grains) =>
+        api.MapGet("/campaigns/{id}", async (string id, int? limit, ClaimsPrincipal user, IGrainFactory grains) =>
         {
+            var caller = Caller.From(user);
+            var view = await grains.GetGrain<ICampaignGrain>(CampaignIdOf(id)).GetAsync(limit ?? 200);
+            caller.RequireCovers(view.Spec.Scope, "id");
+            return view;
+        });
+        api.MapPost("/campaigns/{id}/end", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
             var body = await JsonBody.ReadAsync<CampaignEndRequest>(request);
-            return await grains.GetGrain<ICampaignGrain>(CampaignIdOf(id)).EndAsync(body.Actor ?? "", body.Reason ?? "");
+            var campaign = grains.GetGrain<ICampaignGrain>(CampaignIdOf(id));
+            caller.RequireCommanderOf((await campaign.GetAsync(0)).Spec.Scope, "id");
+            return await campaign.EndAsync(caller.Actor(body.Actor), body.Reason ?? "", caller.Scope);
         });
 
-        api.MapGet("/campaigns/tasks/{taskId}", (string taskId, IGrainFactory grains) => grains.GridOf(taskId).GetSweepTaskAsync(taskId));
-        api.MapPost("/campaigns/tasks/{taskId}/start", async (string taskId, HttpRequest request, IGrainFactory grains) =>
+        api.MapGet("/campaigns/tasks/{taskId}", async (string taskId, ClaimsPrincipal user, IGrainFactory grains) =>
         {
-            var body = await JsonBody.ReadAsync<SweepTaskRequest>(request);
-            return await grains.GridOf(taskId).StartSweepTaskAsync(taskId, body.Actor ?? "");
+            var caller = Caller.From(user);
+            var task = await grains.GridOf(taskId).GetSweepTaskAsync(taskId);
+            if (task.WorkerId != caller.Id)
+            {
+                caller.RequireCovers(task.GridCode, "taskId");
+            }
+
+            return task;
         });
-        api.MapPost("/campaigns/tasks/{taskId}/finish", async (string taskId, HttpRequest request, IGrainFactory grains) =>
+        api.MapPost("/campaigns/tasks/{taskId}/start", async (string taskId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
         {
+            var caller = Caller.From(user);
             var body = await JsonBody.ReadAsync<SweepTaskRequest>(request);
+            return await grains.GridOf(taskId).StartSweepTaskAsync(taskId, caller.Actor(body.Actor));
+        });
+        api.MapPost("/campaigns/tasks/{taskId}/finish", async (string taskId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var caller = Caller.From(user);
+            var body = await JsonBody.ReadAsync<SweepTaskRequest>(request);
+            body = body with { Actor = caller.Actor(body.Actor) };
             var findings = (body.Findings ?? []).Select((f, i) => new Finding(
                 f?.Category ?? throw new DomainException(DomainErrors.InvalidInput, "A finding needs a category", $"findings[{i}].category"),
                 f.Severity ?? Severity.Routine, f.Description ?? "")).ToArray();
@@ -60,8 +93,9 @@ public static class EmergencyEndpoints
     }
 
     /// <summary>201 with the campaign; an Idempotency-Key makes the id stable, so a retried launch returns the same campaign.</summary>
-    private static async Task<IResult> LaunchAsync(HttpRequest request, IGrainFactory grains)
+    private static async Task<IResult> LaunchAsync(HttpRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {
+        var caller = Caller.From(user);
         var key = request.Headers["Idempotency-Key"].ToString();
         if (key.Length > 128)
         {
@@ -82,7 +116,8 @@ public static class EmergencyEndpoints
             body.Kind ?? throw new DomainException(DomainErrors.InvalidInput, "Kind is sweep-buildings, check-households or deliver-supplies", "kind"),
             body.Title ?? "",
             body.Schedule is null ? null : new CampaignSchedule([.. times], body.Schedule.Until),
-            body.Actor ?? "");
+            caller.Actor(body.Actor), caller.Scope);
+        caller.RequireCommanderOf(spec.Scope, "scope");
         var id = key.Length > 0
             ? "cmp-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16]
             : "cmp-" + Guid.NewGuid().ToString("N")[..16];
@@ -90,12 +125,14 @@ public static class EmergencyEndpoints
         return Results.Created($"/api/campaigns/{view.Id}", view);
     }
 
-    private static async Task<SurgeResult> SurgeAsync(HttpRequest request, IGrainFactory grains)
+    private static async Task<SurgeResult> SurgeAsync(HttpRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {
+        var caller = Caller.From(user);
         var body = await JsonBody.ReadAsync<SurgeRequestDto>(request);
         var scope = body.Scope is not null && RegionCode.IsValid(body.Scope)
             ? body.Scope
             : throw new DomainException(DomainErrors.InvalidInput, "The scope is a region or grid code", "scope");
+        caller.RequireCommanderOf(scope, "scope");
         var workers = (body.Workers ?? throw new DomainException(DomainErrors.InvalidInput, "A list of workers is required", "workers"))
             .Select((w, i) => w is null
                 ? throw new DomainException(DomainErrors.InvalidInput, "A worker is required", $"workers[{i}]")
@@ -106,7 +143,7 @@ public static class EmergencyEndpoints
         var episode = await grains.GetGrain<IOperationsDirectoryGrain>(RegionCode.AncestorAt(scope, RegionLevel.City)).EpisodeCoveringAsync(scope)
             ?? throw new DomainException(DomainErrors.IllegalTransition, $"No emergency is active at or above {scope}: surge workers join grids only in emergency operation");
         return await grains.GetGrain<IEmergencyGrain>(episode).SurgeAsync(
-            new SurgeRequest(scope, body.Actor ?? "", body.Attach ?? SurgeAttach.ByNeed, [.. workers]));
+            new SurgeRequest(scope, caller.Actor(body.Actor), body.Attach ?? SurgeAttach.ByNeed, [.. workers], caller.Scope));
     }
 
     private static async Task<LoadView> LoadAsync(string code, IGrainFactory grains)

@@ -1,4 +1,7 @@
+using System.Security.Claims;
+using GridDispatch.Api.Auth;
 using GridDispatch.Api.Http;
+using GridDispatch.Domain;
 
 namespace GridDispatch.Api.Endpoints;
 
@@ -9,16 +12,38 @@ public static class IncidentEndpoints
     public static RouteGroupBuilder MapIncidents(this RouteGroupBuilder api)
     {
         api.MapPost("/incidents", ReportAsync);
-        api.MapGet("/incidents/{id}", (string id, IGrainFactory grains) => grains.GetGrain<IIncidentGrain>(RequireId(id)).GetAsync());
+        api.MapGet("/incidents/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog) =>
+            Access.Incident(Caller.From(user), await grains.GetGrain<IIncidentGrain>(RequireId(id)).GetAsync(), catalog));
         api.MapGet("/incidents", ListAsync);
         api.MapPost("/incidents/{id}/{action}", ActAsync);
         return api;
     }
 
     /// <summary>Intake. The incident's id comes from (source, external id); an Idempotency-Key header stands in for a missing external id.</summary>
-    private static async Task<IResult> ReportAsync(HttpRequest request, IGrainFactory grains)
+    private static async Task<IResult> ReportAsync(HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog)
     {
+        var caller = Caller.From(user);
         var body = await JsonBody.ReadAsync<ReportIncidentRequest>(request);
+        if (caller.Role == CallerRole.Resident)
+        {
+            // A resident reports as themself: the reporter is the token's subject.
+            if (body.Reporter?.Id is { Length: > 0 } named && named != caller.Id)
+            {
+                throw new DomainException(DomainErrors.NotAllowed, $"You report as {caller.Id}, not as {named}", "reporter.id");
+            }
+
+            body = body with { Reporter = (body.Reporter ?? new ReporterDto(null, null, null, null)) with { Id = caller.Id } };
+        }
+        else if (caller.Role == CallerRole.Department)
+        {
+            throw new DomainException(DomainErrors.NotAllowed, "Department staff take incidents from their queue; report through a grid", "token");
+        }
+        else if (body.GridCode is { } grid)
+        {
+            caller.RequireCovers(grid, "gridCode");
+        }
+
+        body = body with { Actor = caller.Actor(body.Actor) };
         var key = request.Headers["Idempotency-Key"].ToString();
         if (key.Length > 128)
         {
@@ -34,7 +59,8 @@ public static class IncidentEndpoints
         }
 
         var location = $"/api/incidents/{result.Incident.Id}";
-        return result.Created ? Results.Created(location, result.Incident) : Results.Ok(result.Incident);
+        var shown = Access.Incident(caller, result.Incident, catalog);
+        return result.Created ? Results.Created(location, shown) : Results.Ok(shown);
     }
 
     internal static IncidentReport ToReport(ReportIncidentRequest body, string? externalId)
@@ -61,11 +87,22 @@ public static class IncidentEndpoints
         ? throw new DomainException(DomainErrors.InvalidInput, $"'{field}' is longer than 200 characters", field)
         : value;
 
-    private static async Task<IResult> ActAsync(string id, string action, HttpRequest request, IGrainFactory grains)
+    private static async Task<IResult> ActAsync(string id, string action, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog)
     {
+        var caller = Caller.From(user);
         var incident = grains.GetGrain<IIncidentGrain>(RequireId(id));
         var body = await JsonBody.ReadAsync<IncidentActionRequest>(request);
-        var actor = body.Actor ?? "";
+        var actor = caller.Actor(body.Actor);
+        if (Supervisory.Contains(action))
+        {
+            // Steps of the supervisor: leaders, administrators and commanders of the grid, or the owning department.
+            var current = await incident.GetAsync();
+            if (!Access.OwnsCategory(caller, current.GridCode, current.Category, catalog))
+            {
+                caller.RequireSupervisorOf(current.GridCode, "id");
+            }
+        }
+
         var command = new ActorCommand(actor, body.Reason);
         var view = action switch
         {
@@ -88,14 +125,17 @@ public static class IncidentEndpoints
             _ => throw new DomainException(DomainErrors.InvalidInput,
                 $"Unknown action '{action}'; one of {string.Join(", ", Actions)}", "action"),
         };
-        return Results.Ok(view);
+        return Results.Ok(Access.Incident(caller, view, catalog));
     }
+
+    /// <summary>Actions of a supervisor; the worker's own steps and the reporter's rating are checked by the incident itself.</summary>
+    private static readonly HashSet<string> Supervisory = ["accept", "assign", "verify", "rework", "close", "cancel", "defer", "resume", "escalate"];
 
     public static readonly string[] Actions =
         ["accept", "assign", "acknowledge", "decline", "start", "resolve", "hand-back", "verify", "rework", "rate", "close", "cancel", "defer", "resume", "escalate"];
 
     /// <summary>Open and recently finished incidents of a grid or of every grid under a region, filtered by state, in id order (stable pages).</summary>
-    private static async Task<PageOf<IncidentSummary>> ListAsync(IGrainFactory grains, string? grid, string? region, string? state, int? page, int? pageSize)
+    private static async Task<PageOf<IncidentSummary>> ListAsync(ClaimsPrincipal user, IGrainFactory grains, string? grid, string? region, string? state, int? page, int? pageSize)
     {
         var size = pageSize ?? 50;
         if (size is < 1 or > MaxPageSize)
@@ -127,6 +167,7 @@ public static class IncidentEndpoints
             throw new DomainException(DomainErrors.InvalidInput, "A region code has 4, 6, 9 or 12 digits", "region");
         }
 
+        Caller.From(user).RequireCovers(scope, grid is null ? "region" : "grid");
         var grids = await RegionWalker.GridsUnderAsync(grains, scope);
         var items = new List<IncidentSummary>();
         await Parallel.ForEachAsync(grids, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (code, _) =>

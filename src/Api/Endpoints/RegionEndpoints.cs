@@ -1,3 +1,5 @@
+using System.Security.Claims;
+using GridDispatch.Api.Auth;
 using GridDispatch.Api.Http;
 using GridDispatch.Domain;
 
@@ -7,8 +9,16 @@ public static class RegionEndpoints
 {
     public static RouteGroupBuilder MapRegions(this RouteGroupBuilder api)
     {
-        api.MapGet("/regions/{code}", (string code, IGrainFactory grains) => grains.GetRegion(RegionCodeOf(code)).GetAsync());
-        api.MapGet("/grids/{code}", (string code, IGrainFactory grains) => grains.GetGrain<IGridGrain>(GridCodeOf(code)).GetAsync());
+        api.MapGet("/regions/{code}", (string code, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            Caller.From(user).RequireCovers(RegionCodeOf(code));
+            return grains.GetRegion(code).GetAsync();
+        });
+        api.MapGet("/grids/{code}", (string code, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            Caller.From(user).RequireCovers(GridCodeOf(code));
+            return grains.GetGrain<IGridGrain>(code).GetAsync();
+        });
         api.MapGet("/kpis/{code}", async (string code, IGrainFactory grains) =>
         {
             var summary = RegionCode.IsValid(code, RegionLevel.Grid)
@@ -16,15 +26,18 @@ public static class RegionEndpoints
                 : (await grains.GetRegion(RegionCodeOf(code)).GetAsync()).Summary;
             return new KpiReport(summary.Code, summary.Level, summary.Name, KpiFigures.Of(summary.Kpi.All), KpiFigures.Of(summary.Kpi.Urgent), summary.AsOf);
         });
-        api.MapGet("/workers/{id}", (string id, IGrainFactory grains) => grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync());
-        api.MapPut("/workers/{id}/status", async (string id, HttpRequest request, IGrainFactory grains) =>
+        api.MapGet("/workers/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
+            Access.Worker(Caller.From(user), await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync()));
+        api.MapPut("/workers/{id}/status", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
         {
+            Access.Worker(Caller.From(user), await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync());
             var body = await JsonBody.ReadAsync<WorkerStatusRequest>(request);
             return await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).SetStatusAsync(
                 body.Status ?? throw new DomainException(DomainErrors.InvalidInput, "Status is required: offDuty, available, busy or onPatrol", "status"));
         });
-        api.MapPut("/workers/{id}/location", async (string id, HttpRequest request, IGrainFactory grains) =>
+        api.MapPut("/workers/{id}/location", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
         {
+            Access.Worker(Caller.From(user), await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync());
             var body = await JsonBody.ReadAsync<LocationDto>(request);
             return await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).SetLocationAsync(new GeoPoint(body.Latitude, body.Longitude));
         });

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using GridDispatch.Api.Auth;
+using GridDispatch.Domain;
 using Microsoft.AspNetCore.SignalR;
 
 namespace GridDispatch.Api.Live;
@@ -7,9 +9,9 @@ namespace GridDispatch.Api.Live;
 /// Topics: <c>city</c>, <c>region:{code}</c>, <c>grid:{code}</c>, <c>worker:{id}</c>, <c>incident:{id}</c>.
 /// Subscribing returns a versioned snapshot of the topic's entity, so a client that (re)connects starts from the current
 /// state and then applies pushes newer than that version. Pushes are sent by <see cref="LiveRelay"/>; the hub only
-/// manages membership.
+/// manages membership. Every subscription is checked against the caller's role and region, as the HTTP routes are.
 /// </summary>
-public sealed class LiveHub(IGrainFactory grains, LiveSubscriptions subscriptions, Endpoints.GridLocator city) : Hub
+public sealed class LiveHub(IGrainFactory grains, LiveSubscriptions subscriptions, Endpoints.GridLocator city, CategoryCatalog catalog) : Hub
 {
     public async Task<object> Subscribe(string topic)
     {
@@ -36,15 +38,25 @@ public sealed class LiveHub(IGrainFactory grains, LiveSubscriptions subscription
         var (kind, key) = LiveTopics.Parse(topic) ?? throw new HubException($"Unknown topic '{topic}'");
         try
         {
-            return kind switch
+            var caller = Caller.From(Context.User!);
+            switch (kind)
             {
-                "city" => await grains.GetGrain<ICityGrain>(city.CityCode).GetAsync(),
-                "region" when RegionCode.TryGetLevel(key, out var level) && level != RegionLevel.Grid => await grains.GetRegion(key).GetAsync(),
-                "grid" when RegionCode.IsValid(key, RegionLevel.Grid) => await grains.GetGrain<IGridGrain>(key).GetAsync(),
-                "worker" => await grains.GetGrain<IWorkerGrain>(key).GetAsync(),
-                "incident" => await grains.GetGrain<IIncidentGrain>(key).GetAsync(),
-                _ => throw new HubException($"Malformed topic '{topic}'"),
-            };
+                case "city":
+                    caller.RequireCovers(city.CityCode, "topic");
+                    return await grains.GetGrain<ICityGrain>(city.CityCode).GetAsync();
+                case "region" when RegionCode.TryGetLevel(key, out var level) && level != RegionLevel.Grid:
+                    caller.RequireCovers(key, "topic");
+                    return await grains.GetRegion(key).GetAsync();
+                case "grid" when RegionCode.IsValid(key, RegionLevel.Grid):
+                    caller.RequireCovers(key, "topic");
+                    return await grains.GetGrain<IGridGrain>(key).GetAsync();
+                case "worker":
+                    return Access.Worker(caller, await grains.GetGrain<IWorkerGrain>(key).GetAsync());
+                case "incident":
+                    return Access.Incident(caller, await grains.GetGrain<IIncidentGrain>(key).GetAsync(), catalog);
+                default:
+                    throw new HubException($"Malformed topic '{topic}'");
+            }
         }
         catch (DomainException e)
         {

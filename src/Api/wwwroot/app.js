@@ -73,9 +73,13 @@
 
   connection.onreconnecting(() => status("connecting", "reconnecting…"));
   connection.onclose(() => status("offline", "offline"));
+  // The topic a user starts from: their own region (the city for a city commander); residents and departments have none.
+  const homeTopic = () => !me || !me.scope || me.scope.includes(":") ? null
+    : me.scope.length === 4 ? "city" : me.scope.length === 15 ? `grid:${me.scope}` : `region:${me.scope}`;
+
   connection.onreconnected(async () => {
     status("live", "live");
-    await connection.invoke("Subscribe", "city");
+    if (homeTopic()) await connection.invoke("Subscribe", homeTopic());
     if (current) await show(current.topic, current.render); // a fresh versioned snapshot: nothing stale stays
   });
 
@@ -85,7 +89,7 @@
   connection.on("incidentChanged", (items) => items.forEach((i) => fresh("incident", i.id, i.version) && incidentChanged(i)));
 
   async function show(topic, render) {
-    if (current && current.topic !== topic && current.topic !== "city") {
+    if (current && current.topic !== topic && current.topic !== homeTopic()) {
       await connection.invoke("Unsubscribe", current.topic).catch(() => {});
     }
     current = { topic, render };
@@ -154,8 +158,8 @@
   // ---- emergency operation: command forms, campaigns, load ----------------------------------------------------------
   const campaignInfo = new Map(); // id -> { title, kind, status }
   async function refreshCampaignInfo() {
-    if (!cityCode) return;
-    const list = await api(`/api/campaigns?scope=${cityCode}`).catch(() => []);
+    if (!me || !me.scope || me.scope.includes(":")) return;
+    const list = await api(`/api/campaigns?scope=${me.scope}`).catch(() => []);
     for (const c of list) campaignInfo.set(c.id, c);
   }
 
@@ -260,7 +264,7 @@
   }
 
   function showCampaign(id) {
-    if (current && current.topic !== "city") connection.invoke("Unsubscribe", current.topic).catch(() => {});
+    if (current && current.topic !== homeTopic()) connection.invoke("Unsubscribe", current.topic).catch(() => {});
     current = { topic: `campaign:${id}`, render: () => renderCampaign(id) };
     const tick = () => renderCampaign(id).catch((e) => { $("#view").innerHTML = `<p class="result error">${esc(e.message)}</p>`; });
     tick();
@@ -406,7 +410,12 @@
     if (kind === "region" && key) return show(`region:${key}`, renderRegion);
     if (kind === "grid" && key) return show(`grid:${key}`, renderGrid);
     if (kind === "incident" && key) return show(`incident:${key}`, renderIncident);
-    return show("city", renderRegion);
+    const home = homeTopic();
+    if (home && home.startsWith("grid:")) return show(home, renderGrid);
+    if (home) return show(home, renderRegion);
+    current = null;
+    $("#view").innerHTML = `<h1>Welcome, ${esc(me ? me.name : "")}</h1><p class="sub">Report an incident with the form; follow it from the link you get back.</p>`;
+    return Promise.resolve();
   }
 
   async function loadCategories() {
@@ -447,13 +456,13 @@
     try {
       await connection.start();
       status("live", "live");
-      const city = await connection.invoke("Subscribe", "city");
-      cityCode = city.definition.code;
+      cityCode = me && me.scope ? me.scope.slice(0, 4) : "";
+      if (homeTopic()) await connection.invoke("Subscribe", homeTopic());
       await refreshCampaignInfo();
     } catch (e) {
       status("offline", "offline");
     }
     await route();
-    document.body.dataset.ready = cityCode ? "true" : "false";
+    document.body.dataset.ready = cityCode !== null ? "true" : "false";
   })();
 })();

@@ -48,7 +48,8 @@ public sealed record CampaignSpec(
     [property: Id(1)] CampaignKind Kind,
     [property: Id(2)] string Title,
     [property: Id(3)] CampaignSchedule? Schedule,
-    [property: Id(4)] string Actor);
+    [property: Id(4)] string Actor,
+    [property: Id(5)] string? ActorScope = null);
 
 /// <summary>One round of a campaign as it travels down the region tree to the grids.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.CampaignOrder")]

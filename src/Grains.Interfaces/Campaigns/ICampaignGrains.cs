@@ -27,7 +27,7 @@ public interface ICampaignGrain : IGrainWithStringKey
     /// <summary>Progress at the scope and its children, and up to <paramref name="accountabilityLimit"/> uncovered targets.</summary>
     [Alias("Get")] Task<CampaignView> GetAsync(int accountabilityLimit = 200);
 
-    [Alias("End")] Task<CampaignView> EndAsync(string actor, string reason);
+    [Alias("End")] Task<CampaignView> EndAsync(string actor, string reason, string? actorScope = null);
 
     /// <summary>Issues the next scheduled round if it is due by the engine clock. The reminder calls it; idempotent.</summary>
     [Alias("Tick")] Task<CampaignView> TickAsync();

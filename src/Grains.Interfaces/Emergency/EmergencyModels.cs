@@ -25,7 +25,8 @@ public sealed record SurgeRequest(
     [property: Id(0)] string Scope,
     [property: Id(1)] string Actor,
     [property: Id(2)] SurgeAttach Attach,
-    [property: Id(3)] ImmutableArray<SurgeWorker> Workers);
+    [property: Id(3)] ImmutableArray<SurgeWorker> Workers,
+    [property: Id(4)] string? ActorScope = null);
 
 [GenerateSerializer, Immutable, Alias("GridDispatch.SurgePlacement")]
 public sealed record SurgePlacement([property: Id(0)] string WorkerId, [property: Id(1)] string GridCode, [property: Id(2)] string Why);

@@ -42,13 +42,18 @@ public sealed record RegionView(
     [property: Id(6)] OperatingMode? OwnMode = null,
     [property: Id(7)] ImmutableArray<OperatingMode> ModeHistory = default);
 
-/// <summary>A commander's switch of the operating mode at a scope: emergency with a response level (I–IV), or back to everyday.</summary>
+/// <summary>
+/// A commander's switch of the operating mode at a scope: emergency with a response level (I–IV), or back to everyday.
+/// <see cref="ActorScope"/> is the region the actor commands as verified by the caller (the API, from a signed token);
+/// null lets the engine's configured commanders decide.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.ModeCommand")]
 public sealed record ModeCommand(
     [property: Id(0)] Mode Mode,
     [property: Id(1)] string? Level,
     [property: Id(2)] string Reason,
-    [property: Id(3)] string Actor);
+    [property: Id(3)] string Actor,
+    [property: Id(4)] string? ActorScope = null);
 
 [GenerateSerializer, Immutable, Alias("GridDispatch.DepartmentDefinition")]
 public sealed record DepartmentDefinition([property: Id(0)] string Code, [property: Id(1)] string Name);

@@ -41,13 +41,13 @@ public sealed partial class CampaignGrain(
     {
         if (S.Spec is not null)
         {
-            return S.Spec == spec || SameSpec(S.Spec, spec)
+            return SameSpec(S.Spec, spec)
                 ? await GetAsync()
                 : throw new DomainException(DomainErrors.Conflict, $"Campaign '{Id}' was launched with a different order");
         }
 
         Validate(spec);
-        authority.Require(spec.Actor, spec.Scope, "launch a campaign there");
+        authority.Require(spec.Actor, spec.ActorScope, spec.Scope, "launch a campaign there");
         var mode = RegionCode.LevelOf(spec.Scope) == RegionLevel.Grid
             ? await GrainFactory.GetGrain<IGridGrain>(spec.Scope).GetModeAsync()
                 ?? throw new DomainException(DomainErrors.NotFound, $"No grid '{spec.Scope}'", "scope")
@@ -96,10 +96,10 @@ public sealed partial class CampaignGrain(
             byRegion.ToImmutable(), uncovered, progress.Total - progress.Done, S.NextRoundAt);
     }
 
-    public async Task<CampaignView> EndAsync(string actor, string reason)
+    public async Task<CampaignView> EndAsync(string actor, string reason, string? actorScope = null)
     {
         var spec = S.Spec ?? throw new DomainException(DomainErrors.NotFound, $"No campaign '{Id}'");
-        authority.Require(actor, spec.Scope, "end this campaign");
+        authority.Require(actor, actorScope, spec.Scope, "end this campaign");
         if (string.IsNullOrWhiteSpace(reason) || reason.Length > 1000)
         {
             throw new DomainException(DomainErrors.InvalidInput, "A reason (1–1000 characters) is required", "reason");

@@ -64,7 +64,7 @@ public sealed partial class EmergencyGrain(
             throw new DomainException(DomainErrors.InvalidInput, "Mode is set at city, district or street scope", "code");
         }
 
-        authority.Require(command.Actor, Code, "switch its operating mode");
+        authority.Require(command.Actor, command.ActorScope, Code, "switch its operating mode");
         var region = await GrainFactory.GetRegion(Code).SwitchModeAsync(command);
         if (command.Mode == Mode.Emergency)
         {
@@ -96,7 +96,7 @@ public sealed partial class EmergencyGrain(
 
     public async Task<SurgeResult> SurgeAsync(SurgeRequest request)
     {
-        authority.Require(request.Actor, request.Scope, "call in surge workers there");
+        authority.Require(request.Actor, request.ActorScope, request.Scope, "call in surge workers there");
         if (!RegionCode.IsValid(request.Scope) || !request.Scope.StartsWith(Code, StringComparison.Ordinal))
         {
             throw new DomainException(DomainErrors.InvalidInput, $"The scope must be {Code} or a region or grid below it", "scope");
@@ -213,7 +213,7 @@ public sealed partial class EmergencyGrain(
             if (before.Status == CampaignStatus.Running)
             {
                 closedAtStandDown += before.Progress.Pending + before.Progress.Assigned;
-                await campaign.EndAsync(command.Actor, reason);
+                await campaign.EndAsync(command.Actor, reason, command.ActorScope);
             }
 
             finished.Add(new EpisodeCampaign(entry.Id, entry.Title, entry.Kind, entry.Scope, before.Rounds.Length, before.Progress));

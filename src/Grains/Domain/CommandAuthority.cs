@@ -22,18 +22,23 @@ public sealed class CommandAuthority(IOptions<CommandOptions> options)
 {
     private readonly CommandOptions _o = options.Value;
 
-    public bool MayCommand(string actor, string scope) =>
-        _o.Commanders.TryGetValue(actor, out var commands)
-        && (commands == "*" || scope.StartsWith(commands, StringComparison.Ordinal));
+    public bool MayCommand(string actor, string? verifiedScope, string scope) =>
+        verifiedScope is not null
+            ? verifiedScope.Length > 0 && scope.StartsWith(verifiedScope, StringComparison.Ordinal)
+            : _o.Commanders.TryGetValue(actor, out var commands) && (commands == "*" || scope.StartsWith(commands, StringComparison.Ordinal));
 
-    public void Require(string? actor, string scope, string what)
+    /// <summary>
+    /// Refuses unless <paramref name="actor"/> commands <paramref name="scope"/> or a scope above it: by the region the
+    /// caller verified from a signed token (<paramref name="verifiedScope"/>), or else by the configured commanders.
+    /// </summary>
+    public void Require(string? actor, string? verifiedScope, string scope, string what)
     {
         if (string.IsNullOrWhiteSpace(actor) || actor.Length > 128)
         {
             throw new DomainException(DomainErrors.InvalidInput, "An actor (1–128 characters) is required", "actor");
         }
 
-        if (!MayCommand(actor, scope))
+        if (!MayCommand(actor, verifiedScope, scope))
         {
             throw new DomainException(DomainErrors.NotAllowed, $"'{actor}' is not a commander of {scope} or a scope above it, so may not {what}", "actor");
         }

@@ -48,7 +48,7 @@ public sealed class AuthenticationTests(ApiFixture api)
         Assert.Equal(HttpStatusCode.OK, await GetWith(null, "/health/live"));
         Assert.Equal(HttpStatusCode.OK, await GetWith(null, "/health/ready"));
         Assert.Equal(HttpStatusCode.OK, await GetWith(null, "/"));               // the dashboard page itself; it signs in
-        Assert.Equal(HttpStatusCode.OK, await GetWith(await api.TokenAsync("resident-1")));
+        Assert.Equal(HttpStatusCode.OK, await GetWith(await api.TokenAsync("admin-449901"), "/api/regions/449901"));
 
         var key = Convert.FromBase64String(ApiFixture.SigningKey);
         Assert.Equal(HttpStatusCode.OK, await GetWith(Token(key, DateTime.UtcNow.AddMinutes(10))));             // a well-made token passes

@@ -12,7 +12,8 @@ public sealed class EmergencyHttpTests(ApiFixture api)
     private const string Street = "449902001";
     private HttpClient Http => api.Http;
 
-    private async Task<(HttpStatusCode Status, JsonObject Body, HttpResponseMessage Response)> SendAsync(string path, string json, string? key = null)
+    private async Task<(HttpStatusCode Status, JsonObject Body, HttpResponseMessage Response)> SendAsync(string path, string json, string? key = null,
+        HttpClient? client = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         if (key is not null)
@@ -20,7 +21,7 @@ public sealed class EmergencyHttpTests(ApiFixture api)
             request.Headers.Add("Idempotency-Key", key);
         }
 
-        var response = await Http.SendAsync(request);
+        var response = await (client ?? Http).SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, text.Length == 0 ? [] : JsonNode.Parse(text) as JsonObject ?? [], response);
     }
@@ -94,16 +95,17 @@ public sealed class EmergencyHttpTests(ApiFixture api)
         var task = progress["accountability"]![0]!;
         var taskId = task["taskId"]!.GetValue<string>();
         var worker = task["workerId"]!.GetValue<string>();
-        var wrong = await SendAsync($"/api/campaigns/tasks/{taskId}/finish", """{"actor":"someone-else","outcome":"done"}""");
+        var wrong = await SendAsync($"/api/campaigns/tasks/{taskId}/finish", """{"outcome":"done"}""");     // the commander is not the assignee
         Assert.Equal(HttpStatusCode.Forbidden, wrong.Status);
-        Assert.Equal(HttpStatusCode.OK, (await SendAsync($"/api/campaigns/tasks/{taskId}/start", $$"""{"actor":"{{worker}}"}""")).Status);
+        using var workerClient = api.AsWorker(worker, task["gridCode"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync($"/api/campaigns/tasks/{taskId}/start", "{}", client: workerClient)).Status);
         var finished = await SendAsync($"/api/campaigns/tasks/{taskId}/finish",
-            $$$"""{"actor":"{{{worker}}}","outcome":"not-reachable","note":"nobody home","findings":[{"category":"0101","severity":"routine","description":"rubbish in the stairwell"}]}""");
+            $$$"""{"actor":"{{{worker}}}","outcome":"not-reachable","note":"nobody home","findings":[{"category":"0101","severity":"routine","description":"rubbish in the stairwell"}]}""", client: workerClient);
         Assert.True(finished.Status == HttpStatusCode.OK, finished.Body.ToJsonString());
         Assert.Equal("not-reachable", finished.Body["task"]!["status"]!.GetValue<string>());
         var finding = Assert.Single(finished.Body["incidents"]!.AsArray())!.GetValue<string>();
         Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync($"/api/incidents/{finding}")).StatusCode);
-        var badFinding = await SendAsync($"/api/campaigns/tasks/{taskId}/finish", $$$"""{"actor":"{{{worker}}}","findings":[{"category":"1","description":"x"}]}""");
+        var badFinding = await SendAsync($"/api/campaigns/tasks/{taskId}/finish", $$$"""{"actor":"{{{worker}}}","findings":[{"category":"1","description":"x"}]}""", client: workerClient);
         Assert.Equal((HttpStatusCode.BadRequest, "findings[0].category"), (badFinding.Status, Field(badFinding.Body)));
 
         // The load view shows the surge workers and the most loaded workers.

@@ -112,47 +112,63 @@ public sealed class HttpApiTests(ApiFixture api)
         Assert.Equal("body", body["field"]!.GetValue<string>());
     }
 
+    private static async Task<(HttpStatusCode Status, JsonObject Body)> PostAs(HttpClient client, string path, string json)
+    {
+        var response = await client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, text.Length == 0 ? [] : JsonNode.Parse(text) as JsonObject ?? []);
+    }
+
     [Fact]
-    public async Task The_loop_runs_over_http_and_an_illegal_step_is_a_409_that_changes_nothing()
+    public async Task The_loop_runs_over_http_each_step_by_its_own_role_and_an_illegal_step_is_a_409_that_changes_nothing()
     {
         var created = await ReportAsync();
         var id = created["id"]!.GetValue<string>();
         var worker = created["assignee"]!["id"]!.GetValue<string>();
+        using var workerClient = api.AsWorker(worker, Grid);
+        using var leader = await api.ClientAsync("leader-449901001001001");
+        using var resident = api.As("resident-9", "resident");
 
-        var illegal = await SendAsync(HttpMethod.Post, $"/api/incidents/{id}/verify", "{\"actor\":\"supervisor\"}");
+        var illegal = await PostAs(leader, $"/api/incidents/{id}/verify", "{}");
         Assert.Equal(HttpStatusCode.Conflict, illegal.Status);
         Assert.Equal("illegal-transition", illegal.Body["title"]!.GetValue<string>());
-        var notYours = await SendAsync(HttpMethod.Post, $"/api/incidents/{id}/start", "{\"actor\":\"someone-else\"}");
+        var notYours = await PostAs(leader, $"/api/incidents/{id}/start", "{}");                        // the leader is not the assignee
         Assert.Equal(HttpStatusCode.Forbidden, notYours.Status);
-        var noStars = await SendAsync(HttpMethod.Post, $"/api/incidents/{id}/rate", "{\"actor\":\"resident-9\"}");
+        var pretending = await PostAs(leader, $"/api/incidents/{id}/start", $"{{\"actor\":\"{worker}\"}}"); // nor may act as them
+        Assert.Equal((HttpStatusCode.Forbidden, "actor"), (pretending.Status, pretending.Body["field"]!.GetValue<string>()));
+        var workerVerifies = await PostAs(workerClient, $"/api/incidents/{id}/verify", "{}");             // a worker does not supervise
+        Assert.Equal(HttpStatusCode.Forbidden, workerVerifies.Status);
+        var noStars = await PostAs(resident, $"/api/incidents/{id}/rate", "{}");
         Assert.Equal((HttpStatusCode.BadRequest, "stars"), (noStars.Status, noStars.Body["field"]!.GetValue<string>()));
-        var unknown = await SendAsync(HttpMethod.Post, $"/api/incidents/{id}/teleport", "{\"actor\":\"x\"}");
+        var unknown = await PostAs(leader, $"/api/incidents/{id}/teleport", "{}");
         Assert.Equal((HttpStatusCode.BadRequest, "action"), (unknown.Status, unknown.Body["field"]!.GetValue<string>()));
         var unchanged = await Http.GetFromJsonAsync<JsonObject>($"/api/incidents/{id}");
         Assert.Equal(created["version"]!.GetValue<long>(), unchanged!["version"]!.GetValue<long>());
 
-        foreach (var (action, body) in new[]
+        foreach (var (client, action, body) in new[]
                  {
-                     ("acknowledge", $"{{\"actor\":\"{worker}\"}}"), ("start", $"{{\"actor\":\"{worker}\"}}"),
-                     ("resolve", $"{{\"actor\":\"{worker}\",\"reason\":\"swept\"}}"), ("verify", "{\"actor\":\"supervisor\"}"),
-                     ("rate", "{\"actor\":\"resident-9\",\"stars\":5,\"reason\":\"fast\"}"),
+                     (workerClient, "acknowledge", "{}"), (workerClient, "start", "{}"), (workerClient, "resolve", "{\"reason\":\"swept\"}"),
+                     (leader, "verify", "{}"), (resident, "rate", "{\"stars\":5,\"reason\":\"fast\"}"),
                  })
         {
-            var step = await SendAsync(HttpMethod.Post, $"/api/incidents/{id}/{action}", body);
+            var step = await PostAs(client, $"/api/incidents/{id}/{action}", body);
             Assert.True(step.Status == HttpStatusCode.OK, $"{action}: {step.Status} {step.Body}");
         }
 
         var closed = await Http.GetFromJsonAsync<JsonObject>($"/api/incidents/{id}");
         Assert.Equal("closed", closed!["state"]!.GetValue<string>());
+        Assert.Equal(["system:intake", worker, worker, worker, "leader-449901001001001", "resident-9"],
+            closed["timeline"]!.AsArray().Where(e => e!["kind"]!.GetValue<string>() is "accepted" or "taskAcknowledged" or "workStarted" or "resolved" or "verified" or "rated")
+                .Select(e => e!["actor"]!.GetValue<string>()));
     }
 
     [Fact]
     public async Task A_commander_switches_a_street_to_emergency_and_back_over_http()
     {
         const string street = "449901002";
-        var bad = await SendAsync(HttpMethod.Post, "/api/regions/449901002001/mode", "{\"mode\":\"emergency\",\"level\":\"I\",\"reason\":\"x\",\"actor\":\"c\"}");
+        var bad = await SendAsync(HttpMethod.Post, "/api/regions/449901002001/mode", "{\"mode\":\"emergency\",\"level\":\"I\",\"reason\":\"x\"}");
         Assert.Equal((HttpStatusCode.BadRequest, "code"), (bad.Status, bad.Body["field"]!.GetValue<string>()));
-        var wrong = await SendAsync(HttpMethod.Post, $"/api/regions/{street}/mode", "{\"mode\":\"war\",\"reason\":\"x\",\"actor\":\"c\"}");
+        var wrong = await SendAsync(HttpMethod.Post, $"/api/regions/{street}/mode", "{\"mode\":\"war\",\"reason\":\"x\"}");
         Assert.Equal((HttpStatusCode.BadRequest, "mode"), (wrong.Status, wrong.Body["field"]!.GetValue<string>()));
 
         var on = await SendAsync(HttpMethod.Post, $"/api/regions/{street}/mode", "{\"mode\":\"emergency\",\"level\":\"III\",\"reason\":\"rainstorm\",\"actor\":\"commander-city\"}");

@@ -54,6 +54,40 @@ public sealed class ApiFixture : IAsyncLifetime
         return client;
     }
 
+    /// <summary>A token signed with the test key for any user, role and region (as a real issuer would issue one).</summary>
+    public static string Sign(string id, string role, string? scope = null, DateTime? expires = null)
+    {
+        var claims = new Dictionary<string, object> { ["sub"] = id, ["name"] = id, ["role"] = role };
+        if (scope is not null)
+        {
+            claims["gd_scope"] = scope;
+        }
+
+        var until = expires ?? DateTime.UtcNow.AddHours(1);
+        return new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = GridDispatch.Api.Auth.DevIssuer.Issuer,
+            Audience = GridDispatch.Api.Auth.DevIssuer.DefaultAudience,
+            Claims = claims,
+            NotBefore = until.AddHours(-2),
+            IssuedAt = until.AddHours(-2),
+            Expires = until,
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(Convert.FromBase64String(SigningKey)), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
+        });
+    }
+
+    /// <summary>A client acting as <paramref name="id"/> in <paramref name="role"/> of <paramref name="scope"/> (dispose it).</summary>
+    public HttpClient As(string id, string role, string? scope = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Sign(id, role, scope));
+        return client;
+    }
+
+    /// <summary>A worker's client: their home grid is their region.</summary>
+    public HttpClient AsWorker(string workerId, string grid) => As(workerId, "worker", grid);
+
     /// <summary>A client with no token.</summary>
     public HttpClient Anonymous() => new() { BaseAddress = BaseAddress };
 
