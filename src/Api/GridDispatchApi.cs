@@ -24,6 +24,7 @@ public static class GridDispatchApi
         builder.Configuration.AddGridDispatchDefaults();
         builder.UseOrleans(silo => silo.UseGridDispatch(builder.Configuration));
         builder.AddGridDispatchAuth();
+        builder.Services.AddGridDispatchRateLimits(builder.Configuration);
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(o => JsonBody.Configure(o.SerializerOptions));
         builder.Services.AddSingleton<GridLocator>();
@@ -52,6 +53,7 @@ public static class GridDispatchApi
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
         app.MapOpenApi().AllowAnonymous();
         app.MapDevIssuer();
         app.UseSwaggerUI(o =>

@@ -184,7 +184,7 @@ public static class AuthSetup
                 ?? throw new DomainException(DomainErrors.InvalidInput, "Not a development user (see GET /dev/users) nor a registered worker", "user");
             return Results.Ok(new { access_token = dev.TokenFor(user, options.Audience, TimeProvider.System), token_type = "Bearer",
                 expires_in = (int)options.DevIssuer.Lifetime.TotalSeconds, user });
-        });
+        }).RequireRateLimiting(RateLimits.Login);
         return app;
     }
 

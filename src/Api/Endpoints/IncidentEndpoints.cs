@@ -11,7 +11,7 @@ public static class IncidentEndpoints
 
     public static RouteGroupBuilder MapIncidents(this RouteGroupBuilder api)
     {
-        api.MapPost("/incidents", ReportAsync);
+        api.MapPost("/incidents", ReportAsync).RequireRateLimiting(RateLimits.Intake);
         api.MapGet("/incidents/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog) =>
             Access.Incident(Caller.From(user), await grains.GetGrain<IIncidentGrain>(RequireId(id)).GetAsync(), catalog));
         api.MapGet("/incidents", ListAsync);

@@ -51,7 +51,7 @@ public static class Open311Endpoints
                 : throw new DomainException(DomainErrors.NotFound, $"No service '{code}'", "service_code");
         });
 
-        v2.MapPost("/requests.json", PostRequestAsync).DisableAntiforgery();
+        v2.MapPost("/requests.json", PostRequestAsync).DisableAntiforgery().RequireRateLimiting(Http.RateLimits.Intake);
         v2.MapGet("/requests.json", async (HttpRequest request, IGrainFactory grains, CategoryCatalog catalog, GridLocator locator) =>
             Out(await ListRequestsAsync(request, grains, catalog, locator)));
         v2.MapGet("/requests/{file}", async (string file, IGrainFactory grains, CategoryCatalog catalog) =>

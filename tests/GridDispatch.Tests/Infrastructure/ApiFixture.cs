@@ -101,6 +101,8 @@ public sealed class ApiFixture : IAsyncLifetime
             "--GridDispatch:Simulation:Enabled=false",
             "--GridDispatch:Dispatch:RollupInterval=00:00:00.100",
             "--Logging:LogLevel:Default=Warning",
+            "--GridDispatch:RateLimits:IntakePerMinute=1000000",      // every test comes from 127.0.0.1
+            "--GridDispatch:RateLimits:LoginPerMinute=1000000",
             .. AuthArgs,
         ], RepoPaths.ApiProject);
         await App.StartAsync();
