@@ -1,3 +1,4 @@
+using GridDispatch.Api.Audit;
 using GridDispatch.Api.Auth;
 using GridDispatch.Api.Endpoints;
 using GridDispatch.Api.Http;
@@ -25,6 +26,17 @@ public static class GridDispatchApi
         builder.UseOrleans(silo => silo.UseGridDispatch(builder.Configuration));
         builder.AddGridDispatchAuth();
         builder.Services.AddGridDispatchRateLimits(builder.Configuration);
+        if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("GridDispatch")))
+        {
+            builder.Services.AddSingleton<IAuditLog, MemoryAuditLog>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<PostgresAuditLog>();
+            builder.Services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<PostgresAuditLog>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<PostgresAuditLog>());
+        }
+
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(o => JsonBody.Configure(o.SerializerOptions));
         builder.Services.AddSingleton<GridLocator>();
@@ -39,6 +51,7 @@ public static class GridDispatchApi
 
     public static WebApplication MapGridDispatchApi(this WebApplication app)
     {
+        app.UseAudit();     // outside the exception handler, so it records the final status of refused commands too
         app.UseExceptionHandler(errors => errors.Run(Problems.WriteAsync));
         app.UseStatusCodePages(async context =>
         {
@@ -91,6 +104,25 @@ public static class GridDispatchApi
         api.MapIncidents();
         api.MapRegions();
         api.MapEmergency();
+        api.MapGet("/audit", async (string? region, string? actor, int? limit, System.Security.Claims.ClaimsPrincipal user, IAuditLog audit, CancellationToken cancellationToken) =>
+        {
+            // Administrators and commanders, for their own region: what was done there, or by one person there.
+            var caller = Caller.From(user);
+            if (caller.Role is not (CallerRole.CommunityAdmin or CallerRole.StreetAdmin or CallerRole.DistrictAdmin or CallerRole.Commander))
+            {
+                throw new DomainException(DomainErrors.NotAllowed, "The audit log is for administrators and commanders", "token");
+            }
+
+            var code = region ?? caller.Scope!;
+            caller.RequireCovers(code, "region");
+            var count = limit ?? 100;
+            if (count is < 1 or > 1000)
+            {
+                throw new DomainException(DomainErrors.InvalidInput, "limit must be from 1 to 1000", "limit");
+            }
+
+            return await audit.QueryAsync(code, string.IsNullOrEmpty(actor) ? null : actor, count, cancellationToken);
+        });
         app.MapOpen311();
         app.MapHub<LiveHub>("/hubs/live");
         return app;

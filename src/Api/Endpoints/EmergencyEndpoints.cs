@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Security.Claims;
+using GridDispatch.Api.Audit;
 using GridDispatch.Api.Auth;
 using GridDispatch.Api.Http;
 
@@ -15,8 +16,9 @@ public static class EmergencyEndpoints
         api.MapPost("/regions/{code}/mode", async (string code, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var caller = Caller.From(user);
+            request.HttpContext.AuditRegion(RegionEndpoints.RegionCodeOf(code));
             var body = await JsonBody.ReadAsync<ModeRequest>(request);
-            caller.RequireCommanderOf(RegionEndpoints.RegionCodeOf(code));
+            caller.RequireCommanderOf(code);
             var command = new ModeCommand(
                 body.Mode ?? throw new DomainException(DomainErrors.InvalidInput, "Mode is required: everyday or emergency", "mode"),
                 body.Level, body.Reason ?? "", caller.Actor(body.Actor), caller.Scope);
@@ -54,7 +56,9 @@ public static class EmergencyEndpoints
             var caller = Caller.From(user);
             var body = await JsonBody.ReadAsync<CampaignEndRequest>(request);
             var campaign = grains.GetGrain<ICampaignGrain>(CampaignIdOf(id));
-            caller.RequireCommanderOf((await campaign.GetAsync(0)).Spec.Scope, "id");
+            var scope = (await campaign.GetAsync(0)).Spec.Scope;
+            request.HttpContext.AuditRegion(scope);
+            caller.RequireCommanderOf(scope, "id");
             return await campaign.EndAsync(caller.Actor(body.Actor), body.Reason ?? "", caller.Scope);
         });
 
@@ -72,12 +76,15 @@ public static class EmergencyEndpoints
         api.MapPost("/campaigns/tasks/{taskId}/start", async (string taskId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var caller = Caller.From(user);
+            var grid = grains.GridOf(taskId);
+            request.HttpContext.AuditRegion(grid.GetPrimaryKeyString());
             var body = await JsonBody.ReadAsync<SweepTaskRequest>(request);
-            return await grains.GridOf(taskId).StartSweepTaskAsync(taskId, caller.Actor(body.Actor));
+            return await grid.StartSweepTaskAsync(taskId, caller.Actor(body.Actor));
         });
         api.MapPost("/campaigns/tasks/{taskId}/finish", async (string taskId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var caller = Caller.From(user);
+            request.HttpContext.AuditRegion(grains.GridOf(taskId).GetPrimaryKeyString());
             var body = await JsonBody.ReadAsync<SweepTaskRequest>(request);
             body = body with { Actor = caller.Actor(body.Actor) };
             var findings = (body.Findings ?? []).Select((f, i) => new Finding(
@@ -117,6 +124,11 @@ public static class EmergencyEndpoints
             body.Title ?? "",
             body.Schedule is null ? null : new CampaignSchedule([.. times], body.Schedule.Until),
             caller.Actor(body.Actor), caller.Scope);
+        if (RegionCode.IsValid(spec.Scope))
+        {
+            request.HttpContext.AuditRegion(spec.Scope);
+        }
+
         caller.RequireCommanderOf(spec.Scope, "scope");
         var id = key.Length > 0
             ? "cmp-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16]
@@ -132,6 +144,7 @@ public static class EmergencyEndpoints
         var scope = body.Scope is not null && RegionCode.IsValid(body.Scope)
             ? body.Scope
             : throw new DomainException(DomainErrors.InvalidInput, "The scope is a region or grid code", "scope");
+        request.HttpContext.AuditRegion(scope);
         caller.RequireCommanderOf(scope, "scope");
         var workers = (body.Workers ?? throw new DomainException(DomainErrors.InvalidInput, "A list of workers is required", "workers"))
             .Select((w, i) => w is null

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using GridDispatch.Api.Audit;
 using GridDispatch.Api.Auth;
 using GridDispatch.Api.Http;
 using GridDispatch.Domain;
@@ -41,6 +42,11 @@ public static class IncidentEndpoints
         else if (body.GridCode is { } grid)
         {
             caller.RequireCovers(grid, "gridCode");
+        }
+
+        if (body.GridCode is { Length: > 0 } reportedGrid && RegionCode.IsValid(reportedGrid))
+        {
+            request.HttpContext.AuditRegion(reportedGrid);
         }
 
         body = body with { Actor = caller.Actor(body.Actor) };
@@ -91,12 +97,13 @@ public static class IncidentEndpoints
     {
         var caller = Caller.From(user);
         var incident = grains.GetGrain<IIncidentGrain>(RequireId(id));
+        var current = await incident.GetAsync();
+        request.HttpContext.AuditRegion(current.GridCode);
         var body = await JsonBody.ReadAsync<IncidentActionRequest>(request);
         var actor = caller.Actor(body.Actor);
         if (Supervisory.Contains(action))
         {
             // Steps of the supervisor: leaders, administrators and commanders of the grid, or the owning department.
-            var current = await incident.GetAsync();
             if (!Access.OwnsCategory(caller, current.GridCode, current.Category, catalog))
             {
                 caller.RequireSupervisorOf(current.GridCode, "id");

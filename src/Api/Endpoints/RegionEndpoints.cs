@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using GridDispatch.Api.Audit;
 using GridDispatch.Api.Auth;
 using GridDispatch.Api.Http;
 using GridDispatch.Domain;
@@ -30,7 +31,9 @@ public static class RegionEndpoints
             Access.Worker(Caller.From(user), await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync()));
         api.MapPut("/workers/{id}/status", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
         {
-            Access.Worker(Caller.From(user), await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync());
+            var worker = await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync();
+            request.HttpContext.AuditRegion(worker.Profile.Units.IsDefaultOrEmpty ? "" : worker.Profile.Units[0]);
+            Access.Worker(Caller.From(user), worker);
             var body = await JsonBody.ReadAsync<WorkerStatusRequest>(request);
             return await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).SetStatusAsync(
                 body.Status ?? throw new DomainException(DomainErrors.InvalidInput, "Status is required: offDuty, available, busy or onPatrol", "status"));
