@@ -17,6 +17,9 @@ public static class JsonBody
         return o;
     }
 
+    /// <summary>Largest JSON body the API reads (64 KiB); a larger one is refused with 413 before it is parsed.</summary>
+    public const int MaxBytes = 64 * 1024;
+
     public static async Task<T> ReadAsync<T>(HttpRequest request)
         where T : class
     {
@@ -25,9 +28,15 @@ public static class JsonBody
             throw new DomainException(DomainErrors.InvalidInput, "Send a JSON body with Content-Type: application/json", "body");
         }
 
+        var bytes = await ReadLimitedAsync(request);
         try
         {
-            return await JsonSerializer.DeserializeAsync<T>(request.Body, Options, request.HttpContext.RequestAborted)
+            using (var document = JsonDocument.Parse(bytes))
+            {
+                RefuseControlCharacters(document.RootElement, "");
+            }
+
+            return JsonSerializer.Deserialize<T>(bytes, Options)
                 ?? throw new DomainException(DomainErrors.InvalidInput, "The body is empty or null", "body");
         }
         catch (JsonException ex)
@@ -36,6 +45,59 @@ public static class JsonBody
             throw new DomainException(DomainErrors.InvalidInput,
                 field == "body" ? "The body is not well-formed JSON of the expected shape" : $"'{field}' is malformed, of the wrong type or not a known field",
                 field);
+        }
+    }
+
+    private static async Task<byte[]> ReadLimitedAsync(HttpRequest request)
+    {
+        if (request.ContentLength > MaxBytes)
+        {
+            throw new BadHttpRequestException($"The body is larger than {MaxBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxBytes)
+            {
+                throw new BadHttpRequestException($"The body is larger than {MaxBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>Text may hold line breaks and tabs but no other control characters (they corrupt logs, exports and screens).</summary>
+    private static void RefuseControlCharacters(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    RefuseControlCharacters(property.Value, path.Length == 0 ? property.Name : $"{path}.{property.Name}");
+                }
+
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    RefuseControlCharacters(item, $"{path}[{i++}]");
+                }
+
+                break;
+            case JsonValueKind.String:
+                if (element.GetString()!.Any(c => (char.IsControl(c) && c is not ('\n' or '\r' or '\t')) || c is '\u2028' or '\u2029'))
+                {
+                    throw new DomainException(DomainErrors.InvalidInput, "Text may not contain control characters", path.Length == 0 ? "body" : path);
+                }
+
+                break;
         }
     }
 

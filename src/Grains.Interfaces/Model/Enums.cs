@@ -124,6 +124,8 @@ public enum IncidentEventKind
     AwaitingAssignment = 18,
     /// <summary>An unstarted task moved from an overloaded or off-duty worker to another one.</summary>
     Reassigned = 19,
+    /// <summary>A worker step by someone who is not the assignee was refused (a race between two workers); state unchanged.</summary>
+    AttemptRefused = 20,
 }
 
 /// <summary>Everyday or emergency operation (平战结合).</summary>

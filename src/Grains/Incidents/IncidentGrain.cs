@@ -22,6 +22,7 @@ public sealed partial class IncidentGrain(
     private const string SystemActor = "system";
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromHours(12);
+    private const int MaxRefusedAttempts = 20;
 
     private readonly DispatchOptions _o = options.Value;
     private IGrainTimer? _timer;
@@ -317,6 +318,16 @@ public sealed partial class IncidentGrain(
         Expect(kind);
         if (S.Assignee is { Kind: AssigneeKind.Worker } worker && worker.Id != command.Actor)
         {
+            // Two workers on one task (the one it was moved or handed from, and the one who has it now): the former
+            // holder's try is kept in the timeline, a bounded number of times; anyone else's refusal stores nothing.
+            var formerHolder = S.Timeline.Any(e => e.Kind is IncidentEventKind.Dispatched or IncidentEventKind.Reassigned
+                && e.Assignee is { Kind: AssigneeKind.Worker } held && held.Id == command.Actor);
+            if (formerHolder && S.Timeline.Count(e => e.Kind == IncidentEventKind.AttemptRefused) < MaxRefusedAttempts)
+            {
+                Emit(IncidentEventKind.AttemptRefused, command.Actor, $"{kind} refused: the task is with {worker.Id}");
+                await CommitAsync();
+            }
+
             throw new DomainException(DomainErrors.NotAllowed, $"Only the assigned worker ({worker.Id}) may do this", "actor");
         }
 

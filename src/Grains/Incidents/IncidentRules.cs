@@ -36,6 +36,7 @@ public static class IncidentRules
             [IncidentEventKind.DeadlineMissed] = (NonTerminal, null),
             [IncidentEventKind.AwaitingAssignment] = ([IncidentState.Accepted], null),
             [IncidentEventKind.Reassigned] = ([IncidentState.Dispatched], null),
+            [IncidentEventKind.AttemptRefused] = (NonTerminal, null),
         }.ToFrozenDictionary();
 
     public static bool IsAllowed(IncidentEventKind kind, IncidentState from) => Table[kind].From.Contains(from);

@@ -1,0 +1,91 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using GridDispatch.Tests.Infrastructure;
+
+namespace GridDispatch.Tests.Api;
+
+/// <summary>
+/// What a hostile or broken client may send: each gets a clear 4xx naming the field where there is one, nothing stored
+/// changes, and the next ordinary request is served normally. (Malformed, truncated and wrong-typed JSON, unknown codes,
+/// illegal steps and idempotency conflicts have their cases in HttpApiTests; tokens in AuthenticationTests and AccessTests.)
+/// </summary>
+[Collection(ApiCollection.Name)]
+public sealed class HostileInputTests(ApiFixture api)
+{
+    private const string Grid = "449902001002001";
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private async Task<(HttpStatusCode Status, string? Field)> PostAsync(string path, string json, HttpClient? client = null)
+    {
+        var response = await (client ?? api.Http).PostAsync(path, Json(json));
+        var text = await response.Content.ReadAsStringAsync();
+        var field = text.StartsWith('{') ? (JsonNode.Parse(text) as JsonObject)?["field"]?.GetValue<string>() : null;
+        return (response.StatusCode, field);
+    }
+
+    private async Task<int> OpenIncidentsAsync() =>
+        (await api.Http.GetFromJsonAsync<JsonObject>($"/api/grids/{Grid}"))!["openIncidents"]!.AsArray().Count;
+
+    [Fact]
+    public async Task Oversized_bodies_control_characters_and_huge_fields_are_refused_and_store_nothing()
+    {
+        var before = await OpenIncidentsAsync();
+        string Report(string description, string? name = null) =>
+            $$"""{"category":"0101","severity":"routine","gridCode":"{{Grid}}","description":{{System.Text.Json.JsonSerializer.Serialize(description)}}{{(name is null ? "" : $",\"reporter\":{{\"name\":{System.Text.Json.JsonSerializer.Serialize(name)}}}")}}}""";
+
+        var huge = await api.Http.PostAsync("/api/incidents", Json(Report(new string('x', 70_000))));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+        Assert.Equal((HttpStatusCode.BadRequest, "description"), await PostAsync("/api/incidents", Report(new string('x', 10_000))));
+        Assert.Equal((HttpStatusCode.BadRequest, "reporter.name"), await PostAsync("/api/incidents", Report("ok", new string('y', 10_000))));
+        Assert.Equal((HttpStatusCode.BadRequest, "description"), await PostAsync("/api/incidents", Report("bell\u0007 and escape\u001b[2J")));
+        Assert.Equal((HttpStatusCode.BadRequest, "reporter.name"), await PostAsync("/api/incidents", Report("fine", "Li\u0000Lei")));
+        Assert.Equal((HttpStatusCode.BadRequest, "description"), await PostAsync("/api/incidents", Report("line\u2028separator")));
+        Assert.Equal((HttpStatusCode.BadRequest, "body"), await PostAsync("/api/incidents", "{\"category\":\"0101\",\"severity\":\"rout"));
+
+        // A chunked body with no length is cut off at the limit too.
+        using var chunked = new HttpRequestMessage(HttpMethod.Post, "/api/incidents")
+        {
+            Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(Report(new string('z', 100_000))))),
+        };
+        chunked.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        chunked.Headers.TransferEncodingChunked = true;
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await api.Http.SendAsync(chunked)).StatusCode);
+
+        // Line breaks and tabs are ordinary text.
+        var ok = await api.Http.PostAsync("/api/incidents", Json(Report("Rubbish by gate 2\nand by gate 3\tplease")));
+        Assert.Equal(HttpStatusCode.Created, ok.StatusCode);
+        Assert.Equal(before + 1, await OpenIncidentsAsync());
+    }
+
+    [Fact]
+    public async Task Two_workers_finishing_the_same_task_at_once_one_wins_and_the_timeline_shows_both_tries()
+    {
+        var created = await api.Http.PostAsJsonAsync("/api/incidents", new { category = "0101", severity = "routine", gridCode = Grid, description = "race" });
+        var incident = (await created.Content.ReadFromJsonAsync<JsonObject>())!;
+        var id = incident["id"]!.GetValue<string>();
+        var first = incident["assignee"]!["id"]!.GetValue<string>();
+        using var firstClient = api.AsWorker(first, Grid);
+
+        // The first worker hands it back; the grid gives it to another. Both then try to start and resolve it at once.
+        var handed = await firstClient.PostAsync($"/api/incidents/{id}/hand-back", Json("{\"reason\":\"needs a ladder\"}"));
+        var second = (await handed.Content.ReadFromJsonAsync<JsonObject>())!["assignee"]?["id"]?.GetValue<string>();
+        Assert.False(second is null || second == first, $"expected another worker, got {second}");
+        using var secondClient = api.AsWorker(second!, Grid);
+
+        var tries = await Task.WhenAll(
+            firstClient.PostAsync($"/api/incidents/{id}/start", Json("{}")),
+            secondClient.PostAsync($"/api/incidents/{id}/start", Json("{}")));
+        Assert.Equal([HttpStatusCode.Forbidden, HttpStatusCode.OK], tries.Select(t => t.StatusCode));
+
+        var view = (await api.Http.GetFromJsonAsync<JsonObject>($"/api/incidents/{id}"))!;
+        Assert.Equal(("inProgress", second), (view["state"]!.GetValue<string>(), view["assignee"]!["id"]!.GetValue<string>()));
+        var timeline = view["timeline"]!.AsArray();
+        var refused = Assert.Single(timeline, e => e!["kind"]!.GetValue<string>() == "attemptRefused")!;
+        Assert.Equal(first, refused["actor"]!.GetValue<string>());
+        Assert.Contains($"the task is with {second}", refused["reason"]!.GetValue<string>());
+        Assert.Equal(second, Assert.Single(timeline, e => e!["kind"]!.GetValue<string>() == "workStarted")!["actor"]!.GetValue<string>());
+    }
+}
