@@ -11,9 +11,10 @@ namespace GridDispatch.Api;
 public static class GridDispatchApi
 {
     /// <summary>Builds the application; tests call it with their own arguments and content root.</summary>
-    public static WebApplication Create(string[] args, string? contentRoot = null)
+    public static WebApplication Create(string[] args, string? contentRoot = null, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = contentRoot });
+        configure?.Invoke(builder);
         builder.AddGridDispatchApi();
         var app = builder.Build();
         app.MapGridDispatchApi();
