@@ -27,6 +27,23 @@ public static class RegionEndpoints
                 : (await grains.GetRegion(RegionCodeOf(code)).GetAsync()).Summary;
             return new KpiReport(summary.Code, summary.Level, summary.Name, KpiFigures.Of(summary.Kpi.All), KpiFigures.Of(summary.Kpi.Urgent), summary.AsOf);
         });
+        api.MapGet("/departments/{key}", async (string key, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            // A department's staff and queue: its own officers, or a commander of its city.
+            var caller = Caller.From(user);
+            var parts = key.Split(':');
+            if (parts.Length != 2 || !RegionCode.IsValid(parts[0], RegionLevel.City) || parts[1].Length is 0 or > 64)
+            {
+                throw new DomainException(DomainErrors.InvalidInput, "A department key is {city}:{department}", "key");
+            }
+
+            if (caller.Scope != key && !(caller.Role == CallerRole.Commander && caller.Covers(parts[0])))
+            {
+                throw new DomainException(DomainErrors.NotAllowed, $"Only the officers of {key} or a commander of city {parts[0]} may see its queue", "key");
+            }
+
+            return await grains.GetGrain<IDepartmentGrain>(key).GetAsync();
+        });
         api.MapGet("/workers/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains) =>
             Access.Worker(Caller.From(user), await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync()));
         api.MapPut("/workers/{id}/status", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>

@@ -59,6 +59,11 @@ public sealed class AccessTests(ApiFixture api)
     [InlineData("district-admin", "449901", "POST", "/api/campaigns", "{\"scope\":\"449901001\",\"kind\":\"sweep-buildings\",\"title\":\"t\"}", HttpStatusCode.Forbidden)]
     [InlineData("worker", Grid, "POST", "/api/workers/surge", "{\"scope\":\"449901001\",\"workers\":[{\"id\":\"v\",\"name\":\"v\",\"kind\":\"volunteer\"}]}", HttpStatusCode.Forbidden)]
     [InlineData("district-admin", "449901", "GET", "/api/regions/449902/emergency", null, HttpStatusCode.Forbidden)]
+    // A department's queue: its own officers and the city's commanders.
+    [InlineData("department", "4499:city-management", "GET", "/api/departments/4499:city-management", null, HttpStatusCode.OK)]
+    [InlineData("department", "4499:police", "GET", "/api/departments/4499:city-management", null, HttpStatusCode.Forbidden)]
+    [InlineData("commander", "4499", "GET", "/api/departments/4499:city-management", null, HttpStatusCode.OK)]
+    [InlineData("district-admin", "449901", "GET", "/api/departments/4499:city-management", null, HttpStatusCode.Forbidden)]
     // Workers: themselves, or a supervisor of their home.
     [InlineData("worker", Grid, "GET", "/api/workers/w449901001001002-1", null, HttpStatusCode.Forbidden)]
     [InlineData("worker", Grid, "GET", "/api/workers/w449901001001001-1", null, HttpStatusCode.Forbidden)]
