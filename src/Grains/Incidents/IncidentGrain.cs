@@ -315,14 +315,21 @@ public sealed partial class IncidentGrain(
         Func<DateTimeOffset>? until = null, bool reroute = false) => Run(async () =>
     {
         RequireActor(command, reasonRequired);
-        Expect(kind);
+        if (!S.Exists)
+        {
+            throw new DomainException(DomainErrors.NotFound, $"No incident '{Id}'");
+        }
+
+        // Who comes before what: a worker step by someone who is not the assignee is refused as such, whatever the
+        // state (the other worker may just have moved it on), so both tries of a race end up on record.
         if (S.Assignee is { Kind: AssigneeKind.Worker } worker && worker.Id != command.Actor)
         {
             // Two workers on one task (the one it was moved or handed from, and the one who has it now): the former
             // holder's try is kept in the timeline, a bounded number of times; anyone else's refusal stores nothing.
             var formerHolder = S.Timeline.Any(e => e.Kind is IncidentEventKind.Dispatched or IncidentEventKind.Reassigned
                 && e.Assignee is { Kind: AssigneeKind.Worker } held && held.Id == command.Actor);
-            if (formerHolder && S.Timeline.Count(e => e.Kind == IncidentEventKind.AttemptRefused) < MaxRefusedAttempts)
+            if (formerHolder && IncidentRules.IsAllowed(IncidentEventKind.AttemptRefused, S.State)
+                && S.Timeline.Count(e => e.Kind == IncidentEventKind.AttemptRefused) < MaxRefusedAttempts)
             {
                 Emit(IncidentEventKind.AttemptRefused, command.Actor, $"{kind} refused: the task is with {worker.Id}");
                 await CommitAsync();
@@ -331,6 +338,7 @@ public sealed partial class IncidentGrain(
             throw new DomainException(DomainErrors.NotAllowed, $"Only the assigned worker ({worker.Id}) may do this", "actor");
         }
 
+        Expect(kind);
         Emit(kind, command.Actor, command.Reason, until: until?.Invoke());
         if (reroute)
         {
