@@ -175,9 +175,9 @@ public static class AuthSetup
         }
 
         var options = app.Services.GetRequiredService<AuthOptions>();
-        var dev1 = app.MapGroup("/dev").AllowAnonymous();
-        dev1.MapGet("/users", () => dev.Users.Select(u => new { u.Id, u.Name, u.Role, u.Scope }));
-        dev1.MapPost("/token", async (HttpRequest request, IGrainFactory grains) =>
+        var routes = app.MapGroup("/dev").AllowAnonymous();
+        routes.MapGet("/users", () => dev.Users.Select(u => new { u.Id, u.Name, u.Role, u.Scope }));
+        routes.MapPost("/token", async (HttpRequest request, IGrainFactory grains) =>
         {
             var body = await JsonBody.ReadAsync<DevTokenRequest>(request);
             var user = dev.Users.FirstOrDefault(u => u.Id == body.User) ?? await WorkerUserAsync(grains, body.User)

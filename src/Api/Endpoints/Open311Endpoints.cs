@@ -1,5 +1,5 @@
-using GridDispatch.Api.Auth;
 using System.Globalization;
+using GridDispatch.Api.Auth;
 using GridDispatch.City;
 using GridDispatch.Domain;
 using GridDispatch.Silo;
