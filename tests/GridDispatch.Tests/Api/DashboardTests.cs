@@ -93,6 +93,33 @@ public sealed class DashboardTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_street_administrator_starts_at_their_street_and_cannot_switch_its_mode()
+    {
+        var (playwright, browser, page, errors) = await OpenAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+
+        await page.GotoAsync(new Uri(api.BaseAddress, "/").ToString());
+        await page.Locator("#login-user option[value='admin-449901001']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await page.SelectOptionAsync("#login-user", "admin-449901001");
+        await page.ClickAsync("#login-submit");
+        await page.WaitForSelectorAsync("body[data-ready='true']");
+
+        // Home is the street, with its communities; the city is out of reach.
+        await Assertions.Expect(page.Locator("#tile-449901001001")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#tile-449901")).ToHaveCountAsync(0);
+        await page.SelectOptionAsync("#command-mode", "emergency");
+        await page.FillAsync("#command-reason", "not mine to switch");
+        await page.ClickAsync("#command-switch");
+        await Assertions.Expect(page.Locator("#command-result")).ToContainTextAsync("403");
+        await Assertions.Expect(page.Locator("#tile-449901001001 .mode")).ToHaveAttributeAsync("data-mode", "everyday");
+
+        await page.GotoAsync(new Uri(api.BaseAddress, "/#/region/449902").ToString());
+        await Assertions.Expect(page.Locator("#view .error")).ToContainTextAsync("not-allowed");
+        Assert.Empty(errors);
+    }
+
+    [Fact]
     public async Task Reporting_through_the_form_turns_the_grid_tile_red_without_a_reload()
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install chromium (.ci/run does)");
