@@ -38,13 +38,13 @@ public static class Access
     public static IncidentView WithoutPersonalData(IncidentView view) => view with
     {
         Reporter = null,
-        Location = view.Location is { } p ? new GeoPoint(Math.Round(p.Latitude, 3), Math.Round(p.Longitude, 3)) : null,
+        Location = view.Location?.Coarse(),
         Timeline = [.. view.Timeline.Select(e => e.Report is null ? e : e with
         {
             Report = e.Report with
             {
                 Reporter = null,
-                Location = e.Report.Location is { } q ? new GeoPoint(Math.Round(q.Latitude, 3), Math.Round(q.Longitude, 3)) : null,
+                Location = e.Report.Location?.Coarse(),
             },
         })],
     };

@@ -191,7 +191,7 @@ public static class AuthSetup
     /// <summary>Any registered worker may sign in too (development only), acting in their home unit.</summary>
     private static async Task<DevUser?> WorkerUserAsync(IGrainFactory grains, string? id)
     {
-        if (id is not { Length: > 0 and <= 64 } || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        if (!Identifiers.IsWorkerId(id))
         {
             return null;
         }

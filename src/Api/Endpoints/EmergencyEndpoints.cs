@@ -166,7 +166,7 @@ public static class EmergencyEndpoints
             var grid = await grains.GetGrain<IGridGrain>(code).GetAsync();
             var s = grid.Summary;
             var roster = grid.Roster.OrderByDescending(e => (double)e.Load / e.Capacity).ThenBy(e => e.WorkerId, StringComparer.Ordinal)
-                .Select(e => new WorkerBrief(e.WorkerId, e.Kind, e.HomeUnit, e.Status, e.Load, e.Capacity, e.Temporary)).ToList();
+                .Select(WorkerBrief.Of).ToList();
             return new LoadView(s.Code, s.Level, s.Name, s.Mode, s.Workers, s.Load, s.Capacity, Utilisation(s), s.Overloaded, s.SurgeWorkers, roster, []);
         }
 
@@ -180,6 +180,6 @@ public static class EmergencyEndpoints
     private static double Utilisation(UnitSummary s) => s.Capacity > 0 ? Math.Round((double)s.Load / s.Capacity, 3) : 0;
 
     internal static string CampaignIdOf(string id) =>
-        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+        Identifiers.IsEntityId(id)
             ? id : throw new DomainException(DomainErrors.InvalidInput, "A campaign id is 1–64 letters, digits, '-' or '_'", "id");
 }

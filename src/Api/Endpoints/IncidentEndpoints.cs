@@ -175,7 +175,12 @@ public static class IncidentEndpoints
         }
 
         Caller.From(user).RequireCovers(scope, grid is null ? "region" : "grid");
-        var grids = await RegionWalker.GridsUnderAsync(grains, scope);
+        if (grid is not null)
+        {
+            await grains.GetGrain<IGridGrain>(grid).GetAsync();     // 404 for an unknown grid
+        }
+
+        var grids = await RegionTree.GridsUnderAsync(grains, scope);
         var items = new List<IncidentSummary>();
         await Parallel.ForEachAsync(grids, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (code, _) =>
         {
@@ -192,38 +197,6 @@ public static class IncidentEndpoints
     }
 
     private static string RequireId(string id) =>
-        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+        Identifiers.IsEntityId(id)
             ? id : throw new DomainException(DomainErrors.InvalidInput, "An incident id is 1–64 letters, digits, '-' or '_'", "id");
-}
-
-/// <summary>Finds the grids under a region by walking its definition down the tree.</summary>
-public static class RegionWalker
-{
-    public static async Task<IReadOnlyList<string>> GridsUnderAsync(IGrainFactory grains, string code)
-    {
-        if (RegionCode.LevelOf(code) == RegionLevel.Grid)
-        {
-            await grains.GetGrain<IGridGrain>(code).GetAsync(); // 404 for an unknown grid
-            return [code];
-        }
-
-        var result = new List<string>();
-        var level = new List<string> { code };
-        while (level.Count > 0 && RegionCode.LevelOf(level[0]) != RegionLevel.Grid)
-        {
-            var next = new List<string>();
-            await Parallel.ForEachAsync(level, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (c, _) =>
-            {
-                var view = await grains.GetRegion(c).GetAsync();
-                lock (next)
-                {
-                    next.AddRange(view.Definition.Children);
-                }
-            });
-            level = next;
-        }
-
-        result.AddRange(level);
-        return result;
-    }
 }

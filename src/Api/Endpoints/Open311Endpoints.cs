@@ -117,7 +117,7 @@ public static class Open311Endpoints
         }
         else
         {
-            var grids = await RegionWalker.GridsUnderAsync(grains, locator.CityCode);
+            var grids = await RegionTree.GridsUnderAsync(grains, locator.CityCode);
             var found = new List<string>();
             await Parallel.ForEachAsync(grids, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (g, _) =>
             {
@@ -167,7 +167,7 @@ public static class Open311Endpoints
             v.Assignee is { Kind: AssigneeKind.Department } d ? d.Id : category?.Department, null,
             v.ReportedAt, v.UpdatedAt, v.Deadlines.TryGetValue(DeadlineKind.Handle, out var due) ? due : null,
             null, v.GridCode, null,
-            v.Location is { } p ? Math.Round(p.Latitude, 3) : null, v.Location is { } q ? Math.Round(q.Longitude, 3) : null, null);
+            v.Location?.Coarse().Latitude, v.Location?.Coarse().Longitude, null);
     }
 
     private static double? Number(string? text, string field) => text is null ? null

@@ -82,6 +82,6 @@ public static class RegionEndpoints
         : throw new DomainException(DomainErrors.InvalidInput, "A grid code has 15 digits", "code");
 
     internal static string WorkerIdOf(string id) =>
-        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+        Identifiers.IsWorkerId(id)
             ? id : throw new DomainException(DomainErrors.InvalidInput, "A worker id is 1–64 letters, digits, '-', '_' or '.'", "id");
 }

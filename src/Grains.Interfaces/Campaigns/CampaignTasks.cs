@@ -6,14 +6,23 @@ namespace GridDispatch;
 /// <summary>Worker actions on campaign tasks, addressed by task id ("{campaign}:{round}:{grid}:{target}").</summary>
 public static class CampaignTasks
 {
-    /// <summary>The grid that owns a task id, or a refusal naming the field.</summary>
-    public static IGridGrain GridOf(this IGrainFactory grains, string taskId)
+    public static string Id(string campaignId, int round, string grid, string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"{campaignId}:{round}:{grid}:{target}");
+
+    /// <summary>(campaign id, round, grid code, target) of a task id, or null when it is not one.</summary>
+    public static (string Campaign, int Round, string Grid, string Target)? Parse(string taskId)
     {
         var parts = taskId.Split(':');
-        return parts.Length == 4 && RegionCode.IsValid(parts[2], RegionLevel.Grid)
-            ? grains.GetGrain<IGridGrain>(parts[2])
-            : throw new DomainException(DomainErrors.InvalidInput, "A campaign task id is campaign:round:grid:target", "taskId");
+        return parts.Length == 4 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var round)
+            && RegionCode.IsValid(parts[2], RegionLevel.Grid) && parts[0].Length > 0 && parts[3].Length > 0
+            ? (parts[0], round, parts[2], parts[3])
+            : null;
     }
+
+    /// <summary>The grid that owns a task id, or a refusal naming the field.</summary>
+    public static IGridGrain GridOf(this IGrainFactory grains, string taskId) => Parse(taskId) is { } id
+        ? grains.GetGrain<IGridGrain>(id.Grid)
+        : throw new DomainException(DomainErrors.InvalidInput, "A campaign task id is campaign:round:grid:target", "taskId");
 
     /// <summary>
     /// The assigned worker's result. Each finding then becomes an incident of its own, reported from the task's grid

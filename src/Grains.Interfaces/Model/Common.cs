@@ -6,6 +6,9 @@ namespace GridDispatch;
 public sealed record GeoPoint([property: Id(0)] double Latitude, [property: Id(1)] double Longitude)
 {
     public bool IsValid => Latitude is >= -90 and <= 90 && Longitude is >= -180 and <= 180;
+
+    /// <summary>Rounded to 3 decimals (about 100 m): what is shown to those who may not see the exact spot.</summary>
+    public GeoPoint Coarse() => new(Math.Round(Latitude, 3), Math.Round(Longitude, 3));
 }
 
 /// <summary>Who a task or incident is with.</summary>
@@ -118,4 +121,6 @@ public sealed record WorkerBrief(
     [property: Id(6)] bool Temporary)
 {
     public double Utilisation => Capacity > 0 ? (double)Load / Capacity : 1.0;
+
+    public static WorkerBrief Of(RosterEntry e) => new(e.WorkerId, e.Kind, e.HomeUnit, e.Status, e.Load, e.Capacity, e.Temporary);
 }

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Text.RegularExpressions;
 using GridDispatch.Domain;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -37,7 +36,6 @@ public sealed partial class EmergencyGrain(
     ILogger<EmergencyGrain> logger) : Grain, IEmergencyGrain
 {
     private const int MaxSurgeBatch = 5000;
-    private static readonly Regex WorkerIdPattern = new("^[A-Za-z0-9._-]{1,64}$", RegexOptions.CultureInvariant);
 
     private IGrainTimer? _sampler;
 
@@ -109,20 +107,22 @@ public sealed partial class EmergencyGrain(
         var grids = await GridsUnderAsync(request.Scope);
         var placements = Place(request, grids);
 
-        // Never take over a permanent worker's id: a temporary registration would change who they are.
-        foreach (var (worker, index) in request.Workers.Select((w, i) => (w, i)))
+        // Never take over a permanent worker's id: a temporary registration would change who they are. All are
+        // checked (in batches) before any is registered.
+        var permanent = new bool[request.Workers.Length];
+        await InBatchesAsync(Enumerable.Range(0, request.Workers.Length), 32, async i =>
         {
             try
             {
-                var existing = await GrainFactory.GetGrain<IWorkerGrain>(worker.Id).GetAsync();
-                if (!existing.Profile.Temporary)
-                {
-                    throw new DomainException(DomainErrors.Conflict, $"'{worker.Id}' is a permanent worker", $"workers[{index}].id");
-                }
+                permanent[i] = !(await GrainFactory.GetGrain<IWorkerGrain>(request.Workers[i].Id).GetAsync()).Profile.Temporary;
             }
             catch (DomainException ex) when (ex.Code == DomainErrors.NotFound)
             {
             }
+        });
+        if (Array.IndexOf(permanent, true) is var taken and >= 0)
+        {
+            throw new DomainException(DomainErrors.Conflict, $"'{request.Workers[taken].Id}' is a permanent worker", $"workers[{taken}].id");
         }
 
         await InBatchesAsync(request.Workers.Zip(placements), 16, async pair =>
@@ -282,26 +282,7 @@ public sealed partial class EmergencyGrain(
     /// <summary>Every grid under the scope with what it needs: difficulty, open work and its present roster.</summary>
     private async Task<List<GridView>> GridsUnderAsync(string scope)
     {
-        var codes = new List<string>();
-        var frontier = new List<string> { scope };
-        while (frontier.Count > 0)
-        {
-            var next = new List<string>();
-            foreach (var code in frontier)
-            {
-                if (RegionCode.LevelOf(code) == RegionLevel.Grid)
-                {
-                    codes.Add(code);
-                }
-                else
-                {
-                    next.AddRange((await GrainFactory.GetRegion(code).GetAsync()).Definition.Children);
-                }
-            }
-
-            frontier = next;
-        }
-
+        var codes = await RegionTree.GridsUnderAsync(GrainFactory, scope);
         var views = new GridView?[codes.Count];
         await InBatchesAsync(Enumerable.Range(0, codes.Count), 32, async i =>
         {
@@ -380,7 +361,7 @@ public sealed partial class EmergencyGrain(
         for (var i = 0; i < request.Workers.Length; i++)
         {
             var w = request.Workers[i];
-            if (w is null || !WorkerIdPattern.IsMatch(w.Id ?? ""))
+            if (w is null || !Identifiers.IsWorkerId(w.Id))
             {
                 throw new DomainException(DomainErrors.InvalidInput, "An id of 1–64 letters, digits, '.', '_' or '-' is required", $"workers[{i}].id");
             }
@@ -405,7 +386,7 @@ public sealed partial class EmergencyGrain(
                 throw new DomainException(DomainErrors.InvalidInput, "Capacity must be from 1 to 50", $"workers[{i}].capacity");
             }
 
-            if (!w.Categories.IsDefault && w.Categories.Any(c => c is null || c.Length is not (2 or 4) || !c.All(char.IsAsciiDigit)))
+            if (!w.Categories.IsDefault && !w.Categories.All(Identifiers.IsClassOrCategory))
             {
                 throw new DomainException(DomainErrors.InvalidInput, "Categories are 2-digit class or 4-digit category codes", $"workers[{i}].categories");
             }

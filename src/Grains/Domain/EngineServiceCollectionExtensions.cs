@@ -34,7 +34,7 @@ public static class EngineServiceCollectionExtensions
     {
         foreach (var (code, limit) in policy.HandleLimits)
         {
-            if (code.Length is not (2 or 4) || !code.All(char.IsAsciiDigit))
+            if (!Identifiers.IsClassOrCategory(code))
             {
                 return false;
             }

@@ -39,19 +39,6 @@ public sealed class GridCampaigns(string gridCode, Func<DateTimeOffset> now, int
     /// <summary>Task updates per worker, sent one-way after the grid's state change.</summary>
     public Dictionary<string, List<WorkerTask>> Outbox { get; } = new(StringComparer.Ordinal);
 
-    public static string TaskId(string campaignId, int round, string grid, string target) =>
-        string.Create(CultureInfo.InvariantCulture, $"{campaignId}:{round}:{grid}:{target}");
-
-    /// <summary>(campaign id, round, grid code, target) of a task id, or null when it is not one.</summary>
-    public static (string Campaign, int Round, string Grid, string Target)? ParseTaskId(string taskId)
-    {
-        var parts = taskId.Split(':');
-        return parts.Length == 4 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var round)
-            && RegionCode.IsValid(parts[2], RegionLevel.Grid) && parts[0].Length > 0 && parts[3].Length > 0
-            ? (parts[0], round, parts[2], parts[3])
-            : null;
-    }
-
     /// <summary>Buildings B001… for a sweep, households H0001… for checks and deliveries.</summary>
     public static IEnumerable<string> Targets(CampaignKind kind, GridDefinition grid) => kind == CampaignKind.SweepBuildings
         ? Enumerable.Range(1, Math.Max(1, grid.Buildings)).Select(i => "B" + i.ToString("D3", CultureInfo.InvariantCulture))
@@ -200,7 +187,7 @@ public sealed class GridCampaigns(string gridCode, Func<DateTimeOffset> now, int
         }
 
         var o = campaign.Order;
-        list.Add(new WorkerTask(TaskId(o.CampaignId, o.Round, gridCode, task.Target), "campaign", Severity.Routine, status, taskWeight,
+        list.Add(new WorkerTask(CampaignTasks.Id(o.CampaignId, o.Round, gridCode, task.Target), "campaign", Severity.Routine, status, taskWeight,
             task.IsOpen && now() > o.DueAt, o.CampaignId));
     }
 
@@ -243,7 +230,7 @@ public sealed class GridCampaigns(string gridCode, Func<DateTimeOffset> now, int
     public SweepTaskView View(SweepCampaign campaign, SweepTask task)
     {
         var o = campaign.Order;
-        return new SweepTaskView(TaskId(o.CampaignId, o.Round, gridCode, task.Target), o.CampaignId, o.Round, gridCode, task.Target,
+        return new SweepTaskView(CampaignTasks.Id(o.CampaignId, o.Round, gridCode, task.Target), o.CampaignId, o.Round, gridCode, task.Target,
             task.Status, task.WorkerId, o.DueAt, task.Note, [.. task.History]);
     }
 
@@ -252,7 +239,7 @@ public sealed class GridCampaigns(string gridCode, Func<DateTimeOffset> now, int
         var o = campaign.Order;
         var late = now() > o.DueAt;
         return [.. campaign.Tasks.Where(t => t.Status != SweepTaskStatus.Done).Take(limit).Select(t =>
-            new UncoveredTarget(TaskId(o.CampaignId, o.Round, gridCode, t.Target), gridCode, t.Target, t.Status, t.WorkerId, late && t.IsOpen, t.Note))];
+            new UncoveredTarget(CampaignTasks.Id(o.CampaignId, o.Round, gridCode, t.Target), gridCode, t.Target, t.Status, t.WorkerId, late && t.IsOpen, t.Note))];
     }
 
     /// <summary>The least-loaded on-duty eligible worker who stays within the line; for a move, also below the source.</summary>

@@ -147,6 +147,11 @@ public sealed class GridGrain(
         var running = Running().ToList();
         var stillOver = Campaigns.Rebalance(running, S.Roster, Policy);
         Campaigns.AssignPending(running, S.Roster, Policy);
+        if (Campaigns.Outbox.Count > 0)
+        {
+            S.Version++;    // tasks moved or were assigned: the summary's progress changed
+        }
+
         SendOutbox();
 
         // What campaign moves could not fix is incident work: the worker's home grid asks it to shed unstarted tasks.
@@ -178,7 +183,7 @@ public sealed class GridGrain(
 
     private (SweepCampaign Campaign, SweepTask Task) Find(string taskId)
     {
-        if (GridCampaigns.ParseTaskId(taskId) is not { } id || id.Grid != Code)
+        if (CampaignTasks.Parse(taskId) is not { } id || id.Grid != Code)
         {
             throw new DomainException(DomainErrors.InvalidInput, $"'{taskId}' is not a campaign task of grid {Code}", "taskId");
         }
@@ -360,7 +365,7 @@ public sealed class GridGrain(
             S.Roster.Entries.Values.Count(e => e.Temporary),
             home.Count(e => e.Load > e.Capacity * line),
             [.. home.OrderByDescending(e => (double)e.Load / e.Capacity).ThenBy(e => e.WorkerId, StringComparer.Ordinal).Take(TopLoaded)
-                .Select(e => new WorkerBrief(e.WorkerId, e.Kind, e.HomeUnit, e.Status, e.Load, e.Capacity, e.Temporary))],
+                .Select(WorkerBrief.Of)],
             S.Mode.Mode == Mode.Emergency ? 1 : 0);
     }
 }

@@ -116,28 +116,28 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
         S.Mode = S.OwnMode ?? S.Inherited;
         var version = ++S.ModeBroadcasts;
         await StoreChangeAsync();
-        foreach (var batch in (S.Definition?.Children ?? []).Chunk(64))
-        {
-            await Task.WhenAll(batch.Select(child => RegionCode.LevelOf(child) == RegionLevel.Grid
-                ? GrainFactory.GetGrain<IGridGrain>(child).InheritModeAsync(S.Mode, version)
-                : GrainFactory.GetRegion(child).InheritModeAsync(S.Mode, version)));
-        }
+        var mode = S.Mode;
+        await FanOutAsync<IModeFollower>(child => child.InheritModeAsync(mode, version));
     }
 
     public Task StartCampaignAsync(CampaignOrder order) =>
-        FanOutAsync(child => child.StartCampaignAsync(order));
+        FanOutAsync<ICampaignFollower>(child => child.StartCampaignAsync(order));
 
     public Task EndCampaignAsync(string campaignId, string reason) =>
-        FanOutAsync(child => child.EndCampaignAsync(campaignId, reason));
+        FanOutAsync<ICampaignFollower>(child => child.EndCampaignAsync(campaignId, reason));
 
-    /// <summary>Passes a command to every child, one-way, 64 sends at a time: commands go down without waiting.</summary>
-    private async Task FanOutAsync(Func<ICampaignFollower, Task> send)
+    /// <summary>
+    /// Passes a command to every child (grids and regions both follow modes and campaigns), one-way, 64 sends at a
+    /// time: commands go down without waiting.
+    /// </summary>
+    private async Task FanOutAsync<TFollower>(Func<TFollower, Task> send)
+        where TFollower : class, IGrainWithStringKey
     {
         foreach (var batch in (S.Definition?.Children ?? []).Chunk(64))
         {
-            await Task.WhenAll(batch.Select(child => send(RegionCode.LevelOf(child) == RegionLevel.Grid
+            await Task.WhenAll(batch.Select(child => send((TFollower)(RegionCode.LevelOf(child) == RegionLevel.Grid
                 ? GrainFactory.GetGrain<IGridGrain>(child)
-                : GrainFactory.GetRegion(child))));
+                : (IAddressable)GrainFactory.GetRegion(child)))));
         }
     }
 
@@ -205,7 +205,7 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
     {
         if (member ? S.Pool.Upsert(entry) : S.Pool.Leave(entry.WorkerId))
         {
-            MarkChanged();
+            MarkStored();   // the pool is not part of the summary: no roll-up push for a worker's load report
         }
 
         return Task.CompletedTask;
@@ -258,7 +258,7 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
             children.Sum(c => c.SurgeWorkers) + staff.Count(e => e.Temporary),
             children.Sum(c => c.Overloaded) + staff.Count(e => e.Load > e.Capacity * Policy.OverloadedAt),
             [.. children.Where(c => !c.TopLoaded.IsDefault).SelectMany(c => c.TopLoaded)
-                .Concat(staff.Select(e => new WorkerBrief(e.WorkerId, e.Kind, e.HomeUnit, e.Status, e.Load, e.Capacity, e.Temporary)))
+                .Concat(staff.Select(WorkerBrief.Of))
                 .OrderByDescending(w => w.Utilisation).ThenBy(w => w.WorkerId, StringComparer.Ordinal).Take(TopLoaded)],
             children.Sum(c => c.EmergencyGrids));
     }

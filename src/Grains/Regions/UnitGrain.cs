@@ -30,6 +30,7 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
 
     private readonly ILogger _logger;
     private bool _shuttingDown;
+    private long _pushedVersion = -1;
 
     protected UnitGrain(IPersistentState<TRecord> store, DispatchOptions options, ILogger logger)
     {
@@ -123,6 +124,9 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
         Rollup.MarkDirty();
     }
 
+    /// <summary>A change to state the summary does not show (a region's pool): stored at the next tick, not pushed.</summary>
+    protected void MarkStored() => Rollup.MarkDirty();
+
     /// <summary>A change stored before the call returns (definitions, roster membership).</summary>
     protected async Task StoreChangeAsync()
     {
@@ -145,7 +149,7 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
         }
 
         await Store.WriteStateAsync();
-        if (_shuttingDown || CurrentSummary() is not { } summary)
+        if (_shuttingDown || S.Version == _pushedVersion || CurrentSummary() is not { } summary)
         {
             return;
         }
@@ -156,5 +160,6 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
         }
 
         await GrainFactory.GetGrain<ILiveNotifierGrain>(0).PublishAsync(LiveUpdate.Of(summary));
+        _pushedVersion = summary.Version;
     }
 }

@@ -321,7 +321,7 @@ public sealed partial class WorkerGrain(
             throw new DomainException(DomainErrors.InvalidInput, "A worker serves grid or region codes, or belongs to a department", "units");
         }
 
-        if (!p.Categories.IsDefault && p.Categories.Any(c => c.Length is not (2 or 4) || !c.All(char.IsAsciiDigit)))
+        if (!p.Categories.IsDefault && !p.Categories.All(Identifiers.IsClassOrCategory))
         {
             throw new DomainException(DomainErrors.InvalidInput, "Categories are 2-digit class or 4-digit category codes", "categories");
         }

@@ -10,7 +10,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 
 namespace GridDispatch.Tests.Api;
 
@@ -18,16 +17,7 @@ namespace GridDispatch.Tests.Api;
 public sealed class AuthenticationTests(ApiFixture api)
 {
     private static string Token(byte[] key, DateTime expires, string issuer = DevIssuer.Issuer, string audience = DevIssuer.DefaultAudience) =>
-        new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = issuer,
-            Audience = audience,
-            Claims = new Dictionary<string, object> { ["sub"] = "commander-city", ["role"] = "commander", ["gd_scope"] = "4499" },
-            NotBefore = expires.AddHours(-2),
-            IssuedAt = expires.AddHours(-2),
-            Expires = expires,
-            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(key), SecurityAlgorithms.HmacSha256),
-        });
+        ApiFixture.Sign("commander-city", "commander", "4499", expires, key, issuer, audience);
 
     private async Task<HttpStatusCode> GetWith(string? token, string path = "/api/regions/4499")
     {

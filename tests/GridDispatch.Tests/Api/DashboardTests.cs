@@ -32,13 +32,13 @@ public sealed class DashboardTests(ApiFixture api)
     }
 
     /// <summary>The login picker of the development issuer: choose a demo user, sign in.</summary>
-    private static async Task SignInAsync(IPage page, string user = "commander-city")
+    private static async Task SignInAsync(IPage page, string user = "commander-city", string name = "City commander")
     {
         await page.Locator($"#login-user option[value='{user}']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
         await page.SelectOptionAsync("#login-user", user);
         await page.ClickAsync("#login-submit");
         await page.WaitForSelectorAsync("body[data-ready='true']");
-        await Assertions.Expect(page.Locator("#user")).ToContainTextAsync(user == "commander-city" ? "City commander" : user);
+        await Assertions.Expect(page.Locator("#user")).ToContainTextAsync(name);
     }
 
     [Fact]
@@ -100,10 +100,7 @@ public sealed class DashboardTests(ApiFixture api)
         await using var __ = browser;
 
         await page.GotoAsync(new Uri(api.BaseAddress, "/").ToString());
-        await page.Locator("#login-user option[value='admin-449901001']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
-        await page.SelectOptionAsync("#login-user", "admin-449901001");
-        await page.ClickAsync("#login-submit");
-        await page.WaitForSelectorAsync("body[data-ready='true']");
+        await SignInAsync(page, "admin-449901001", "Street administrator 449901001");
 
         // Home is the street, with its communities; the city is out of reach.
         await Assertions.Expect(page.Locator("#tile-449901001001")).ToBeVisibleAsync();

@@ -55,7 +55,8 @@ public sealed class ApiFixture : IAsyncLifetime
     }
 
     /// <summary>A token signed with the test key for any user, role and region (as a real issuer would issue one).</summary>
-    public static string Sign(string id, string role, string? scope = null, DateTime? expires = null)
+    public static string Sign(string id, string role, string? scope = null, DateTime? expires = null,
+        byte[]? key = null, string issuer = GridDispatch.Api.Auth.DevIssuer.Issuer, string audience = GridDispatch.Api.Auth.DevIssuer.DefaultAudience)
     {
         var claims = new Dictionary<string, object> { ["sub"] = id, ["name"] = id, ["role"] = role };
         if (scope is not null)
@@ -66,14 +67,14 @@ public sealed class ApiFixture : IAsyncLifetime
         var until = expires ?? DateTime.UtcNow.AddHours(1);
         return new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
         {
-            Issuer = GridDispatch.Api.Auth.DevIssuer.Issuer,
-            Audience = GridDispatch.Api.Auth.DevIssuer.DefaultAudience,
+            Issuer = issuer,
+            Audience = audience,
             Claims = claims,
             NotBefore = until.AddHours(-2),
             IssuedAt = until.AddHours(-2),
             Expires = until,
             SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
-                new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(Convert.FromBase64String(SigningKey)), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
+                new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(key ?? Convert.FromBase64String(SigningKey)), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
         });
     }
 
