@@ -109,13 +109,8 @@ public static class GridDispatchApi
         {
             // Administrators and commanders, for their own region: what was done there, or by one person there.
             var caller = Caller.From(user);
-            if (caller.Role is not (CallerRole.CommunityAdmin or CallerRole.StreetAdmin or CallerRole.DistrictAdmin or CallerRole.Commander))
-            {
-                throw new DomainException(DomainErrors.NotAllowed, "The audit log is for administrators and commanders", "token");
-            }
-
-            var code = region ?? caller.Scope!;
-            caller.RequireCovers(code, "region");
+            var code = region ?? caller.Scope ?? "";
+            Policy.Require(caller, Act.AuditRead, Target.RegionOf(code), "region");
             var count = limit ?? 100;
             if (count is < 1 or > 1000)
             {

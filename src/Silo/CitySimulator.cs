@@ -124,16 +124,17 @@ internal sealed partial class CitySimulator(
         {
             var view = await incident.GetAsync();
             var actor = view.Assignee?.Kind == AssigneeKind.Worker ? view.Assignee.Id : $"officer-of-{view.Assignee?.Id ?? "command"}";
+            var department = view.Assignee?.Kind == AssigneeKind.Department ? view.Assignee.Id : null;
             switch (view.State)
             {
                 case IncidentState.Dispatched when random.NextDouble() < 0.05:
-                    await incident.DeclineAsync(new ActorCommand(actor, "busy with another case"));
+                    await incident.DeclineAsync(new ActorCommand(actor, "busy with another case", department));
                     break;
                 case IncidentState.Dispatched:
-                    await incident.StartAsync(new ActorCommand(actor));
+                    await incident.StartAsync(new ActorCommand(actor, null, department));
                     break;
                 case IncidentState.InProgress:
-                    await incident.ResolveAsync(new ActorCommand(actor, "handled on site"));
+                    await incident.ResolveAsync(new ActorCommand(actor, "handled on site", department));
                     break;
                 case IncidentState.Resolved:
                     await (random.NextDouble() < 0.1
@@ -142,7 +143,9 @@ internal sealed partial class CitySimulator(
                     break;
                 case IncidentState.Verified:
                     await (random.NextDouble() < 0.7
-                        ? incident.RateAsync(new RateCommand(view.Reporter?.Id ?? "resident", random.Next(3, 6)))
+                        ? incident.RateAsync(view.Reporter?.Id is { } reporter
+                            ? new RateCommand(reporter, random.Next(3, 6))
+                            : new RateCommand("supervisor", random.Next(3, 6), "by phone", OnBehalfOfReporter: true))
                         : incident.CloseAsync(new ActorCommand("supervisor", "archived without rating")));
                     break;
                 case IncidentState.Deferred:

@@ -2,38 +2,26 @@ using GridDispatch.Domain;
 
 namespace GridDispatch.Api.Auth;
 
-/// <summary>What a caller may see of an incident and of a worker; the single place personal data is withheld.</summary>
+/// <summary>What a caller sees of an incident or a worker, as <see cref="Policy"/> decides; the one place personal data is withheld.</summary>
 public static class Access
 {
     /// <summary>
-    /// The incident as this caller may see it: its reporter, the assigned worker, a supervisor of its grid and the owning
-    /// department see it whole; a worker of the same grid sees it without the reporter's name, phone and address and with
-    /// the position rounded to about 100 m; anyone else is refused.
+    /// The incident as this caller may read it: whole, or without the reporter's name, phone and address and with the
+    /// position rounded to about 100 m; a 403 when they may not read it at all.
     /// </summary>
-    public static IncidentView Incident(Caller caller, IncidentView view, CategoryCatalog catalog)
-    {
-        var reporter = view.Reporter?.Id is { Length: > 0 } r && r == caller.Id;
-        var assignee = view.Assignee is { Kind: AssigneeKind.Worker } a && a.Id == caller.Id;
-        var supervisor = caller.Supervises && caller.Covers(view.GridCode);
-        var department = OwnsCategory(caller, view.GridCode, view.Category, catalog);
-        if (reporter || assignee || supervisor || department)
-        {
-            return view;
-        }
+    public static IncidentView Incident(Caller caller, IncidentView view, CategoryCatalog catalog) =>
+        Shown(Policy.Require(caller, Act.IncidentRead, Target.Of(view, catalog)), view);
 
-        if (caller.Role == CallerRole.Worker && caller.Covers(view.GridCode))
-        {
-            return WithoutPersonalData(view);
-        }
+    /// <summary>
+    /// The answer to a command that was allowed and has happened: the incident as the caller may now read it, or — when
+    /// the command took it out of their sight (a hand-back by a pool worker of another grid) — only its id, state and version.
+    /// </summary>
+    public static object AfterCommand(Caller caller, IncidentView view, CategoryCatalog catalog) =>
+        Policy.Decide(caller, Act.IncidentRead, Target.Of(view, catalog)) is { } decision
+            ? Shown(decision, view)
+            : new CommandReceipt(view.Id, view.State, view.Version);
 
-        throw new DomainException(DomainErrors.NotAllowed, $"{caller.Id} may not see incident {view.Id}", "id");
-    }
-
-    /// <summary>A department officer of the city the grid is in, of the department that owns the category.</summary>
-    public static bool OwnsCategory(Caller caller, string gridCode, string categoryCode, CategoryCatalog catalog) =>
-        caller.Department is { } d && caller.Scope is { } scope
-        && gridCode.StartsWith(scope[..scope.IndexOf(':', StringComparison.Ordinal)], StringComparison.Ordinal)
-        && catalog.TryGet(categoryCode, out var category) && category.Department == d;
+    private static IncidentView Shown(Decision decision, IncidentView view) => decision.Sight == Sight.Full ? view : WithoutPersonalData(view);
 
     public static IncidentView WithoutPersonalData(IncidentView view) => view with
     {
@@ -49,16 +37,13 @@ public static class Access
         })],
     };
 
-    /// <summary>A worker's own record, or a supervisor's of a worker whose home is in their region.</summary>
+    /// <summary>A worker's record, for whoever <see cref="Act.WorkerRead"/> lets in.</summary>
     public static WorkerView Worker(Caller caller, WorkerView view)
     {
-        var home = view.Profile.Units.IsDefaultOrEmpty ? null : view.Profile.Units[0];
-        if (view.Profile.Id == caller.Id || (caller.Supervises && home is not null && caller.Covers(home))
-            || (caller.Department is { } d && view.Profile.Department == d))
-        {
-            return view;
-        }
-
-        throw new DomainException(DomainErrors.NotAllowed, $"{caller.Id} may not see worker {view.Profile.Id}", "id");
+        Policy.Require(caller, Act.WorkerRead, Target.Of(view));
+        return view;
     }
 }
+
+/// <summary>What a command answers when its result is no longer the caller's to read.</summary>
+public sealed record CommandReceipt(string Id, IncidentState State, long Version);

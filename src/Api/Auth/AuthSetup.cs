@@ -58,6 +58,9 @@ public static class GridClaims
 
     /// <summary>Region code (or "{city}:{department}") the user acts in.</summary>
     public const string Scope = "gd_scope";
+
+    /// <summary>The intake source an integration's token is bound to (e.g. "hotline-12345"): its reports carry that source only.</summary>
+    public const string Source = "gd_source";
 }
 
 public sealed class DevIssuer(SymmetricSecurityKey key, DevIssuerOptions options)

@@ -16,10 +16,11 @@ public enum CallerRole
 }
 
 /// <summary>
-/// Who is calling, from a validated token: subject, role and the region (or "{city}:{department}") they act in. Every
-/// route and hub subscription asks it before touching the engine; a refusal is a 403 naming what was out of reach.
+/// Who is calling, from a validated token: subject, role, the region (or "{city}:{department}") they act in and, for an
+/// integration (a hotline, a sensor gateway), the intake source its token is bound to. What the caller may do is
+/// <see cref="Policy"/>'s to decide.
 /// </summary>
-public sealed record Caller(string Id, CallerRole Role, string? Scope)
+public sealed record Caller(string Id, CallerRole Role, string? Scope, string? Source = null)
 {
     private static readonly Dictionary<string, CallerRole> Roles = new(StringComparer.Ordinal)
     {
@@ -48,7 +49,8 @@ public sealed record Caller(string Id, CallerRole Role, string? Scope)
             throw new DomainException(DomainErrors.NotAllowed, $"A {role} token must name the region it acts in", "token");
         }
 
-        return new Caller(id, r, scope);
+        var source = user.FindFirstValue(GridClaims.Source);
+        return new Caller(id, r, scope, string.IsNullOrEmpty(source) ? null : source);
     }
 
     public static string RoleName(CallerRole role) => Roles.First(kv => kv.Value == role).Key;
@@ -67,30 +69,6 @@ public sealed record Caller(string Id, CallerRole Role, string? Scope)
         _ when Supervises => Scope is not null && code.StartsWith(Scope, StringComparison.Ordinal),
         _ => false,
     };
-
-    public void RequireCovers(string code, string field = "code")
-    {
-        if (!Covers(code))
-        {
-            throw new DomainException(DomainErrors.NotAllowed, $"{Id} ({RoleName(Role)} of {Scope ?? "no region"}) may not see or act on {code}", field);
-        }
-    }
-
-    public void RequireSupervisorOf(string code, string field = "code")
-    {
-        if (!Supervises || !Covers(code))
-        {
-            throw new DomainException(DomainErrors.NotAllowed, $"Only a grid leader, administrator or commander of {code} or above may do this", field);
-        }
-    }
-
-    public void RequireCommanderOf(string code, string field = "code")
-    {
-        if (Role != CallerRole.Commander || !Covers(code))
-        {
-            throw new DomainException(DomainErrors.NotAllowed, $"Only a commander of {code} or a scope above it may do this", field);
-        }
-    }
 
     /// <summary>The acting user is the token's subject: a body that names someone else is refused.</summary>
     public string Actor(string? named)

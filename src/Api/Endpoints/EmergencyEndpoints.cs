@@ -18,7 +18,7 @@ public static class EmergencyEndpoints
             var caller = Caller.From(user);
             request.HttpContext.AuditRegion(RegionEndpoints.RegionCodeOf(code));
             var body = await JsonBody.ReadAsync<ModeRequest>(request);
-            caller.RequireCommanderOf(code);
+            Policy.Require(caller, Act.RegionMode, Target.RegionOf(code), "code");
             var command = new ModeCommand(
                 body.Mode ?? throw new DomainException(DomainErrors.InvalidInput, "Mode is required: everyday or emergency", "mode"),
                 body.Level, body.Reason ?? "", caller.Actor(body.Actor), caller.Scope);
@@ -26,12 +26,12 @@ public static class EmergencyEndpoints
         });
         api.MapGet("/regions/{code}/emergency", (string code, ClaimsPrincipal user, IGrainFactory grains) =>
         {
-            Caller.From(user).RequireCovers(RegionEndpoints.RegionCodeOf(code));
+            Policy.Require(Caller.From(user), Act.RegionEmergency, Target.RegionOf(RegionEndpoints.RegionCodeOf(code)), "code");
             return grains.GetGrain<IEmergencyGrain>(code).GetAsync();
         });
         api.MapGet("/regions/{code}/load", (string code, ClaimsPrincipal user, IGrainFactory grains) =>
         {
-            Caller.From(user).RequireCovers(code);
+            Policy.Require(Caller.From(user), Act.RegionLoad, Target.RegionOf(code), "code");
             return LoadAsync(code, grains);
         });
 
@@ -41,14 +41,14 @@ public static class EmergencyEndpoints
             var code = scope is not null && RegionCode.IsValid(scope)
                 ? scope
                 : throw new DomainException(DomainErrors.InvalidInput, "Give the scope to list, as a region or grid code", "scope");
-            Caller.From(user).RequireCovers(code, "scope");
+            Policy.Require(Caller.From(user), Act.CampaignList, Target.RegionOf(code), "scope");
             return await grains.GetGrain<IOperationsDirectoryGrain>(RegionCode.AncestorAt(code, RegionLevel.City)).CampaignsAsync(code);
         });
         api.MapGet("/campaigns/{id}", async (string id, int? limit, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var caller = Caller.From(user);
             var view = await grains.GetGrain<ICampaignGrain>(CampaignIdOf(id)).GetAsync(limit ?? 200);
-            caller.RequireCovers(view.Spec.Scope, "id");
+            Policy.Require(caller, Act.CampaignRead, Target.RegionOf(view.Spec.Scope));
             return view;
         });
         api.MapPost("/campaigns/{id}/end", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
@@ -58,7 +58,7 @@ public static class EmergencyEndpoints
             var campaign = grains.GetGrain<ICampaignGrain>(CampaignIdOf(id));
             var scope = (await campaign.GetAsync(0)).Spec.Scope;
             request.HttpContext.AuditRegion(scope);
-            caller.RequireCommanderOf(scope, "id");
+            Policy.Require(caller, Act.CampaignEnd, Target.RegionOf(scope));
             return await campaign.EndAsync(caller.Actor(body.Actor), body.Reason ?? "", caller.Scope);
         });
 
@@ -66,11 +66,7 @@ public static class EmergencyEndpoints
         {
             var caller = Caller.From(user);
             var task = await grains.GridOf(taskId).GetSweepTaskAsync(taskId);
-            if (task.WorkerId != caller.Id)
-            {
-                caller.RequireCovers(task.GridCode, "taskId");
-            }
-
+            Policy.Require(caller, Act.TaskRead, Target.Of(task), "taskId");
             return task;
         });
         api.MapPost("/campaigns/tasks/{taskId}/start", async (string taskId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
@@ -79,17 +75,21 @@ public static class EmergencyEndpoints
             var grid = grains.GridOf(taskId);
             request.HttpContext.AuditRegion(grid.GetPrimaryKeyString());
             var body = await JsonBody.ReadAsync<SweepTaskRequest>(request);
-            return await grid.StartSweepTaskAsync(taskId, caller.Actor(body.Actor));
+            var actor = caller.Actor(body.Actor);
+            Policy.Require(caller, Act.TaskStart, Target.Of(await grid.GetSweepTaskAsync(taskId)), "taskId");
+            return await grid.StartSweepTaskAsync(taskId, actor);
         });
         api.MapPost("/campaigns/tasks/{taskId}/finish", async (string taskId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var caller = Caller.From(user);
-            request.HttpContext.AuditRegion(grains.GridOf(taskId).GetPrimaryKeyString());
+            var grid = grains.GridOf(taskId);
+            request.HttpContext.AuditRegion(grid.GetPrimaryKeyString());
             var body = await JsonBody.ReadAsync<SweepTaskRequest>(request);
             body = body with { Actor = caller.Actor(body.Actor) };
             var findings = (body.Findings ?? []).Select((f, i) => new Finding(
                 f?.Category ?? throw new DomainException(DomainErrors.InvalidInput, "A finding needs a category", $"findings[{i}].category"),
                 f.Severity ?? Severity.Routine, f.Description ?? "")).ToArray();
+            Policy.Require(caller, Act.TaskFinish, Target.Of(await grid.GetSweepTaskAsync(taskId)), "taskId");
             var (task, incidents) = await grains.FinishTaskAsync(taskId,
                 new SweepResult(body.Actor ?? "", body.Outcome is not SweepOutcome.NotReachable, body.Note, [.. findings]));
             return new { task, incidents };
@@ -129,9 +129,11 @@ public static class EmergencyEndpoints
             request.HttpContext.AuditRegion(spec.Scope);
         }
 
-        caller.RequireCommanderOf(spec.Scope, "scope");
+        Policy.Require(caller, Act.CampaignLaunch, Target.RegionOf(spec.Scope), "scope");
+
+        // The key's namespace is the caller's: another commander's same key names another campaign.
         var id = key.Length > 0
-            ? "cmp-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16]
+            ? "cmp-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{caller.Id}\n{key}")))[..16]
             : "cmp-" + Guid.NewGuid().ToString("N")[..16];
         var view = await grains.GetGrain<ICampaignGrain>(id).LaunchAsync(spec);
         return Results.Created($"/api/campaigns/{view.Id}", view);
@@ -145,7 +147,7 @@ public static class EmergencyEndpoints
             ? body.Scope
             : throw new DomainException(DomainErrors.InvalidInput, "The scope is a region or grid code", "scope");
         request.HttpContext.AuditRegion(scope);
-        caller.RequireCommanderOf(scope, "scope");
+        Policy.Require(caller, Act.Surge, Target.RegionOf(scope), "scope");
         var workers = (body.Workers ?? throw new DomainException(DomainErrors.InvalidInput, "A list of workers is required", "workers"))
             .Select((w, i) => w is null
                 ? throw new DomainException(DomainErrors.InvalidInput, "A worker is required", $"workers[{i}]")

@@ -25,7 +25,11 @@ public static class IncidentEndpoints
     {
         var caller = Caller.From(user);
         var body = await JsonBody.ReadAsync<ReportIncidentRequest>(request);
-        if (caller.Role == CallerRole.Resident)
+        var grid = body.GridCode is { } code && RegionCode.IsValid(code, RegionLevel.Grid)
+            ? code : throw new DomainException(DomainErrors.InvalidInput, "gridCode is a 15-digit grid code", "gridCode");
+        request.HttpContext.AuditRegion(grid);
+        var decision = Policy.Require(caller, Act.IncidentReport, Target.RegionOf(grid), "gridCode");
+        if (decision.Grant.Role == CallerRole.Resident)
         {
             // A resident reports as themself: the reporter is the token's subject.
             if (body.Reporter?.Id is { Length: > 0 } named && named != caller.Id)
@@ -35,21 +39,8 @@ public static class IncidentEndpoints
 
             body = body with { Reporter = (body.Reporter ?? new ReporterDto(null, null, null, null)) with { Id = caller.Id } };
         }
-        else if (caller.Role == CallerRole.Department)
-        {
-            throw new DomainException(DomainErrors.NotAllowed, "Department staff take incidents from their queue; report through a grid", "token");
-        }
-        else if (body.GridCode is { } grid)
-        {
-            caller.RequireCovers(grid, "gridCode");
-        }
 
-        if (body.GridCode is { Length: > 0 } reportedGrid && RegionCode.IsValid(reportedGrid))
-        {
-            request.HttpContext.AuditRegion(reportedGrid);
-        }
-
-        body = body with { Actor = caller.Actor(body.Actor) };
+        body = body with { Actor = caller.Actor(body.Actor), Source = SourceOf(caller, body.Source) };
         var key = request.Headers["Idempotency-Key"].ToString();
         if (key.Length > 128)
         {
@@ -65,7 +56,7 @@ public static class IncidentEndpoints
         }
 
         var location = $"/api/incidents/{result.Incident.Id}";
-        var shown = Access.Incident(caller, result.Incident, catalog);
+        var shown = Access.AfterCommand(caller, result.Incident, catalog);
         return result.Created ? Results.Created(location, shown) : Results.Ok(shown);
     }
 
@@ -89,6 +80,24 @@ public static class IncidentEndpoints
             string.IsNullOrWhiteSpace(body.Actor) ? reporter?.Id ?? "api" : body.Actor);
     }
 
+    /// <summary>
+    /// The source namespace is the caller's: an integration's token fixes its source; anyone else's label (default
+    /// "api") is bound to their subject ("app@resident-7"), so no client can pre-claim another channel's incident ids.
+    /// </summary>
+    internal static string SourceOf(Caller caller, string? named)
+    {
+        if (caller.Source is { } bound)
+        {
+            return string.IsNullOrEmpty(named) || named == bound
+                ? bound : throw new DomainException(DomainErrors.NotAllowed, $"This token reports as source '{bound}' only", "source");
+        }
+
+        var label = string.IsNullOrEmpty(named) ? "api" : named;
+        return label.Length <= 32 && label.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+            ? $"{label}@{caller.Id}"
+            : throw new DomainException(DomainErrors.InvalidInput, "source is a label of 1–32 letters, digits, '-', '_' or '.'", "source");
+    }
+
     private static string? Clip(string? value, string field) => value is { Length: > 200 }
         ? throw new DomainException(DomainErrors.InvalidInput, $"'{field}' is longer than 200 characters", field)
         : value;
@@ -96,50 +105,57 @@ public static class IncidentEndpoints
     private static async Task<IResult> ActAsync(string id, string action, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog)
     {
         var caller = Caller.From(user);
+        var act = ActOf(action);
+        var body = await JsonBody.ReadAsync<IncidentActionRequest>(request);
+        var actor = caller.Actor(body.Actor);
+        if (act == Act.IncidentRate && body.Stars is null)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "Stars (1–5) are required to rate", "stars");
+        }
+
+        // Read, decide, then act: nothing is sent to the incident before the policy has let the caller in.
         var incident = grains.GetGrain<IIncidentGrain>(RequireId(id));
         var current = await incident.GetAsync();
         request.HttpContext.AuditRegion(current.GridCode);
-        var body = await JsonBody.ReadAsync<IncidentActionRequest>(request);
-        var actor = caller.Actor(body.Actor);
-        if (Supervisory.Contains(action))
+        var decision = Policy.Require(caller, act, Target.Of(current, catalog));
+        var command = new ActorCommand(actor, body.Reason, caller.Role == CallerRole.Department ? caller.Scope : null);
+        var view = act switch
         {
-            // Steps of the supervisor: leaders, administrators and commanders of the grid, or the owning department.
-            if (!Access.OwnsCategory(caller, current.GridCode, current.Category, catalog))
-            {
-                caller.RequireSupervisorOf(current.GridCode, "id");
-            }
-        }
-
-        var command = new ActorCommand(actor, body.Reason);
-        var view = action switch
-        {
-            "accept" => await incident.AcceptAsync(command),
-            "assign" => await incident.AssignAsync(new AssignCommand(actor, body.WorkerId ?? "", body.Reason)),
-            "acknowledge" => await incident.AcknowledgeAsync(command),
-            "decline" => await incident.DeclineAsync(command),
-            "start" => await incident.StartAsync(command),
-            "resolve" => await incident.ResolveAsync(command),
-            "hand-back" => await incident.HandBackAsync(command),
-            "verify" => await incident.VerifyAsync(command),
-            "rework" => await incident.ReworkAsync(command),
-            "rate" => await incident.RateAsync(new RateCommand(actor,
-                body.Stars ?? throw new DomainException(DomainErrors.InvalidInput, "Stars (1–5) are required to rate", "stars"), body.Reason)),
-            "close" => await incident.CloseAsync(command),
-            "cancel" => await incident.CancelAsync(command),
-            "defer" => await incident.DeferAsync(new DeferCommand(actor, body.Reason ?? "", body.Until)),
-            "resume" => await incident.ResumeAsync(command),
-            "escalate" => await incident.EscalateAsync(command),
-            _ => throw new DomainException(DomainErrors.InvalidInput,
-                $"Unknown action '{action}'; one of {string.Join(", ", Actions)}", "action"),
+            Act.IncidentAccept => await incident.AcceptAsync(command),
+            Act.IncidentAssign => await incident.AssignAsync(new AssignCommand(actor, body.WorkerId ?? "", body.Reason)),
+            Act.IncidentAcknowledge => await incident.AcknowledgeAsync(command),
+            Act.IncidentDecline => await incident.DeclineAsync(command),
+            Act.IncidentStart => await incident.StartAsync(command),
+            Act.IncidentResolve => await incident.ResolveAsync(command),
+            Act.IncidentHandBack => await incident.HandBackAsync(command),
+            Act.IncidentVerify => await incident.VerifyAsync(command),
+            Act.IncidentRework => await incident.ReworkAsync(command),
+            Act.IncidentRate => await incident.RateAsync(new RateCommand(actor, body.Stars!.Value, body.Reason,
+                OnBehalfOfReporter: decision.Grant.Relation != Relation.Reporter)),
+            Act.IncidentClose => await incident.CloseAsync(command),
+            Act.IncidentCancel => await incident.CancelAsync(command),
+            Act.IncidentDefer => await incident.DeferAsync(new DeferCommand(actor, body.Reason ?? "", body.Until)),
+            Act.IncidentResume => await incident.ResumeAsync(command),
+            Act.IncidentEscalate => await incident.EscalateAsync(command),
+            _ => throw new InvalidOperationException($"{act} is not an incident action"),
         };
-        return Results.Ok(Access.Incident(caller, view, catalog));
+        return Results.Ok(Access.AfterCommand(caller, view, catalog));
     }
 
-    /// <summary>Actions of a supervisor; the worker's own steps and the reporter's rating are checked by the incident itself.</summary>
-    private static readonly HashSet<string> Supervisory = ["accept", "assign", "verify", "rework", "close", "cancel", "defer", "resume", "escalate"];
+    /// <summary>The route's action names and the policy's acts they stand for.</summary>
+    public static readonly IReadOnlyDictionary<string, Act> ActionActs = new Dictionary<string, Act>(StringComparer.Ordinal)
+    {
+        ["accept"] = Act.IncidentAccept, ["assign"] = Act.IncidentAssign, ["acknowledge"] = Act.IncidentAcknowledge,
+        ["decline"] = Act.IncidentDecline, ["start"] = Act.IncidentStart, ["resolve"] = Act.IncidentResolve,
+        ["hand-back"] = Act.IncidentHandBack, ["verify"] = Act.IncidentVerify, ["rework"] = Act.IncidentRework,
+        ["rate"] = Act.IncidentRate, ["close"] = Act.IncidentClose, ["cancel"] = Act.IncidentCancel, ["defer"] = Act.IncidentDefer,
+        ["resume"] = Act.IncidentResume, ["escalate"] = Act.IncidentEscalate,
+    };
 
-    public static readonly string[] Actions =
-        ["accept", "assign", "acknowledge", "decline", "start", "resolve", "hand-back", "verify", "rework", "rate", "close", "cancel", "defer", "resume", "escalate"];
+    private static Act ActOf(string action) => ActionActs.TryGetValue(action, out var act)
+        ? act : throw new DomainException(DomainErrors.InvalidInput, $"Unknown action '{action}'; one of {string.Join(", ", Actions)}", "action");
+
+    public static readonly string[] Actions = [.. ActionActs.Keys];
 
     /// <summary>Open and recently finished incidents of a grid or of every grid under a region, filtered by state, in id order (stable pages).</summary>
     private static async Task<PageOf<IncidentSummary>> ListAsync(ClaimsPrincipal user, IGrainFactory grains, string? grid, string? region, string? state, int? page, int? pageSize)
@@ -174,7 +190,7 @@ public static class IncidentEndpoints
             throw new DomainException(DomainErrors.InvalidInput, "A region code has 4, 6, 9 or 12 digits", "region");
         }
 
-        Caller.From(user).RequireCovers(scope, grid is null ? "region" : "grid");
+        Policy.Require(Caller.From(user), Act.IncidentList, Target.RegionOf(scope), grid is null ? "region" : "grid");
         if (grid is not null)
         {
             await grains.GetGrain<IGridGrain>(grid).GetAsync();     // 404 for an unknown grid

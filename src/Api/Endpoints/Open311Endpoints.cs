@@ -88,7 +88,10 @@ public static class Open311Endpoints
 
         var description = Field("description") ?? "";
         var name = string.Join(' ', new[] { Field("first_name"), Field("last_name") }.Where(n => n is not null));
-        var reporter = new Reporter(Field("account_id") ?? Field("email") ?? Field("device_id"), name.Length > 0 ? name : null, Field("phone"), Field("address_string"));
+        // The app's account ids are its own, not the city's users: they are kept in the app's namespace, so no 311 account
+        // can stand for a signed-in resident (and rate or read as them).
+        var account = Field("account_id") ?? Field("email") ?? Field("device_id");
+        var reporter = new Reporter(account is null ? null : $"open311:{app}:{account}", name.Length > 0 ? name : null, Field("phone"), Field("address_string"));
         var report = new IncidentReport(serviceCode, Severity.Routine, grid, description, $"open311:{app}", null, reporter, point, reporter.Id ?? "open311");
         var result = await grains.GetGrain<IIncidentGrain>(IncidentIds.New()).ReportAsync(report);
         return Out(new[] { new Open311Receipt(result.Incident.Id, "Thank you: your request was accepted and dispatched to the grid.", Field("account_id")) },

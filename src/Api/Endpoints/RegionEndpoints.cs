@@ -12,16 +12,17 @@ public static class RegionEndpoints
     {
         api.MapGet("/regions/{code}", (string code, ClaimsPrincipal user, IGrainFactory grains) =>
         {
-            Caller.From(user).RequireCovers(RegionCodeOf(code));
+            Policy.Require(Caller.From(user), Act.RegionRead, Target.RegionOf(RegionCodeOf(code)), "code");
             return grains.GetRegion(code).GetAsync();
         });
         api.MapGet("/grids/{code}", (string code, ClaimsPrincipal user, IGrainFactory grains) =>
         {
-            Caller.From(user).RequireCovers(GridCodeOf(code));
+            Policy.Require(Caller.From(user), Act.RegionRead, Target.RegionOf(GridCodeOf(code)), "code");
             return grains.GetGrain<IGridGrain>(code).GetAsync();
         });
-        api.MapGet("/kpis/{code}", async (string code, IGrainFactory grains) =>
+        api.MapGet("/kpis/{code}", async (string code, ClaimsPrincipal user, IGrainFactory grains) =>
         {
+            Policy.Require(Caller.From(user), Act.KpiRead, Target.RegionOf(code), "code");
             var summary = RegionCode.IsValid(code, RegionLevel.Grid)
                 ? (await grains.GetGrain<IGridGrain>(code).GetAsync()).Summary
                 : (await grains.GetRegion(RegionCodeOf(code)).GetAsync()).Summary;
@@ -37,10 +38,7 @@ public static class RegionEndpoints
                 throw new DomainException(DomainErrors.InvalidInput, "A department key is {city}:{department}", "key");
             }
 
-            if (caller.Scope != key && !(caller.Role == CallerRole.Commander && caller.Covers(parts[0])))
-            {
-                throw new DomainException(DomainErrors.NotAllowed, $"Only the officers of {key} or a commander of city {parts[0]} may see its queue", "key");
-            }
+            Policy.Require(caller, Act.DepartmentRead, Target.DepartmentOf(key), "key");
 
             return await grains.GetGrain<IDepartmentGrain>(key).GetAsync();
         });
@@ -48,20 +46,24 @@ public static class RegionEndpoints
             Access.Worker(Caller.From(user), await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync()));
         api.MapPut("/workers/{id}/status", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
         {
+            var caller = Caller.From(user);
+            var body = await JsonBody.ReadAsync<WorkerStatusRequest>(request);
             var worker = await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync();
             request.HttpContext.AuditRegion(worker.Profile.Units.IsDefaultOrEmpty ? "" : worker.Profile.Units[0]);
-            Access.Worker(Caller.From(user), worker);
-            var body = await JsonBody.ReadAsync<WorkerStatusRequest>(request);
+            Policy.Require(caller, Act.WorkerStatus, Target.Of(worker));
             return await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).SetStatusAsync(
                 body.Status ?? throw new DomainException(DomainErrors.InvalidInput, "Status is required: offDuty, available, busy or onPatrol", "status"));
         });
         api.MapPut("/workers/{id}/location", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
         {
-            Access.Worker(Caller.From(user), await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync());
+            var caller = Caller.From(user);
             var body = await JsonBody.ReadAsync<LocationDto>(request);
+            var worker = await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync();
+            request.HttpContext.AuditRegion(worker.Profile.Units.IsDefaultOrEmpty ? "" : worker.Profile.Units[0]);
+            Policy.Require(caller, Act.WorkerLocation, Target.Of(worker));
             return await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).SetLocationAsync(new GeoPoint(body.Latitude, body.Longitude));
         });
-        api.MapGet("/categories", (CategoryCatalog catalog) => catalog.Classes.Select(c => new
+        api.MapGet("/categories", (ClaimsPrincipal user, CategoryCatalog catalog) => Policy.Require(Caller.From(user), Act.CatalogueRead, Target.Nothing) is not null ? catalog.Classes.Select(c => new
         {
             c.Code, c.Name, c.NameZh, c.Standard,
             Categories = c.Categories.Select(s => new
@@ -70,7 +72,7 @@ public static class RegionEndpoints
                 Limits = new { Accept = s.AcceptLimit.ToString(), Dispatch = s.DispatchLimit.ToString(), Handle = s.HandleLimit.ToString(), Verify = s.VerifyLimit.ToString() },
                 s.AcceptCondition, s.CloseCondition,
             }),
-        }));
+        }) : []);
         return api;
     }
 

@@ -42,13 +42,13 @@ public sealed class LiveHub(IGrainFactory grains, LiveSubscriptions subscription
             switch (kind)
             {
                 case "city":
-                    caller.RequireCovers(city.CityCode, "topic");
+                    Policy.Require(caller, Act.RegionRead, Target.RegionOf(city.CityCode), "topic");
                     return await grains.GetGrain<ICityGrain>(city.CityCode).GetAsync();
                 case "region" when RegionCode.TryGetLevel(key, out var level) && level != RegionLevel.Grid:
-                    caller.RequireCovers(key, "topic");
+                    Policy.Require(caller, Act.RegionRead, Target.RegionOf(key), "topic");
                     return await grains.GetRegion(key).GetAsync();
                 case "grid" when RegionCode.IsValid(key, RegionLevel.Grid):
-                    caller.RequireCovers(key, "topic");
+                    Policy.Require(caller, Act.RegionRead, Target.RegionOf(key), "topic");
                     return await grains.GetGrain<IGridGrain>(key).GetAsync();
                 case "worker":
                     return Access.Worker(caller, await grains.GetGrain<IWorkerGrain>(key).GetAsync());

@@ -22,12 +22,24 @@ public sealed record IncidentReport(
     [property: Id(7)] GeoPoint? Location = null,
     [property: Id(8)] string Actor = "intake");
 
-/// <summary>Who does a command and why.</summary>
+/// <summary>
+/// Who does a command and why. <see cref="Department"/> is the department key ("{city}:{department}") the actor acts
+/// for, as the API verified it from the token: worker steps on an incident assigned to a department need it.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.ActorCommand")]
-public sealed record ActorCommand([property: Id(0)] string Actor, [property: Id(1)] string? Reason = null);
+public sealed record ActorCommand([property: Id(0)] string Actor, [property: Id(1)] string? Reason = null, [property: Id(2)] string? Department = null);
 
+/// <summary>
+/// A rating. Only the reporter rates; <see cref="OnBehalfOfReporter"/> is a supervisor recording the resident's rating
+/// for them (by phone, at the door), which the timeline stamps as such. An incident without a reporter id can only be
+/// rated that way.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.RateCommand")]
-public sealed record RateCommand([property: Id(0)] string Actor, [property: Id(1)] int Stars, [property: Id(2)] string? Comment = null);
+public sealed record RateCommand(
+    [property: Id(0)] string Actor,
+    [property: Id(1)] int Stars,
+    [property: Id(2)] string? Comment = null,
+    [property: Id(3)] bool OnBehalfOfReporter = false);
 
 [GenerateSerializer, Immutable, Alias("GridDispatch.DeferCommand")]
 public sealed record DeferCommand([property: Id(0)] string Actor, [property: Id(1)] string Reason, [property: Id(2)] DateTimeOffset? Until = null);

@@ -22,7 +22,6 @@ public sealed partial class IncidentGrain(
     private const string SystemActor = "system";
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromHours(12);
-    private const int MaxRefusedAttempts = 20;
 
     private readonly DispatchOptions _o = options.Value;
     private IGrainTimer? _timer;
@@ -111,6 +110,7 @@ public sealed partial class IncidentGrain(
             throw new DomainException(DomainErrors.InvalidInput, "A worker id is required", "workerId");
         }
 
+        await RequireServesAsync(command.WorkerId);
         var assignee = Assignee.Worker(command.WorkerId);
         Emit(IncidentEventKind.Dispatched, command.Actor, command.Reason ?? "assigned by hand", level: S.Level,
             unit: S.LevelCode, assignee: assignee, until: _now + AcceptanceWindow);
@@ -157,12 +157,18 @@ public sealed partial class IncidentGrain(
             throw new DomainException(DomainErrors.InvalidInput, "Stars must be from 1 to 5", "stars");
         }
 
-        if (S.R.Reporter?.Id is { Length: > 0 } reporter && reporter != command.Actor)
+        var byReporter = S.R.Reporter?.Id is { Length: > 0 } reporter && reporter == command.Actor;
+        if (!byReporter && !command.OnBehalfOfReporter)
         {
-            throw new DomainException(DomainErrors.NotAllowed, "Only the reporter may rate this incident", "actor");
+            throw new DomainException(DomainErrors.NotAllowed,
+                S.R.Reporter?.Id is { Length: > 0 }
+                    ? "Only the reporter may rate this incident, or a supervisor on their behalf"
+                    : "This incident has no reporter to rate it: a supervisor may record the resident's rating on their behalf", "actor");
         }
 
-        Emit(IncidentEventKind.Rated, command.Actor, command.Comment, stars: command.Stars);
+        var stamp = byReporter ? command.Comment
+            : command.Comment is { Length: > 0 } comment ? $"recorded on behalf of the reporter: {comment}" : "recorded on behalf of the reporter";
+        Emit(IncidentEventKind.Rated, command.Actor, stamp, stars: command.Stars);
         if (_o.ArchiveAfterRating)
         {
             Emit(IncidentEventKind.Closed, SystemActor, "archived after rating");
@@ -320,24 +326,9 @@ public sealed partial class IncidentGrain(
             throw new DomainException(DomainErrors.NotFound, $"No incident '{Id}'");
         }
 
-        // Who comes before what: a worker step by someone who is not the assignee is refused as such, whatever the
-        // state (the other worker may just have moved it on), so both tries of a race end up on record.
-        if (S.Assignee is { Kind: AssigneeKind.Worker } worker && worker.Id != command.Actor)
-        {
-            // Two workers on one task (the one it was moved or handed from, and the one who has it now): the former
-            // holder's try is kept in the timeline, a bounded number of times; anyone else's refusal stores nothing.
-            var formerHolder = S.Timeline.Any(e => e.Kind is IncidentEventKind.Dispatched or IncidentEventKind.Reassigned
-                && e.Assignee is { Kind: AssigneeKind.Worker } held && held.Id == command.Actor);
-            if (formerHolder && IncidentRules.IsAllowed(IncidentEventKind.AttemptRefused, S.State)
-                && S.Timeline.Count(e => e.Kind == IncidentEventKind.AttemptRefused) < MaxRefusedAttempts)
-            {
-                Emit(IncidentEventKind.AttemptRefused, command.Actor, $"{kind} refused: the task is with {worker.Id}");
-                await CommitAsync();
-            }
-
-            throw new DomainException(DomainErrors.NotAllowed, $"Only the assigned worker ({worker.Id}) may do this", "actor");
-        }
-
+        // Who comes before what: a worker step by anyone but the assignee is refused as such, whatever the state (the
+        // task may just have moved on), and the refusal changes nothing here (the API's audit log keeps it).
+        RequireAssignee(command);
         Expect(kind);
         Emit(kind, command.Actor, command.Reason, until: until?.Invoke());
         if (reroute)
@@ -358,6 +349,47 @@ public sealed partial class IncidentGrain(
             Emit(kind, command.Actor, command.Reason, until: until?.Invoke());
             await CommitAsync();
         });
+
+    /// <summary>
+    /// A worker step comes from the assignee: the worker it is with, or an officer of the department it is with (the
+    /// department the API verified from the caller's token travels in the command).
+    /// </summary>
+    private void RequireAssignee(ActorCommand command)
+    {
+        switch (S.Assignee)
+        {
+            case { Kind: AssigneeKind.Worker } worker when worker.Id != command.Actor:
+                throw new DomainException(DomainErrors.NotAllowed, $"Only the assigned worker ({worker.Id}) may do this", "actor");
+            case { Kind: AssigneeKind.Department } department when department.Id != command.Department:
+                throw new DomainException(DomainErrors.NotAllowed, $"Only an officer of department {department.Id} may do this", "actor");
+        }
+    }
+
+    /// <summary>
+    /// A hand assignment goes to a worker who serves the unit the incident is at — one of their units lies in it or
+    /// above it — or, where the mode dispatches from the pool, anywhere in the grid's street.
+    /// </summary>
+    private async Task RequireServesAsync(string workerId)
+    {
+        WorkerView worker;
+        try
+        {
+            worker = await GrainFactory.GetGrain<IWorkerGrain>(workerId).GetAsync();
+        }
+        catch (DomainException e) when (e.Code == DomainErrors.NotFound)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"No worker '{workerId}'", "workerId");
+        }
+
+        var mode = await GrainFactory.GetGrain<IGridGrain>(S.R.GridCode).GetModeAsync();
+        var pool = _o.PolicyFor(mode?.Mode ?? S.AcceptedMode).DispatchFromPool;
+        var unit = pool && S.Level == RegionLevel.Grid ? RegionCode.AncestorAt(S.R.GridCode, RegionLevel.Street) : S.LevelCode;
+        var units = worker.Profile.Units.IsDefault ? [] : worker.Profile.Units;
+        if (!units.Any(u => u.StartsWith(unit, StringComparison.Ordinal) || unit.StartsWith(u, StringComparison.Ordinal)))
+        {
+            throw new DomainException(DomainErrors.NotAllowed, $"Worker '{workerId}' does not serve {S.Level} {unit}, where the incident is", "workerId");
+        }
+    }
 
     private async Task AcceptAndRouteAsync(string actor, string? reason, Mode mode)
     {

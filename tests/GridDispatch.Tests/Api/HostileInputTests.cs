@@ -61,7 +61,7 @@ public sealed class HostileInputTests(ApiFixture api)
     }
 
     [Fact]
-    public async Task Two_workers_finishing_the_same_task_at_once_one_wins_and_the_timeline_shows_both_tries()
+    public async Task Two_workers_starting_the_same_task_at_once_one_wins_and_the_loser_leaves_no_trace_but_the_audit_log()
     {
         // A grid of two workers that no other test reports into: the hand-back goes to the other one.
         const string grid = "449901002002003";
@@ -87,9 +87,12 @@ public sealed class HostileInputTests(ApiFixture api)
         var view = (await api.Http.GetFromJsonAsync<JsonObject>($"/api/incidents/{id}"))!;
         Assert.Equal(("inProgress", second), (view["state"]!.GetValue<string>(), view["assignee"]!["id"]!.GetValue<string>()));
         var timeline = view["timeline"]!.AsArray();
-        var refused = Assert.Single(timeline, e => e!["kind"]!.GetValue<string>() == "attemptRefused")!;
-        Assert.Equal(first, refused["actor"]!.GetValue<string>());
-        Assert.Contains($"the task is with {second}", refused["reason"]!.GetValue<string>());
+        // The former holder's refused try changed nothing: after the hand-back nothing in the timeline is theirs.
+        var handBack = timeline.Select((e, i) => (e, i)).Single(x => x.e!["kind"]!.GetValue<string>() == "handedBack").i;
+        Assert.DoesNotContain(timeline.Skip(handBack + 1), e => e!["actor"]!.GetValue<string>() == first);
+        var audit = await Eventually.Get(() => api.Http.GetFromJsonAsync<JsonArray>($"/api/audit?region={grid}&actor={first}")!,
+            a => a!.Any(e => e!["status"]!.GetValue<int>() == 403), what: "the refused try in the audit log");
+        Assert.Contains(audit!, e => e!["status"]!.GetValue<int>() == 403 && e["target"]!.GetValue<string>() == $"/api/incidents/{id}/start");
         Assert.Equal(second, Assert.Single(timeline, e => e!["kind"]!.GetValue<string>() == "workStarted")!["actor"]!.GetValue<string>());
     }
 }

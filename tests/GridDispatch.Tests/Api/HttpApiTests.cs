@@ -27,7 +27,8 @@ public sealed class HttpApiTests(ApiFixture api)
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
     }
 
-    private async Task<(HttpStatusCode Status, JsonObject Body)> SendAsync(HttpMethod method, string path, string? json, string contentType = "application/json")
+    private async Task<(HttpStatusCode Status, JsonObject Body)> SendAsync(HttpMethod method, string path, string? json,
+        string contentType = "application/json", HttpClient? client = null)
     {
         using var request = new HttpRequestMessage(method, path);
         if (json is not null)
@@ -35,7 +36,7 @@ public sealed class HttpApiTests(ApiFixture api)
             request.Content = new StringContent(json, Encoding.UTF8, contentType);
         }
 
-        var response = await Http.SendAsync(request);
+        var response = await (client ?? Http).SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, text.Length == 0 ? [] : JsonNode.Parse(text) as JsonObject ?? []);
     }
@@ -226,9 +227,13 @@ public sealed class HttpApiTests(ApiFixture api)
         Assert.Equal(("onPatrol", HttpStatusCode.OK), (busy.Body["status"]!.GetValue<string>(), busy.Status));
         var badStatus = await SendAsync(HttpMethod.Put, $"/api/workers/{worker}/status", "{\"status\":\"asleep\"}");
         Assert.Equal((HttpStatusCode.BadRequest, "status"), (badStatus.Status, badStatus.Body["field"]!.GetValue<string>()));
-        var moved = await SendAsync(HttpMethod.Put, $"/api/workers/{worker}/location", "{\"latitude\":22.55,\"longitude\":114.06}");
+        // A worker's position comes from their own phone only.
+        using var own = api.AsWorker(worker, Grid);
+        var byCommander = await SendAsync(HttpMethod.Put, $"/api/workers/{worker}/location", "{\"latitude\":22.55,\"longitude\":114.06}");
+        Assert.Equal(HttpStatusCode.Forbidden, byCommander.Status);
+        var moved = await SendAsync(HttpMethod.Put, $"/api/workers/{worker}/location", "{\"latitude\":22.55,\"longitude\":114.06}", client: own);
         Assert.Equal(22.55, moved.Body["location"]!["latitude"]!.GetValue<double>());
-        var badPlace = await SendAsync(HttpMethod.Put, $"/api/workers/{worker}/location", "{\"latitude\":220,\"longitude\":114.06}");
+        var badPlace = await SendAsync(HttpMethod.Put, $"/api/workers/{worker}/location", "{\"latitude\":220,\"longitude\":114.06}", client: own);
         Assert.Equal((HttpStatusCode.BadRequest, "location"), (badPlace.Status, badPlace.Body["field"]!.GetValue<string>()));
 
         var kpis = await Http.GetFromJsonAsync<JsonObject>($"/api/kpis/{ApiFixture.City}");

@@ -172,18 +172,25 @@ public sealed class DispatchTests(ClusterFixture fixture)
     [Fact]
     public async Task A_commander_assigns_by_hand_and_an_unfit_worker_is_refused()
     {
+        // Nobody handles class 06 here, so the incident climbs to the city; the city's own workers (of other classes)
+        // may still be sent by hand, a worker of another city may not.
         var city = TestCity.Create();
+        var helper = city.AddWorker("helper", [city.Grid], categories: ["01"]);
+        var off = city.AddWorker("off", [city.Grid], categories: ["01"], status: WorkerStatus.OffDuty);
         await city.LoadAsync(Grains);
         var other = TestCity.Create();
-        var helper = other.AddWorker("helper", [other.Grid]);
-        var off = other.AddWorker("off", [other.Grid], status: WorkerStatus.OffDuty);
+        var stranger = other.AddWorker("stranger", [other.Grid]);
         await other.LoadAsync(Grains);
         var view = await Grains.ReportAsync(Reports.Make(city.Grid, category: "0601"));
         Assert.Equal((IncidentState.Accepted, RegionLevel.City), (view.State, view.Level));
 
         var refused = await Assert.ThrowsAsync<DomainException>(() => Grains.Incident(view).AssignAsync(new AssignCommand("commander-1", off)));
         Assert.Equal(("not-allowed", "workerId"), (refused.Code, refused.Field));
+        var foreign = await Assert.ThrowsAsync<DomainException>(() => Grains.Incident(view).AssignAsync(new AssignCommand("commander-1", stranger)));
+        Assert.Equal(("not-allowed", "workerId"), (foreign.Code, foreign.Field));
+        Assert.Contains("does not serve", foreign.Message);
         Assert.Equal(view.Version, (await Grains.Incident(view).GetAsync()).Version);
+        Assert.Equal(0, (await Grains.GetGrain<IWorkerGrain>(stranger).GetAsync()).Load);
 
         var assigned = await Grains.Incident(view).AssignAsync(new AssignCommand("commander-1", helper, "sent from the next district"));
         Assert.Equal(Assignee.Worker(helper), assigned.Assignee);

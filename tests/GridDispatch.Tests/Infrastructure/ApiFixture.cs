@@ -56,12 +56,18 @@ public sealed class ApiFixture : IAsyncLifetime
 
     /// <summary>A token signed with the test key for any user, role and region (as a real issuer would issue one).</summary>
     public static string Sign(string id, string role, string? scope = null, DateTime? expires = null,
-        byte[]? key = null, string issuer = GridDispatch.Api.Auth.DevIssuer.Issuer, string audience = GridDispatch.Api.Auth.DevIssuer.DefaultAudience)
+        byte[]? key = null, string issuer = GridDispatch.Api.Auth.DevIssuer.Issuer, string audience = GridDispatch.Api.Auth.DevIssuer.DefaultAudience,
+        string? source = null)
     {
         var claims = new Dictionary<string, object> { ["sub"] = id, ["name"] = id, ["role"] = role };
         if (scope is not null)
         {
             claims["gd_scope"] = scope;
+        }
+
+        if (source is not null)
+        {
+            claims["gd_source"] = source;
         }
 
         var until = expires ?? DateTime.UtcNow.AddHours(1);
@@ -83,6 +89,14 @@ public sealed class ApiFixture : IAsyncLifetime
     {
         var client = new HttpClient { BaseAddress = BaseAddress };
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Sign(id, role, scope));
+        return client;
+    }
+
+    /// <summary>A client sending <paramref name="token"/> (dispose it).</summary>
+    public HttpClient WithToken(string token)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         return client;
     }
 

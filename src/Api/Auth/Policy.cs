@@ -1,0 +1,310 @@
+using System.Collections.Frozen;
+using System.Text;
+
+namespace GridDispatch.Api.Auth;
+
+/// <summary>Everything a caller can ask of the API or the hub. A hub subscription is the read of its topic's entity.</summary>
+public enum Act
+{
+    IncidentReport,
+    IncidentRead,
+    IncidentList,
+    IncidentAccept,
+    IncidentAssign,
+    IncidentAcknowledge,
+    IncidentDecline,
+    IncidentStart,
+    IncidentResolve,
+    IncidentHandBack,
+    IncidentVerify,
+    IncidentRework,
+    IncidentRate,
+    IncidentClose,
+    IncidentCancel,
+    IncidentDefer,
+    IncidentResume,
+    IncidentEscalate,
+    IncidentErase,
+    RegionRead,
+    RegionLoad,
+    RegionEmergency,
+    RegionMode,
+    CampaignList,
+    CampaignRead,
+    CampaignLaunch,
+    CampaignEnd,
+    TaskRead,
+    TaskStart,
+    TaskFinish,
+    Surge,
+    WorkerRead,
+    WorkerStatus,
+    WorkerLocation,
+    DepartmentRead,
+    AuditRead,
+    KpiRead,
+    CatalogueRead,
+}
+
+/// <summary>How the caller must stand to the target for a grant to apply.</summary>
+public enum Relation
+{
+    /// <summary>Any signed-in caller.</summary>
+    Anyone,
+
+    /// <summary>The target's region or grid lies in the caller's region (a worker's region is their grid).</summary>
+    InRegion,
+
+    /// <summary>The unit an incident is at now (grid, or the region it was escalated to) lies in the caller's region.</summary>
+    InUnit,
+
+    /// <summary>The caller is the worker the incident is assigned to.</summary>
+    Assignee,
+
+    /// <summary>The incident is assigned to, or queued at, the caller's department.</summary>
+    AssignedDepartment,
+
+    /// <summary>The caller's department owns the incident's category, in the caller's city.</summary>
+    OwningDepartment,
+
+    /// <summary>The caller reported the incident.</summary>
+    Reporter,
+
+    /// <summary>The target worker is the caller.</summary>
+    Self,
+
+    /// <summary>The target worker's home unit lies in the caller's region.</summary>
+    Home,
+
+    /// <summary>The target worker belongs to the caller's department.</summary>
+    SameDepartment,
+
+    /// <summary>The target department is the caller's.</summary>
+    OwnDepartment,
+
+    /// <summary>The target department's city lies in the caller's region.</summary>
+    DepartmentCity,
+
+    /// <summary>The campaign task is assigned to the caller.</summary>
+    TaskHolder,
+}
+
+/// <summary>What a grant lets the caller see of an incident: all of it, or without the reporter's personal data.</summary>
+public enum Sight
+{
+    Full,
+    Redacted,
+}
+
+/// <summary>One cell of the table: a role may do the act when it stands in this relation to the target.</summary>
+public sealed record Grant(CallerRole Role, Relation Relation, Sight Sight = Sight.Full);
+
+/// <summary>
+/// The facts of a target the policy looks at, read from the engine before any command is sent. Every field is optional:
+/// a relation whose fact is missing does not hold.
+/// </summary>
+public sealed record Target(
+    string Describe,
+    string? Region = null,
+    string? Unit = null,
+    string? AssignedWorker = null,
+    string? AssignedDepartment = null,
+    string? OwningDepartment = null,
+    string? Reporter = null,
+    string? WorkerId = null,
+    string? WorkerHome = null,
+    string? WorkerDepartment = null,
+    string? Department = null,
+    string? TaskHolder = null)
+{
+    public static Target Of(IncidentView v, Domain.CategoryCatalog catalog) => new(
+        $"incident {v.Id}", Region: v.GridCode, Unit: v.LevelCode,
+        AssignedWorker: v.Assignee is { Kind: AssigneeKind.Worker } w ? w.Id : null,
+        AssignedDepartment: v.Assignee is { Kind: AssigneeKind.Department } d ? d.Id : null,
+        OwningDepartment: catalog.TryGet(v.Category, out var category) ? category.Department : null,
+        Reporter: v.Reporter?.Id is { Length: > 0 } r ? r : null);
+
+    public static Target Of(WorkerView v) => new(
+        $"worker {v.Profile.Id}", WorkerId: v.Profile.Id, WorkerHome: v.Profile.Units.IsDefaultOrEmpty ? null : v.Profile.Units[0],
+        WorkerDepartment: v.Profile.Department);
+
+    public static Target Of(SweepTaskView t) => new($"campaign task {t.TaskId}", Region: t.GridCode, TaskHolder: t.WorkerId);
+
+    public static Target RegionOf(string code) => new($"region {code}", Region: code);
+
+    public static Target DepartmentOf(string key) => new($"department {key}", Department: key);
+
+    public static readonly Target Nothing = new("the API");
+}
+
+/// <summary>The outcome: which grant let the caller in (and so what they see).</summary>
+public sealed record Decision(Act Act, Grant Grant)
+{
+    public Sight Sight => Grant.Sight;
+}
+
+/// <summary>
+/// Who may do what: one table, role × act → the relation to the target that must hold. The API asks it before any
+/// command reaches a grain; the grains check again what only they know at the moment of the command (the assignee,
+/// the reporter, whether a worker serves the unit). README's access section is rendered from this table.
+/// </summary>
+public static class Policy
+{
+    private static readonly CallerRole[] Supervisors =
+        [CallerRole.GridLeader, CallerRole.CommunityAdmin, CallerRole.StreetAdmin, CallerRole.DistrictAdmin, CallerRole.Commander];
+
+    private static readonly CallerRole[] Administrators =
+        [CallerRole.CommunityAdmin, CallerRole.StreetAdmin, CallerRole.DistrictAdmin, CallerRole.Commander];
+
+    private static Grant[] Each(CallerRole[] roles, Relation relation) => [.. roles.Select(r => new Grant(r, relation))];
+
+    private static Grant[] Staff(Relation worker, Relation supervisors) =>
+        [new Grant(CallerRole.Worker, worker), .. Each(Supervisors, supervisors)];
+
+    private static readonly Grant[] Supervision = Each(Supervisors, Relation.InRegion);
+
+    private static readonly Grant[] WorkerStep =
+        [new(CallerRole.Worker, Relation.Assignee), new(CallerRole.Department, Relation.AssignedDepartment)];
+
+    private static readonly Grant[] Command = [new(CallerRole.Commander, Relation.InRegion)];
+
+    private static readonly Grant[] Everyone = [.. Enum.GetValues<CallerRole>().Select(r => new Grant(r, Relation.Anyone))];
+
+    /// <summary>Act → grants, in the order they are tried (the first that holds decides what the caller sees).</summary>
+    public static readonly FrozenDictionary<Act, Grant[]> Table = new Dictionary<Act, Grant[]>
+    {
+        [Act.IncidentReport] = [new(CallerRole.Resident, Relation.Anyone), .. Staff(Relation.InRegion, Relation.InRegion)],
+        [Act.IncidentRead] =
+        [
+            new(CallerRole.Resident, Relation.Reporter),
+            new(CallerRole.Worker, Relation.Assignee), new(CallerRole.Worker, Relation.InRegion, Sight.Redacted),
+            .. Supervision,
+            new(CallerRole.Department, Relation.AssignedDepartment), new(CallerRole.Department, Relation.OwningDepartment, Sight.Redacted),
+        ],
+        [Act.IncidentList] = Staff(Relation.InRegion, Relation.InRegion),
+        [Act.IncidentAccept] = Supervision,
+        [Act.IncidentAssign] = Each(Supervisors, Relation.InUnit),
+        [Act.IncidentAcknowledge] = WorkerStep,
+        [Act.IncidentDecline] = WorkerStep,
+        [Act.IncidentStart] = WorkerStep,
+        [Act.IncidentResolve] = WorkerStep,
+        [Act.IncidentHandBack] = WorkerStep,
+        [Act.IncidentVerify] = Supervision,
+        [Act.IncidentRework] = Supervision,
+        [Act.IncidentRate] = [new(CallerRole.Resident, Relation.Reporter), .. Supervision],
+        [Act.IncidentClose] = Supervision,
+        [Act.IncidentCancel] = Supervision,
+        [Act.IncidentDefer] = Supervision,
+        [Act.IncidentResume] = Supervision,
+        [Act.IncidentEscalate] = Supervision,
+        [Act.IncidentErase] =
+            [new(CallerRole.Resident, Relation.Reporter), new(CallerRole.DistrictAdmin, Relation.InRegion), new(CallerRole.Commander, Relation.InRegion)],
+        [Act.RegionRead] = Staff(Relation.InRegion, Relation.InRegion),
+        [Act.RegionLoad] = Staff(Relation.InRegion, Relation.InRegion),
+        [Act.RegionEmergency] = Staff(Relation.InRegion, Relation.InRegion),
+        [Act.RegionMode] = Command,
+        [Act.CampaignList] = Staff(Relation.InRegion, Relation.InRegion),
+        [Act.CampaignRead] = Staff(Relation.InRegion, Relation.InRegion),
+        [Act.CampaignLaunch] = Command,
+        [Act.CampaignEnd] = Command,
+        [Act.TaskRead] = [new(CallerRole.Worker, Relation.TaskHolder), .. Staff(Relation.InRegion, Relation.InRegion)],
+        [Act.TaskStart] = [new(CallerRole.Worker, Relation.TaskHolder)],
+        [Act.TaskFinish] = [new(CallerRole.Worker, Relation.TaskHolder)],
+        [Act.Surge] = Command,
+        [Act.WorkerRead] = [.. Staff(Relation.Self, Relation.Home), new(CallerRole.Department, Relation.SameDepartment)],
+        [Act.WorkerStatus] = Staff(Relation.Self, Relation.Home),
+        [Act.WorkerLocation] = [new(CallerRole.Worker, Relation.Self)],
+        [Act.DepartmentRead] = [new(CallerRole.Department, Relation.OwnDepartment), new(CallerRole.Commander, Relation.DepartmentCity)],
+        [Act.AuditRead] = Each(Administrators, Relation.InRegion),
+        [Act.KpiRead] = Everyone,
+        [Act.CatalogueRead] = Everyone,
+    }.ToFrozenDictionary();
+
+    /// <summary>The grant that lets <paramref name="caller"/> do <paramref name="act"/> on <paramref name="target"/>, or null.</summary>
+    public static Decision? Decide(Caller caller, Act act, Target target) =>
+        Table[act].FirstOrDefault(g => g.Role == caller.Role && Holds(caller, g.Relation, target)) is { } grant ? new Decision(act, grant) : null;
+
+    /// <summary>The decision, or a 403 naming the act and the target.</summary>
+    public static Decision Require(Caller caller, Act act, Target target, string field = "id") =>
+        Decide(caller, act, target)
+        ?? throw new DomainException(DomainErrors.NotAllowed,
+            $"{caller.Id} ({Caller.RoleName(caller.Role)} of {caller.Scope ?? "no region"}) may not {Describe(act)} {target.Describe}", field);
+
+    public static bool Holds(Caller caller, Relation relation, Target t) => relation switch
+    {
+        Relation.Anyone => true,
+        Relation.InRegion => t.Region is { } region && caller.Covers(region),
+        Relation.InUnit => t.Unit is { } unit && caller.Covers(unit),
+        Relation.Assignee => t.AssignedWorker is { } worker && worker == caller.Id,
+        Relation.AssignedDepartment => t.AssignedDepartment is { } department && department == caller.Scope,
+        Relation.OwningDepartment => t.OwningDepartment is { } owner && caller.Department == owner && t.Region is { } grid
+            && caller.Scope is { } scope && grid.StartsWith(scope[..scope.IndexOf(':', StringComparison.Ordinal)], StringComparison.Ordinal),
+        Relation.Reporter => t.Reporter is { } reporter && reporter == caller.Id,
+        Relation.Self => t.WorkerId is { } id && id == caller.Id,
+        Relation.Home => t.WorkerHome is { } home && caller.Covers(home),
+        Relation.SameDepartment => t.WorkerDepartment is { } d && caller.Department == d,
+        Relation.OwnDepartment => t.Department is { } key && key == caller.Scope,
+        Relation.DepartmentCity => t.Department is { } key && key.IndexOf(':', StringComparison.Ordinal) is > 0 and var colon && caller.Covers(key[..colon]),
+        Relation.TaskHolder => t.TaskHolder is { } holder && holder == caller.Id,
+        _ => false,
+    };
+
+    /// <summary>"hand back" for <see cref="Act.IncidentHandBack"/>: the act in words, for refusals and the README table.</summary>
+    public static string Describe(Act act)
+    {
+        var name = act.ToString();
+        var words = new StringBuilder();
+        foreach (var c in name)
+        {
+            if (char.IsUpper(c) && words.Length > 0)
+            {
+                words.Append(' ');
+            }
+
+            words.Append(char.ToLowerInvariant(c));
+        }
+
+        return words.ToString();
+    }
+
+    private static string RelationText(Relation r) => r switch
+    {
+        Relation.Anyone => "yes",
+        Relation.InRegion => "in region",
+        Relation.InUnit => "at a unit in region",
+        Relation.Assignee => "assignee",
+        Relation.AssignedDepartment => "assigned to their dept",
+        Relation.OwningDepartment => "dept owns category",
+        Relation.Reporter => "reporter",
+        Relation.Self => "self",
+        Relation.Home => "home in region",
+        Relation.SameDepartment => "same dept",
+        Relation.OwnDepartment => "own dept",
+        Relation.DepartmentCity => "dept of their city",
+        Relation.TaskHolder => "task holder",
+        _ => r.ToString(),
+    };
+
+    /// <summary>The table as Markdown (role columns), as README shows it.</summary>
+    public static string Markdown()
+    {
+        var roles = Enum.GetValues<CallerRole>();
+        var text = new StringBuilder();
+        text.Append("| act | ").AppendJoin(" | ", roles.Select(Caller.RoleName)).AppendLine(" |");
+        text.Append("| --- |").Append(string.Concat(roles.Select(_ => " --- |"))).AppendLine();
+        foreach (var (act, grants) in Table.OrderBy(kv => kv.Key))
+        {
+            text.Append("| ").Append(Describe(act)).Append(" |");
+            foreach (var role in roles)
+            {
+                var cells = grants.Where(g => g.Role == role)
+                    .Select(g => RelationText(g.Relation) + (g.Sight == Sight.Redacted ? " (redacted)" : ""));
+                text.Append(' ').AppendJoin(", ", cells).Append(" |");
+            }
+
+            text.AppendLine();
+        }
+
+        return text.ToString();
+    }
+}
