@@ -28,6 +28,8 @@ public static class LiveLatency
             "--urls=http://127.0.0.1:0", $"--GridDispatch:Silo:SiloPort={FreePort()}", $"--GridDispatch:Silo:GatewayPort={FreePort()}",
             "--GridDispatch:Simulation:Enabled=false", "--Logging:LogLevel:Default=Warning", "--GridDispatch:Auth:DevIssuer:Enabled=true",
             "--GridDispatch:RateLimits:IntakePerMinute=100000000", // one client sends all the load
+            "--GridDispatch:RateLimits:CommandsPerUserPerMinute=100000000",
+            "--GridDispatch:RateLimits:CommandsPerAddressPerMinute=100000000",
         ], FindApiProject());
         await app.StartAsync();
         var baseAddress = new Uri(app.Urls.First());

@@ -45,6 +45,8 @@ public static class GridDispatchApi
         builder.Services.AddOpenApi();
         builder.Services.AddSignalR().AddJsonProtocol(o => JsonBody.Configure(o.PayloadSerializerOptions));
         builder.Services.AddSingleton<LiveSubscriptions>();
+        builder.Services.AddOptions<LiveOptions>().BindConfiguration(LiveOptions.Section);
+        builder.Services.AddHostedService<LiveAccessReview>();
         builder.Services.AddSingleton<LiveRelay>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveRelay>());
         return builder;
@@ -52,6 +54,7 @@ public static class GridDispatchApi
 
     public static WebApplication MapGridDispatchApi(this WebApplication app)
     {
+        app.UseKnownProxies(app.Configuration);     // first, so limits and the audit log see the client's own address
         app.UseAudit();     // outside the exception handler, so it records the final status of refused commands too
         app.UseExceptionHandler(errors => errors.Run(Problems.WriteAsync));
         app.UseStatusCodePages(async context =>
@@ -120,7 +123,8 @@ public static class GridDispatchApi
             return await audit.QueryAsync(code, string.IsNullOrEmpty(actor) ? null : actor, count, cancellationToken);
         });
         app.MapOpen311();
-        app.MapHub<LiveHub>("/hubs/live");
+        // A connection lives no longer than its token; the access review ends subscriptions the caller may no longer read.
+        app.MapHub<LiveHub>("/hubs/live", o => o.CloseOnAuthenticationExpiration = true);
         return app;
     }
 }

@@ -99,7 +99,7 @@ public sealed class DevIssuer(SymmetricSecurityKey key, DevIssuerOptions options
     }
 }
 
-public static class AuthSetup
+public static partial class AuthSetup
 {
     /// <summary>JWT bearer on every endpoint unless it allows anonymous callers; the hub reads the token from the query too.</summary>
     public static WebApplicationBuilder AddGridDispatchAuth(this WebApplicationBuilder builder)
@@ -178,7 +178,16 @@ public static class AuthSetup
         }
 
         var options = app.Services.GetRequiredService<AuthOptions>();
-        var routes = app.MapGroup("/dev").AllowAnonymous();
+        if (!app.Environment.IsDevelopment())
+        {
+            LogDevIssuerOutsideDevelopment(app.Logger, app.Environment.EnvironmentName);
+        }
+
+        // Only for a developer on this machine: any other caller (directly, or forwarded by a known proxy) finds nothing here.
+        var routes = app.MapGroup("/dev").AllowAnonymous().AddEndpointFilter(async (context, next) =>
+            context.HttpContext.Connection.RemoteIpAddress is { } address && System.Net.IPAddress.IsLoopback(address)
+                ? await next(context)
+                : Results.NotFound());
         routes.MapGet("/users", () => dev.Users.Select(u => new { u.Id, u.Name, u.Role, u.Scope }));
         routes.MapPost("/token", async (HttpRequest request, IGrainFactory grains) =>
         {
@@ -210,6 +219,10 @@ public static class AuthSetup
             return null;
         }
     }
+
+    [LoggerMessage(EventId = 6201, Level = LogLevel.Warning,
+        Message = "The development token issuer is enabled in the {Environment} environment: anyone on this machine can sign in as any demo user or worker. Turn it off (GridDispatch:Auth:DevIssuer:Enabled=false) and set GridDispatch:Auth:Authority.")]
+    private static partial void LogDevIssuerOutsideDevelopment(ILogger logger, string environment);
 
     /// <summary>The token's subject: who is acting.</summary>
     public static string UserId(this ClaimsPrincipal user) => user.FindFirstValue(GridClaims.Subject) ?? "";

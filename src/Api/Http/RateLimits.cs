@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 
 namespace GridDispatch.Api.Http;
@@ -14,6 +15,27 @@ public sealed class RateLimitOptions
 
     /// <summary>Sign-in (POST /dev/token).</summary>
     public int LoginPerMinute { get; set; } = 10;
+
+    /// <summary>Every command (any method but GET/HEAD/OPTIONS) per signed-in user.</summary>
+    public int CommandsPerUserPerMinute { get; set; } = 600;
+
+    /// <summary>Every command per client address (all users behind one address together).</summary>
+    public int CommandsPerAddressPerMinute { get; set; } = 6000;
+}
+
+/// <summary>
+/// Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (section "GridDispatch:Proxies"). With none
+/// configured the headers are ignored, so a client cannot pick its own address to dodge a limit or the audit log.
+/// </summary>
+public sealed class ProxyOptions
+{
+    public const string Section = "GridDispatch:Proxies";
+
+    /// <summary>Addresses of known proxies ("10.0.0.5").</summary>
+    public List<string> KnownProxies { get; set; } = [];
+
+    /// <summary>Networks of known proxies in CIDR form ("10.0.0.0/24").</summary>
+    public List<string> KnownNetworks { get; set; } = [];
 }
 
 public static class RateLimits
@@ -30,6 +52,13 @@ public static class RateLimits
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             limiter.AddPolicy(Intake, context => PerAddress(context, o.IntakePerMinute));
             limiter.AddPolicy(Login, context => PerAddress(context, o.LoginPerMinute));
+            limiter.GlobalLimiter = PartitionedRateLimiter.CreateChained(
+                PartitionedRateLimiter.Create<HttpContext, string>(context => IsCommand(context)
+                    ? RateLimitPartition.GetFixedWindowLimiter("user:" + (context.User.FindFirst(Auth.GridClaims.Subject)?.Value ?? "anonymous"), _ => Window(o.CommandsPerUserPerMinute))
+                    : RateLimitPartition.GetNoLimiter("reads")),
+                PartitionedRateLimiter.Create<HttpContext, string>(context => IsCommand(context)
+                    ? RateLimitPartition.GetFixedWindowLimiter("address:" + Address(context), _ => Window(o.CommandsPerAddressPerMinute))
+                    : RateLimitPartition.GetNoLimiter("reads")));
             limiter.OnRejected = async (rejected, cancellationToken) =>
             {
                 var retry = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromMinutes(1);
@@ -40,17 +69,51 @@ public static class RateLimits
                 {
                     Status = StatusCodes.Status429TooManyRequests,
                     Title = "too-many-requests",
-                    Detail = $"Too many requests from this address; try again in {seconds} s.",
+                    Detail = $"Too many requests from this user or address; try again in {seconds} s.",
                 }, JsonBody.Options, "application/problem+json", cancellationToken);
             };
         });
     }
 
     private static RateLimitPartition<string> PerAddress(HttpContext context, int perMinute) =>
-        RateLimitPartition.GetFixedWindowLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "unknown", _ => new FixedWindowRateLimiterOptions
+        RateLimitPartition.GetFixedWindowLimiter(Address(context), _ => Window(perMinute));
+
+    private static FixedWindowRateLimiterOptions Window(int perMinute) => new()
+    {
+        PermitLimit = Math.Max(1, perMinute),
+        Window = TimeSpan.FromMinutes(1),
+        QueueLimit = 0,
+    };
+
+    /// <summary>The client's address: the connection's, or the one a known proxy forwarded (see <see cref="ProxyOptions"/>).</summary>
+    private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
+    private static bool IsCommand(HttpContext context) =>
+        !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) || HttpMethods.IsOptions(context.Request.Method))
+        && !context.Request.Path.StartsWithSegments("/hubs");
+
+    /// <summary>Believes X-Forwarded-For/-Proto from the configured proxies only; with none configured, from nobody.</summary>
+    public static IApplicationBuilder UseKnownProxies(this IApplicationBuilder app, IConfiguration configuration)
+    {
+        var proxies = configuration.GetSection(ProxyOptions.Section).Get<ProxyOptions>() ?? new ProxyOptions();
+        if (proxies.KnownProxies.Count == 0 && proxies.KnownNetworks.Count == 0)
         {
-            PermitLimit = Math.Max(1, perMinute),
-            Window = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-        });
+            return app;
+        }
+
+        var options = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto, ForwardLimit = 1 };
+        options.KnownProxies.Clear();
+        options.KnownIPNetworks.Clear();
+        foreach (var proxy in proxies.KnownProxies)
+        {
+            options.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
+        }
+
+        foreach (var network in proxies.KnownNetworks)
+        {
+            options.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+        }
+
+        return app.UseForwardedHeaders(options);
+    }
 }

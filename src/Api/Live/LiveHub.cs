@@ -11,14 +11,39 @@ namespace GridDispatch.Api.Live;
 /// state and then applies pushes newer than that version. Pushes are sent by <see cref="LiveRelay"/>; the hub only
 /// manages membership. Every subscription is checked against the caller's role and region, as the HTTP routes are.
 /// </summary>
-public sealed class LiveHub(IGrainFactory grains, LiveSubscriptions subscriptions, Endpoints.GridLocator city, CategoryCatalog catalog) : Hub
+public sealed class LiveHub(IGrainFactory grains, LiveSubscriptions subscriptions, Endpoints.GridLocator city, CategoryCatalog catalog, Audit.IAuditLog audit) : Hub
 {
     public async Task<object> Subscribe(string topic)
     {
-        var snapshot = await SnapshotAsync(topic);
-        subscriptions.Add(Context.ConnectionId, topic);
+        var caller = CallerOrRefuse();
+        object snapshot;
+        try
+        {
+            snapshot = await LiveAccess.SnapshotAsync(grains, city, catalog, caller, topic);
+        }
+        catch (HubException)
+        {
+            audit.Append(new Audit.AuditEntry(DateTimeOffset.UtcNow, caller.Id, Caller.RoleName(caller.Role), caller.Scope ?? "",
+                LiveAccess.RegionOf(topic) ?? caller.Scope ?? "", "SUBSCRIBE /hubs/live", topic,
+                Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString() ?? "", StatusCodes.Status403Forbidden));
+            throw;
+        }
+
+        subscriptions.Add(Context.ConnectionId, topic, caller);
         await Groups.AddToGroupAsync(Context.ConnectionId, topic);
         return snapshot;
+    }
+
+    private Caller CallerOrRefuse()
+    {
+        try
+        {
+            return Caller.From(Context.User!);
+        }
+        catch (DomainException e)
+        {
+            throw new HubException($"{e.Code}: {e.Message}");
+        }
     }
 
     public async Task Unsubscribe(string topic)
@@ -32,49 +57,30 @@ public sealed class LiveHub(IGrainFactory grains, LiveSubscriptions subscription
         subscriptions.RemoveConnection(Context.ConnectionId);
         return Task.CompletedTask;
     }
-
-    private async Task<object> SnapshotAsync(string topic)
-    {
-        var (kind, key) = LiveTopics.Parse(topic) ?? throw new HubException($"Unknown topic '{topic}'");
-        try
-        {
-            var caller = Caller.From(Context.User!);
-            switch (kind)
-            {
-                case "city":
-                    Policy.Require(caller, Act.RegionRead, Target.RegionOf(city.CityCode), "topic");
-                    return await grains.GetGrain<ICityGrain>(city.CityCode).GetAsync();
-                case "region" when RegionCode.TryGetLevel(key, out var level) && level != RegionLevel.Grid:
-                    Policy.Require(caller, Act.RegionRead, Target.RegionOf(key), "topic");
-                    return await grains.GetRegion(key).GetAsync();
-                case "grid" when RegionCode.IsValid(key, RegionLevel.Grid):
-                    Policy.Require(caller, Act.RegionRead, Target.RegionOf(key), "topic");
-                    return await grains.GetGrain<IGridGrain>(key).GetAsync();
-                case "worker":
-                    return Access.Worker(caller, await grains.GetGrain<IWorkerGrain>(key).GetAsync());
-                case "incident":
-                    return Access.Incident(caller, await grains.GetGrain<IIncidentGrain>(key).GetAsync(), catalog);
-                default:
-                    throw new HubException($"Malformed topic '{topic}'");
-            }
-        }
-        catch (DomainException e)
-        {
-            throw new HubException($"{e.Code}: {e.Message}");
-        }
-    }
 }
 
 /// <summary>Which topics have subscribers on this host, so only those are buffered and pushed.</summary>
 public sealed class LiveSubscriptions
 {
     private readonly ConcurrentDictionary<string, HashSet<string>> _byConnection = new();
+    private readonly ConcurrentDictionary<string, Caller> _callers = new();
     private readonly ConcurrentDictionary<string, int> _counts = new(StringComparer.Ordinal);
 
     public bool Any(string topic) => _counts.TryGetValue(topic, out var n) && n > 0;
 
-    public void Add(string connection, string topic)
+    /// <summary>Every connection's caller and topics right now (for the access review).</summary>
+    public IReadOnlyList<(string Connection, Caller Caller, string[] Topics)> Snapshot() =>
+        [.. _byConnection.Select(kv =>
+        {
+            lock (kv.Value)
+            {
+                return (kv.Key, _callers.TryGetValue(kv.Key, out var c) ? c : null, kv.Value.ToArray());
+            }
+        }).Where(x => x.Item2 is not null).Select(x => (x.Key, x.Item2!, x.Item3))];
+
+    public void Add(string connection, string topic, Caller caller)
     {
+        _callers[connection] = caller;
         var topics = _byConnection.GetOrAdd(connection, _ => new HashSet<string>(StringComparer.Ordinal));
         lock (topics)
         {
@@ -101,6 +107,7 @@ public sealed class LiveSubscriptions
 
     public void RemoveConnection(string connection)
     {
+        _callers.TryRemove(connection, out _);
         if (_byConnection.TryRemove(connection, out var topics))
         {
             lock (topics)

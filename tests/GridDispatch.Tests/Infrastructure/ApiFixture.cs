@@ -115,9 +115,12 @@ public sealed class ApiFixture : IAsyncLifetime
             $"--GridDispatch:Silo:GatewayPort={FreePort()}",
             "--GridDispatch:Simulation:Enabled=false",
             "--GridDispatch:Dispatch:RollupInterval=00:00:00.100",
+            "--GridDispatch:Live:AccessReviewInterval=00:00:00.500",
             "--Logging:LogLevel:Default=Warning",
             "--GridDispatch:RateLimits:IntakePerMinute=1000000",      // every test comes from 127.0.0.1
             "--GridDispatch:RateLimits:LoginPerMinute=1000000",
+            "--GridDispatch:RateLimits:CommandsPerUserPerMinute=1000000",
+            "--GridDispatch:RateLimits:CommandsPerAddressPerMinute=1000000",
             .. AuthArgs,
         ], RepoPaths.ApiProject);
         await App.StartAsync();
