@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using GridDispatch.Api.Auth;
+using GridDispatch.Silo;
 using GridDispatch.Silo.Database;
 using Npgsql;
 
@@ -42,10 +44,17 @@ public sealed class MemoryAuditLog : IAuditLog
 /// <summary>
 /// The durable audit log: entries queue in a bounded channel and a background writer inserts them in batches into
 /// audit_log, whose trigger refuses updates and deletes. If the database is away, entries wait (up to the buffer) and
-/// the writer retries; past the buffer the oldest waiting entries are dropped and a warning is logged.
+/// the writer retries; past the buffer the oldest waiting entries are dropped and a warning is logged. Text is made
+/// storable before it is written (NUL escaped, values clipped to their columns); a batch PostgreSQL still refuses for
+/// good (<see cref="PostgresErrors.IsPermanent(Exception)"/>) is written again row by row, and a row that fails on its
+/// own is dropped with a warning and counted in <c>griddispatch.audit.dropped</c> rather than retried forever.
 /// </summary>
-public sealed partial class PostgresAuditLog(DatabaseOptions database, ILogger<PostgresAuditLog> logger) : BackgroundService, IAuditLog
+public sealed partial class PostgresAuditLog(DatabaseOptions database, IMeterFactory meters, ILogger<PostgresAuditLog> logger)
+    : BackgroundService, IAuditLog
 {
+    private readonly Counter<long> _refused = GridDispatchMeter.Create(meters).CreateCounter<long>(
+        "griddispatch.audit.dropped", "{row}", "Audit entries PostgreSQL refused for good, dropped from the audit log");
+
     private readonly Channel<AuditEntry> _buffer = Channel.CreateBounded<AuditEntry>(
         new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest });
 
@@ -90,7 +99,7 @@ public sealed partial class PostgresAuditLog(DatabaseOptions database, ILogger<P
 
             try
             {
-                await WriteAsync(batch, stoppingToken);
+                await WriteOrDropAsync(batch, stoppingToken);
                 batch.Clear();
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
@@ -98,6 +107,47 @@ public sealed partial class PostgresAuditLog(DatabaseOptions database, ILogger<P
                 LogWriteFailed(ex, batch.Count);
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
+        }
+    }
+
+    /// <summary>
+    /// Writes the batch; if PostgreSQL refuses it for good, writes it row by row and drops each row that still fails.
+    /// Transient failures propagate and the caller keeps the batch, minus the rows the row-by-row pass has already
+    /// stored (audit_log has no natural key, so a row written twice would be kept twice).
+    /// </summary>
+    private async Task WriteOrDropAsync(List<AuditEntry> batch, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WriteAsync(batch, cancellationToken);
+            return;
+        }
+        catch (Exception ex) when (PostgresErrors.IsPermanent(ex))
+        {
+            LogBatchRefused(ex, batch.Count);
+        }
+
+        var done = 0;
+        try
+        {
+            foreach (var entry in batch)
+            {
+                try
+                {
+                    await WriteAsync([entry], cancellationToken);
+                }
+                catch (Exception ex) when (PostgresErrors.IsPermanent(ex))
+                {
+                    _refused.Add(1);
+                    LogRowRefused(ex, PostgresErrors.SqlState(ex) ?? "none", entry.At, entry.Action);
+                }
+
+                done++;
+            }
+        }
+        finally
+        {
+            batch.RemoveRange(0, done);
         }
     }
 
@@ -124,7 +174,8 @@ public sealed partial class PostgresAuditLog(DatabaseOptions database, ILogger<P
         await copy.CompleteAsync(cancellationToken);
     }
 
-    private static string Clip(string value, int length) => value.Length <= length ? value : value[..length];
+    /// <summary>Fits a value to its varchar column: NUL escaped, unpaired surrogates replaced, clipped to the limit.</summary>
+    private static string Clip(string value, int length) => PostgresText.Clean(value, length);
 
     private static string EscapeLike(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal)
         .Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
@@ -134,6 +185,14 @@ public sealed partial class PostgresAuditLog(DatabaseOptions database, ILogger<P
 
     [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "The audit buffer is full: the oldest waiting entry was dropped")]
     private partial void LogDropped();
+
+    [LoggerMessage(EventId = 7003, Level = LogLevel.Warning, Message = "PostgreSQL refused a batch of {Count} audit entries for good; writing them one by one")]
+    private partial void LogBatchRefused(Exception ex, int count);
+
+    // Who and which target are not logged: they are what the audit log protects.
+    [LoggerMessage(EventId = 7004, Level = LogLevel.Warning,
+        Message = "PostgreSQL refused the audit entry of {Action} at {At} for good (SQL state {SqlState}); dropped")]
+    private partial void LogRowRefused(Exception ex, string sqlState, DateTimeOffset at, string action);
 }
 
 /// <summary>Records every command (any method but GET/HEAD/OPTIONS) with who, what, where, when, from where and the result.</summary>

@@ -37,6 +37,7 @@ public static class DurableSiloExtensions
         silo.Services.AddSingleton(database);
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchemaMigrationParticipant>();
         silo.Services.AddSingleton(configuration.GetSection(EventLogOptions.Section).Get<EventLogOptions>() ?? new EventLogOptions());
+        silo.Services.AddMetrics();
         silo.Services.AddSingleton<PostgresIncidentEventLog>();
         silo.Services.AddSingleton<IIncidentEventSink>(sp => sp.GetRequiredService<PostgresIncidentEventLog>());
         silo.Services.AddSingleton<IEventLogHealth>(sp => sp.GetRequiredService<PostgresIncidentEventLog>());
