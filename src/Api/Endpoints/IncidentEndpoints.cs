@@ -137,6 +137,7 @@ public static class IncidentEndpoints
             Act.IncidentDefer => await incident.DeferAsync(new DeferCommand(actor, body.Reason ?? "", body.Until)),
             Act.IncidentResume => await incident.ResumeAsync(command),
             Act.IncidentEscalate => await incident.EscalateAsync(command),
+            Act.IncidentErase => await incident.ErasePersonalDataAsync(command),
             _ => throw new InvalidOperationException($"{act} is not an incident action"),
         };
         return Results.Ok(Access.AfterCommand(caller, view, catalog));
@@ -149,7 +150,7 @@ public static class IncidentEndpoints
         ["decline"] = Act.IncidentDecline, ["start"] = Act.IncidentStart, ["resolve"] = Act.IncidentResolve,
         ["hand-back"] = Act.IncidentHandBack, ["verify"] = Act.IncidentVerify, ["rework"] = Act.IncidentRework,
         ["rate"] = Act.IncidentRate, ["close"] = Act.IncidentClose, ["cancel"] = Act.IncidentCancel, ["defer"] = Act.IncidentDefer,
-        ["resume"] = Act.IncidentResume, ["escalate"] = Act.IncidentEscalate,
+        ["resume"] = Act.IncidentResume, ["escalate"] = Act.IncidentEscalate, ["erase-personal-data"] = Act.IncidentErase,
     };
 
     private static Act ActOf(string action) => ActionActs.TryGetValue(action, out var act)

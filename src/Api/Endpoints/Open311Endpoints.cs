@@ -150,7 +150,9 @@ public static class Open311Endpoints
             }
         });
 
+        // The anonymous list shows only categories the city marks public: cases about people never appear on it.
         return [.. views
+            .Where(v => catalog.TryGet(v.Category, out var c) && c.Public)
             .Select(v => ToRequest(v, catalog))
             .Where(r => (codes.Length == 0 || codes.Contains(r.ServiceCode)) && (statuses.Length == 0 || statuses.Contains(r.Status)))
             .Where(r => ids.Length > 0 || (r.RequestedDatetime >= start && r.RequestedDatetime <= end))
@@ -160,13 +162,14 @@ public static class Open311Endpoints
 
     internal static Open311Request ToRequest(IncidentView v, CategoryCatalog catalog)
     {
+        // Public output carries no free text that may hold personal data: status notes are built from the state alone
+        // (no reasons), and the description only for categories the city marks public.
         var closed = v.State is IncidentState.Closed or IncidentState.Cancelled;
-        catalog.TryGet(v.Category, out var category);
+        var known = catalog.TryGet(v.Category, out var category);
         var notes = $"{v.State.ToString().ToLowerInvariant()} at {v.Level.ToString().ToLowerInvariant()} level" +
-            (v.Overdue ? ", overdue" : "") + (v.ReworkCount > 0 ? $", reworked {v.ReworkCount}x" : "") +
-            (v.Timeline.LastOrDefault(e => e.Reason is not null) is { } last && closed ? $": {last.Reason}" : "");
+            (v.Overdue ? ", overdue" : "") + (v.ReworkCount > 0 ? $", reworked {v.ReworkCount}x" : "");
         return new Open311Request(
-            v.Id, closed ? "closed" : "open", notes, category?.Name ?? v.Category, v.Category, v.Description,
+            v.Id, closed ? "closed" : "open", notes, category?.Name ?? v.Category, v.Category, known && category!.Public ? v.Description : "",
             v.Assignee is { Kind: AssigneeKind.Department } d ? d.Id : category?.Department, null,
             v.ReportedAt, v.UpdatedAt, v.Deadlines.TryGetValue(DeadlineKind.Handle, out var due) ? due : null,
             null, v.GridCode, null,

@@ -56,6 +56,12 @@ public interface IIncidentGrain : IGrainWithStringKey
     /// </summary>
     [OneWay, Alias("MoveOff")] Task MoveOffAsync(MoveOff request);
 
+    /// <summary>
+    /// Erases the reporter's name, phone and address (kept apart from the timeline) and records that it happened; any
+    /// state, idempotent. Who may ask is the API's policy.
+    /// </summary>
+    [Alias("ErasePersonalData")] Task<IncidentView> ErasePersonalDataAsync(ActorCommand command);
+
     /// <summary>Hands the whole timeline to the event log again (after the log had to drop entries); idempotent.</summary>
     [Alias("RepublishLog")] Task RepublishLogAsync();
 

@@ -126,6 +126,9 @@ public enum IncidentEventKind
     Reassigned = 19,
     /// <summary>A worker step by someone who is not the assignee was refused (a race between two workers); state unchanged.</summary>
     AttemptRefused = 20,
+
+    /// <summary>The reporter's name, phone and address were erased (the timeline never held them; this records that it happened).</summary>
+    PersonalDataErased = 21,
 }
 
 /// <summary>Everyday or emergency operation (平战结合).</summary>

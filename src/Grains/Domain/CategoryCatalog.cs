@@ -56,7 +56,8 @@ public sealed record Category(
     TimeLimit HandleLimit,
     TimeLimit VerifyLimit,
     string AcceptCondition,
-    string CloseCondition);
+    string CloseCondition,
+    bool Public = true);
 
 public sealed record CategoryClass(string Code, string Name, string NameZh, string Standard, IReadOnlyList<Category> Categories);
 
@@ -135,7 +136,7 @@ public sealed class CategoryCatalog
 
         return new Category(s.Code, s.Name, s.NameZh, cls.Code, s.Department ?? cls.Department ?? "",
             TimeLimit.Parse(s.Limits.Accept), TimeLimit.Parse(s.Limits.Dispatch), TimeLimit.Parse(s.Limits.Handle),
-            TimeLimit.Parse(s.Limits.Verify), s.AcceptWhen, s.CloseWhen);
+            TimeLimit.Parse(s.Limits.Verify), s.AcceptWhen, s.CloseWhen, s.Public);
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new()
@@ -149,7 +150,9 @@ public sealed class CategoryCatalog
 
     private sealed record ClassDto(string Code, string Name, string NameZh, string Standard, string Department, List<CategoryDto> Categories);
 
-    private sealed record CategoryDto(string Code, string Name, string NameZh, string? Department, LimitsDto Limits, string AcceptWhen, string CloseWhen);
+    /// <param name="Public">False for categories whose cases are about people (disputes, special-population visits): they
+    /// never appear on public boards or anonymous Open311 listings, and their text is never shown there.</param>
+    private sealed record CategoryDto(string Code, string Name, string NameZh, string? Department, LimitsDto Limits, string AcceptWhen, string CloseWhen, bool Public = true);
 
     private sealed record LimitsDto(string Accept, string Dispatch, string Handle, string Verify);
 }

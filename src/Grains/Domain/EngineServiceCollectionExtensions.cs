@@ -27,6 +27,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<CategoryCatalog>();
         services.TryAddSingleton<CommandAuthority>();
         services.TryAddSingleton<IIncidentEventSink, NoIncidentEventSink>();
+        services.TryAddSingleton<IPersonalDataStore, MemoryPersonalDataStore>();
         return services;
     }
 

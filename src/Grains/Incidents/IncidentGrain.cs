@@ -15,6 +15,7 @@ public sealed partial class IncidentGrain(
     CategoryCatalog catalog,
     DeadlinePolicy deadlines,
     IIncidentEventSink eventLog,
+    IPersonalDataStore personalData,
     IOptions<DispatchOptions> options,
     ILogger<IncidentGrain> logger) : Grain, IIncidentGrain, IRemindable
 {
@@ -28,6 +29,7 @@ public sealed partial class IncidentGrain(
     private Assignee? _publishedAssignee;
     private string? _publishedQueue;
     private bool _dirty;
+    private ReporterContact? _contact;
     private DateTimeOffset _now;
     private int _logged;
 
@@ -43,16 +45,38 @@ public sealed partial class IncidentGrain(
 
     private TimeSpan AcceptanceWindow => _o.AcceptanceTimeoutOf(S.R.Severity) * Policy.AcceptanceFactor;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _publishedAssignee = S.Assignee;
         _publishedQueue = S.QueuedAt;
+        if (S.Exists)
+        {
+            await LoadContactAsync();
+        }
+
         ArmTimer();
 
         // Whether the last activation's entries reached the log is unknown: send the whole timeline again (the log
         // keeps each (incident, sequence) once), so nothing committed is ever missing from it.
         LogNewEntries();
-        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The reporter's contact comes from the personal-data store. A state written by an older version still holds it
+    /// inside the report: it is moved to the store and stripped from the state (the migration did the same to the log).
+    /// </summary>
+    private async Task LoadContactAsync()
+    {
+        if (ReporterContact.Of(S.R.Reporter) is { } legacy)
+        {
+            await personalData.SaveAsync(Id, S.R.Reporter!.Id, legacy);
+            S.StripContact();
+            await store.WriteStateAsync();
+            _contact = legacy;
+            return;
+        }
+
+        _contact = await personalData.GetAsync(Id);
     }
 
     public Task<IncidentView> GetAsync() => Task.FromResult(View());
@@ -66,14 +90,27 @@ public sealed partial class IncidentGrain(
 
     public async Task<ReportResult> ReportAsync(IncidentReport report)
     {
+        // Personal data never enters the timeline: the report keeps the reporter's id, the contact goes to its own store.
+        var contact = ReporterContact.Of(report.Reporter);
+        report = report with { Reporter = report.Reporter?.Id is { } reporterId ? new Reporter(reporterId, null, null, null) : null };
         if (S.Exists)
         {
             return new ReportResult(View(), false, S.Fingerprint == IncidentIds.Fingerprint(report));
         }
 
         ValidateReport(report);
+        if (contact is not null)
+        {
+            ValidateContact(contact);
+        }
         var gridMode = await GrainFactory.GetGrain<IGridGrain>(report.GridCode).GetModeAsync()
             ?? throw new DomainException(DomainErrors.InvalidInput, $"Unknown grid '{report.GridCode}'", "gridCode");
+
+        if (contact is not null)
+        {
+            await personalData.SaveAsync(Id, report.Reporter?.Id, contact);
+            _contact = contact;
+        }
 
         var view = await Run(async () =>
         {
@@ -213,6 +250,22 @@ public sealed partial class IncidentGrain(
 
         EscalateOneLevel(command.Actor, command.Reason!);
         await RouteAsync();
+    });
+
+    public Task<IncidentView> ErasePersonalDataAsync(ActorCommand command) => Run(async () =>
+    {
+        RequireActor(command);
+        if (!S.Exists)
+        {
+            throw new DomainException(DomainErrors.NotFound, $"No incident '{Id}'");
+        }
+
+        if (await personalData.EraseAsync(Id, command.Actor) || _contact is not null)
+        {
+            _contact = null;
+            Emit(IncidentEventKind.PersonalDataErased, command.Actor, command.Reason ?? "erased on request");
+            await CommitAsync();
+        }
     });
 
     public async Task MoveOffAsync(MoveOff move)
@@ -717,8 +770,19 @@ public sealed partial class IncidentGrain(
     }
 
     private IncidentView View() => S.Exists
-        ? S.View(Id, clock.Now)
+        ? S.View(Id, clock.Now, _contact)
         : throw new DomainException(DomainErrors.NotFound, $"No incident '{Id}'");
+
+    private static void ValidateContact(ReporterContact c)
+    {
+        foreach (var (value, field) in new[] { (c.Name, "reporter.name"), (c.Phone, "reporter.phone"), (c.Address, "reporter.address") })
+        {
+            if (value is { Length: > 200 })
+            {
+                throw new DomainException(DomainErrors.InvalidInput, $"'{field}' is longer than 200 characters", field);
+            }
+        }
+    }
 
     private static void RequireActor(ActorCommand command, bool reasonRequired = false)
     {

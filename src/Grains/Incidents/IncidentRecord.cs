@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
 
+using GridDispatch.Domain;
+
 namespace GridDispatch.Incidents;
 
 /// <summary>
@@ -168,8 +170,25 @@ public sealed class IncidentRecord
         id, R.Category, R.Severity, R.GridCode, State, Level, Assignee, IsOverdue(now),
         Deadlines.TryGetValue(DeadlineKind.Handle, out var h) ? h : null, Facts(now), Version);
 
-    public IncidentView View(string id, DateTimeOffset now) => new(
-        id, R.Source, R.ExternalId, R.Category, R.Severity, R.GridCode, R.Description, R.Reporter, R.Location,
+    /// <summary>Takes the reporter's contact out of the report and its timeline entry (states written before migration 008).</summary>
+    public void StripContact()
+    {
+        Report = Report! with { Reporter = Report.Reporter?.Id is { } id ? new Reporter(id, null, null, null) : null };
+        for (var i = 0; i < Timeline.Count; i++)
+        {
+            if (Timeline[i] is { Kind: IncidentEventKind.Reported, Report: { } r } entry)
+            {
+                Timeline[i] = entry with { Report = Report };
+            }
+        }
+
+        Fingerprint = IncidentIds.Fingerprint(Report);
+    }
+
+    /// <summary>The incident as the engine shows it; <paramref name="contact"/> (from the personal-data store) joins the reporter.</summary>
+    public IncidentView View(string id, DateTimeOffset now, ReporterContact? contact = null) => new(
+        id, R.Source, R.ExternalId, R.Category, R.Severity, R.GridCode, R.Description,
+        contact is null ? R.Reporter : new Reporter(R.Reporter?.Id, contact.Name, contact.Phone, contact.Address), R.Location,
         State, Level, LevelCode, Assignee, Acknowledged,
         Deadlines.Where(d => d.Key != DeadlineKind.RouteRetry).ToImmutableDictionary(),
         IsOverdue(now), MissedDeadline, ReworkCount, Rating, ReportedAt, UpdatedAt, Version, [.. Timeline]);

@@ -37,6 +37,7 @@ public static class IncidentRules
             [IncidentEventKind.AwaitingAssignment] = ([IncidentState.Accepted], null),
             [IncidentEventKind.Reassigned] = ([IncidentState.Dispatched], null),
             [IncidentEventKind.AttemptRefused] = (NonTerminal, null),
+            [IncidentEventKind.PersonalDataErased] = (Enum.GetValues<IncidentState>(), null),
         }.ToFrozenDictionary();
 
     public static bool IsAllowed(IncidentEventKind kind, IncidentState from) => Table[kind].From.Contains(from);

@@ -41,6 +41,7 @@ public static class DurableSiloExtensions
         silo.Services.AddSingleton<PostgresIncidentEventLog>();
         silo.Services.AddSingleton<IIncidentEventSink>(sp => sp.GetRequiredService<PostgresIncidentEventLog>());
         silo.Services.AddSingleton<IEventLogHealth>(sp => sp.GetRequiredService<PostgresIncidentEventLog>());
+        silo.Services.AddSingleton<IPersonalDataStore, PostgresPersonalDataStore>();
         silo.Services.AddHostedService(sp => sp.GetRequiredService<PostgresIncidentEventLog>());
 
         silo.Configure<ClusterOptions>(o =>

@@ -173,10 +173,11 @@ public sealed class RefusalHoleTests(ApiFixture api)
         var other = await hotline.PostAsync("/api/incidents", Json(body.Replace("\"hotline\"", "\"open311:test-app\"", StringComparison.Ordinal)));
         Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
 
-        // Campaign idempotency keys are per commander too.
-        var launch = "{\"scope\":\"449902002\",\"kind\":\"sweep-buildings\",\"title\":\"same key\"}";
-        using var first = api.As("commander-a", "commander", "4499");
-        using var second = api.As("commander-b", "commander", "4499");
+        // Campaign idempotency keys are per commander too (in a city of this test's own, so no dashboard shows them).
+        var city = await TestCity.Create().LoadAsync(api.Grains);
+        var launch = $"{{\"scope\":\"{city.Street}\",\"kind\":\"sweep-buildings\",\"title\":\"same key\"}}";
+        using var first = api.As("commander-a", "commander", city.Code);
+        using var second = api.As("commander-b", "commander", city.Code);
         HttpRequestMessage Launch()
         {
             var request = new HttpRequestMessage(HttpMethod.Post, "/api/campaigns") { Content = Json(launch) };
