@@ -195,7 +195,7 @@ public sealed partial class PostgresAuditLog(DatabaseOptions database, IMeterFac
     private partial void LogRowRefused(Exception ex, string sqlState, DateTimeOffset at, string action);
 }
 
-/// <summary>Records every command (any method but GET/HEAD/OPTIONS) with who, what, where, when, from where and the result.</summary>
+/// <summary>Records every command (any method but GET/HEAD/OPTIONS), and every refused read, with who, what, where, when, from where and the result.</summary>
 public static class AuditMiddleware
 {
     private const string RegionKey = "gd.audit.region";
@@ -206,7 +206,8 @@ public static class AuditMiddleware
     public static IApplicationBuilder UseAudit(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
         var method = context.Request.Method;
-        if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || context.Request.Path.StartsWithSegments("/hubs"))
+        var read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method);
+        if (context.Request.Path.StartsWithSegments("/hubs"))
         {
             await next(context);
             return;
@@ -218,15 +219,24 @@ public static class AuditMiddleware
         }
         finally
         {
-            var user = context.User;
-            var actor = user.Identity?.IsAuthenticated == true ? user.UserId() : "anonymous";
-            var role = user.FindFirst(GridClaims.Role)?.Value ?? "";
-            var scope = user.FindFirst(GridClaims.Scope)?.Value ?? "";
-            var region = context.Items.TryGetValue(RegionKey, out var r) && r is string code ? code : scope;
-            var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? context.Request.Path.Value ?? "";
-            context.RequestServices.GetRequiredService<IAuditLog>().Append(new AuditEntry(
-                DateTimeOffset.UtcNow, actor, role, scope, region, $"{method} {route}", context.Request.Path.Value ?? "",
-                context.Connection.RemoteIpAddress?.ToString() ?? "", context.Response.StatusCode));
+            // Commands always; reads only when a signed-in caller was refused (an attempt to see what is not theirs).
+            if (!read || context.Response.StatusCode == StatusCodes.Status403Forbidden)
+            {
+                Record(context, method);
+            }
         }
     });
+
+    private static void Record(HttpContext context, string method)
+    {
+        var user = context.User;
+        var actor = user.Identity?.IsAuthenticated == true ? user.UserId() : "anonymous";
+        var role = user.FindFirst(GridClaims.Role)?.Value ?? "";
+        var scope = user.FindFirst(GridClaims.Scope)?.Value ?? "";
+        var region = context.Items.TryGetValue(RegionKey, out var r) && r is string code ? code : scope;
+        var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? context.Request.Path.Value ?? "";
+        context.RequestServices.GetRequiredService<IAuditLog>().Append(new AuditEntry(
+            DateTimeOffset.UtcNow, actor, role, scope, region, $"{method} {route}", context.Request.Path.Value ?? "",
+            context.Connection.RemoteIpAddress?.ToString() ?? "", context.Response.StatusCode));
+    }
 }

@@ -76,9 +76,6 @@ public enum Relation
     /// <summary>The target worker's home unit lies in the caller's region.</summary>
     Home,
 
-    /// <summary>The target worker belongs to the caller's department.</summary>
-    SameDepartment,
-
     /// <summary>The target department is the caller's.</summary>
     OwnDepartment,
 
@@ -113,7 +110,6 @@ public sealed record Target(
     string? Reporter = null,
     string? WorkerId = null,
     string? WorkerHome = null,
-    string? WorkerDepartment = null,
     string? Department = null,
     string? TaskHolder = null)
 {
@@ -125,8 +121,7 @@ public sealed record Target(
         Reporter: v.Reporter?.Id is { Length: > 0 } r ? r : null);
 
     public static Target Of(WorkerView v) => new(
-        $"worker {v.Profile.Id}", WorkerId: v.Profile.Id, WorkerHome: v.Profile.Units.IsDefaultOrEmpty ? null : v.Profile.Units[0],
-        WorkerDepartment: v.Profile.Department);
+        $"worker {v.Profile.Id}", WorkerId: v.Profile.Id, WorkerHome: v.Profile.Units.IsDefaultOrEmpty ? null : v.Profile.Units[0]);
 
     public static Target Of(SweepTaskView t) => new($"campaign task {t.TaskId}", Region: t.GridCode, TaskHolder: t.WorkerId);
 
@@ -201,7 +196,7 @@ public static class Policy
             [new(CallerRole.Resident, Relation.Reporter), new(CallerRole.DistrictAdmin, Relation.InRegion), new(CallerRole.Commander, Relation.InRegion)],
         [Act.RegionRead] = Staff(Relation.InRegion, Relation.InRegion),
         [Act.RegionLoad] = Staff(Relation.InRegion, Relation.InRegion),
-        [Act.RegionEmergency] = Staff(Relation.InRegion, Relation.InRegion),
+        [Act.RegionEmergency] = Each(Administrators, Relation.InRegion),
         [Act.RegionMode] = Command,
         [Act.CampaignList] = Staff(Relation.InRegion, Relation.InRegion),
         [Act.CampaignRead] = Staff(Relation.InRegion, Relation.InRegion),
@@ -211,7 +206,7 @@ public static class Policy
         [Act.TaskStart] = [new(CallerRole.Worker, Relation.TaskHolder)],
         [Act.TaskFinish] = [new(CallerRole.Worker, Relation.TaskHolder)],
         [Act.Surge] = Command,
-        [Act.WorkerRead] = [.. Staff(Relation.Self, Relation.Home), new(CallerRole.Department, Relation.SameDepartment)],
+        [Act.WorkerRead] = Staff(Relation.Self, Relation.Home),
         [Act.WorkerStatus] = Staff(Relation.Self, Relation.Home),
         [Act.WorkerLocation] = [new(CallerRole.Worker, Relation.Self)],
         [Act.DepartmentRead] = [new(CallerRole.Department, Relation.OwnDepartment), new(CallerRole.Commander, Relation.DepartmentCity)],
@@ -242,7 +237,6 @@ public static class Policy
         Relation.Reporter => t.Reporter is { } reporter && reporter == caller.Id,
         Relation.Self => t.WorkerId is { } id && id == caller.Id,
         Relation.Home => t.WorkerHome is { } home && caller.Covers(home),
-        Relation.SameDepartment => t.WorkerDepartment is { } d && caller.Department == d,
         Relation.OwnDepartment => t.Department is { } key && key == caller.Scope,
         Relation.DepartmentCity => t.Department is { } key && key.IndexOf(':', StringComparison.Ordinal) is > 0 and var colon && caller.Covers(key[..colon]),
         Relation.TaskHolder => t.TaskHolder is { } holder && holder == caller.Id,
@@ -278,7 +272,6 @@ public static class Policy
         Relation.Reporter => "reporter",
         Relation.Self => "self",
         Relation.Home => "home in region",
-        Relation.SameDepartment => "same dept",
         Relation.OwnDepartment => "own dept",
         Relation.DepartmentCity => "dept of their city",
         Relation.TaskHolder => "task holder",

@@ -13,6 +13,16 @@ namespace GridDispatch.Tests.Infrastructure;
 /// </summary>
 public sealed class ApiFixture : IAsyncLifetime
 {
+    private readonly string[] _extra;
+
+    public ApiFixture()
+        : this([])
+    {
+    }
+
+    /// <summary>A host of a test's own, with settings of its own on top of the shared ones.</summary>
+    internal ApiFixture(params string[] extra) => _extra = extra;
+
     public WebApplication App { get; private set; } = null!;
 
     public Uri BaseAddress { get; private set; } = null!;
@@ -122,6 +132,7 @@ public sealed class ApiFixture : IAsyncLifetime
             "--GridDispatch:RateLimits:CommandsPerUserPerMinute=1000000",
             "--GridDispatch:RateLimits:CommandsPerAddressPerMinute=1000000",
             .. AuthArgs,
+            .. _extra,
         ], RepoPaths.ApiProject);
         await App.StartAsync();
         BaseAddress = new Uri(App.Urls.Single(u => u.StartsWith("http://", StringComparison.Ordinal)));

@@ -1,0 +1,275 @@
+using System.Text;
+using GridDispatch.Api.Auth;
+using GridDispatch.Tests.Infrastructure;
+
+namespace GridDispatch.Tests.Api.Matrix;
+
+/// <summary>A target made for one case: what the policy sees of it, how to read its state, and the request that acts on it.</summary>
+public sealed record Subject(Target Facts, Func<Task<string>> Snapshot, Func<HttpRequestMessage> Request, string? HubTopic = null);
+
+/// <summary>
+/// How to set up and act on the target of each act, for one case: a city of its own per case (so no case sees another's
+/// effects), the target brought into the state where the act is legal, so that an allowed call succeeds.
+/// </summary>
+public sealed class Scenarios(IGrainFactory grains, GridDispatch.Domain.CategoryCatalog catalog)
+{
+    public const string Reporter = "resident-reporter";
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static Func<HttpRequestMessage> Send(HttpMethod method, string path, string? body = null) =>
+        () => new HttpRequestMessage(method, path) { Content = body is null ? null : Json(body) };
+
+    /// <summary>The scenario of an act; an act without one fails the matrix, so no act goes untested.</summary>
+    public Func<Grant?, Task<Subject>>? For(Act act) => act switch
+    {
+        Act.IncidentReport => async _ =>
+        {
+            var city = await CityAsync();
+            return new Subject(Target.RegionOf(city.Grid), () => GridAsync(city.Grid),
+                Send(HttpMethod.Post, "/api/incidents", $"{{\"category\":\"0101\",\"severity\":\"routine\",\"gridCode\":\"{city.Grid}\",\"description\":\"matrix\"}}"));
+        },
+        Act.IncidentRead => g => IncidentAsync(g, Stage.Dispatched, id => Send(HttpMethod.Get, $"/api/incidents/{id}"), topic: id => $"incident:{id}"),
+        Act.IncidentList => async _ =>
+        {
+            var city = await CityAsync();
+            return new Subject(Target.RegionOf(city.Grid), () => GridAsync(city.Grid), Send(HttpMethod.Get, $"/api/incidents?grid={city.Grid}"));
+        },
+        Act.IncidentAccept => g => IncidentAsync(g, Stage.Reported, Action("accept")),
+        Act.IncidentAssign => g => IncidentAsync(g, Stage.AwaitingAssignment, id => Send(HttpMethod.Post, $"/api/incidents/{id}/assign", $"{{\"workerId\":\"{_spare}\"}}")),
+        Act.IncidentAcknowledge => g => IncidentAsync(g, Stage.Dispatched, Action("acknowledge")),
+        Act.IncidentDecline => g => IncidentAsync(g, Stage.Dispatched, Action("decline")),
+        Act.IncidentStart => g => IncidentAsync(g, Stage.Dispatched, Action("start")),
+        Act.IncidentResolve => g => IncidentAsync(g, Stage.InProgress, Action("resolve")),
+        Act.IncidentHandBack => g => IncidentAsync(g, Stage.Dispatched, Action("hand-back", "{\"reason\":\"needs a ladder\"}")),
+        Act.IncidentVerify => g => IncidentAsync(g, Stage.Resolved, Action("verify")),
+        Act.IncidentRework => g => IncidentAsync(g, Stage.Resolved, Action("rework", "{\"reason\":\"still there\"}")),
+        Act.IncidentRate => g => IncidentAsync(g, Stage.Verified, Action("rate", "{\"stars\":4}")),
+        Act.IncidentClose => g => IncidentAsync(g, Stage.Verified, Action("close")),
+        Act.IncidentCancel => g => IncidentAsync(g, Stage.Dispatched, Action("cancel", "{\"reason\":\"reported twice\"}")),
+        Act.IncidentDefer => g => IncidentAsync(g, Stage.Dispatched, Action("defer", "{\"reason\":\"waiting for parts\"}")),
+        Act.IncidentResume => g => IncidentAsync(g, Stage.Deferred, Action("resume")),
+        Act.IncidentEscalate => g => IncidentAsync(g, Stage.Dispatched, Action("escalate", "{\"reason\":\"beyond the grid\"}")),
+        Act.IncidentErase => g => IncidentAsync(g, Stage.Dispatched, Action("erase-personal-data")),
+        Act.RegionRead => async _ =>
+        {
+            var city = await CityAsync();
+            return new Subject(Target.RegionOf(city.Grid), () => GridAsync(city.Grid), Send(HttpMethod.Get, $"/api/grids/{city.Grid}"), $"grid:{city.Grid}");
+        },
+        Act.RegionLoad => async _ =>
+        {
+            var city = await CityAsync();
+            return new Subject(Target.RegionOf(city.Grid), () => GridAsync(city.Grid), Send(HttpMethod.Get, $"/api/regions/{city.Grid}/load"));
+        },
+        Act.RegionEmergency => async _ =>
+        {
+            var city = await CityAsync();
+            return new Subject(Target.RegionOf(city.Community), () => EmergencyAsync(city.Street), Send(HttpMethod.Get, $"/api/regions/{city.Community}/emergency"));
+        },
+        Act.RegionMode => async _ =>
+        {
+            var city = await CityAsync();
+            return new Subject(Target.RegionOf(city.Street), () => EmergencyAsync(city.Street),
+                Send(HttpMethod.Post, $"/api/regions/{city.Street}/mode", "{\"mode\":\"emergency\",\"level\":\"IV\",\"reason\":\"drill\"}"));
+        },
+        Act.CampaignList => async _ =>
+        {
+            var city = await CityAsync();
+            return new Subject(Target.RegionOf(city.Grid), () => CampaignsAsync(city), Send(HttpMethod.Get, $"/api/campaigns?scope={city.Grid}"));
+        },
+        Act.CampaignRead => async _ =>
+        {
+            var (city, campaign) = await CampaignAsync();
+            return new Subject(Target.RegionOf(city.Grid), () => CampaignStateAsync(campaign), Send(HttpMethod.Get, $"/api/campaigns/{campaign}"));
+        },
+        Act.CampaignLaunch => async _ =>
+        {
+            var city = await CityAsync();
+            return new Subject(Target.RegionOf(city.Street), () => CampaignsAsync(city),
+                Send(HttpMethod.Post, "/api/campaigns", $"{{\"scope\":\"{city.Street}\",\"kind\":\"sweep-buildings\",\"title\":\"matrix\"}}"));
+        },
+        Act.CampaignEnd => async _ =>
+        {
+            var (city, campaign) = await CampaignAsync();
+            return new Subject(Target.RegionOf(city.Grid), () => CampaignStateAsync(campaign), Send(HttpMethod.Post, $"/api/campaigns/{campaign}/end", "{\"reason\":\"done\"}"));
+        },
+        Act.TaskRead => _ => TaskAsync(started: false, id => Send(HttpMethod.Get, $"/api/campaigns/tasks/{id}")),
+        Act.TaskStart => _ => TaskAsync(started: false, id => Send(HttpMethod.Post, $"/api/campaigns/tasks/{id}/start", "{}")),
+        Act.TaskFinish => _ => TaskAsync(started: true, id => Send(HttpMethod.Post, $"/api/campaigns/tasks/{id}/finish", "{\"outcome\":\"done\"}")),
+        Act.Surge => async _ =>
+        {
+            var city = await CityAsync();
+            await grains.GetGrain<IEmergencyGrain>(city.Street).SwitchAsync(new ModeCommand(Mode.Emergency, "IV", "matrix", "commander-m", city.Code));
+            var volunteer = $"{city.Code}-volunteer";
+            return new Subject(Target.RegionOf(city.Street), async () => $"{await EmergencyAsync(city.Street)} {await ExistsAsync(volunteer)}",
+                Send(HttpMethod.Post, "/api/workers/surge", $"{{\"scope\":\"{city.Street}\",\"workers\":[{{\"id\":\"{volunteer}\",\"name\":\"V\",\"kind\":\"volunteer\"}}]}}"));
+        },
+        Act.WorkerRead => _ => WorkerAsync(id => Send(HttpMethod.Get, $"/api/workers/{id}"), topic: true),
+        Act.WorkerStatus => _ => WorkerAsync(id => Send(HttpMethod.Put, $"/api/workers/{id}/status", "{\"status\":\"onPatrol\"}")),
+        Act.WorkerLocation => _ => WorkerAsync(id => Send(HttpMethod.Put, $"/api/workers/{id}/location", "{\"latitude\":22.5,\"longitude\":114.1}")),
+        Act.DepartmentRead => async _ =>
+        {
+            var city = await CityAsync();
+            var key = RegionCode.DepartmentKey(city.Code, "city-management");
+            return new Subject(Target.DepartmentOf(key), () => Task.FromResult(""), Send(HttpMethod.Get, $"/api/departments/{key}"));
+        },
+        Act.AuditRead => async _ =>
+        {
+            var city = await CityAsync();
+            return new Subject(Target.RegionOf(city.Grid), () => Task.FromResult(""), Send(HttpMethod.Get, $"/api/audit?region={city.Grid}"));
+        },
+        Act.KpiRead => async _ =>
+        {
+            var city = await CityAsync();
+            return new Subject(Target.RegionOf(city.Grid), () => GridAsync(city.Grid), Send(HttpMethod.Get, $"/api/kpis/{city.Grid}"));
+        },
+        Act.CatalogueRead => _ => Task.FromResult(new Subject(Target.Nothing, () => Task.FromResult(""), Send(HttpMethod.Get, "/api/categories"))),
+        _ => null,
+    };
+
+    private string _spare = "";
+
+    private static Func<string, Func<HttpRequestMessage>> Action(string action, string body = "{}") =>
+        id => Send(HttpMethod.Post, $"/api/incidents/{id}/{action}", body);
+
+    private enum Stage { Reported, AwaitingAssignment, Dispatched, InProgress, Resolved, Verified, Deferred }
+
+    /// <summary>
+    /// A city of the case's own: two grid workers for rubbish and the like (class 01), a spare of another class, and the city
+    /// management department with an officer (off duty unless the case needs the department to hold the incident).
+    /// </summary>
+    private async Task<TestCity> CityAsync(bool departmentHolds = false)
+    {
+        var city = TestCity.Create();
+        city.Departments.Add(new City.DepartmentEntry("city-management", "City management bureau"));
+        if (!departmentHolds)
+        {
+            city.AddWorker("w1", [city.Grid], categories: ["01"]);
+            city.AddWorker("w2", [city.Grid], categories: ["01"]);
+        }
+
+        _spare = city.AddWorker("spare", [city.Grid], categories: ["05"]);
+        city.AddWorker("officer", [], department: "city-management", categories: ["01"], status: WorkerStatus.OffDuty);
+        return await city.LoadAsync(grains);
+    }
+
+    private async Task<Subject> IncidentAsync(Grant? grant, Stage stage, Func<string, Func<HttpRequestMessage>> request, Func<string, string>? topic = null)
+    {
+        // A department holds the incident only when the case is about the department it is with.
+        var city = await CityAsync(departmentHolds: grant?.Relation == Relation.AssignedDepartment);
+        var report = Reports.Make(city.Grid, category: stage == Stage.AwaitingAssignment ? "0601" : "0101", reporter: Reporter);
+        var incident = grains.GetGrain<IIncidentGrain>(IncidentIds.For(report.Source, report.ExternalId));
+        var view = (await incident.ReportAsync(report)).Incident;
+        if (stage != Stage.Reported)
+        {
+            view = await incident.AcceptAsync(new ActorCommand("leader-m"));
+        }
+
+        var holder = view.Assignee is { Kind: AssigneeKind.Worker } w ? w.Id : null;
+        var department = view.Assignee is { Kind: AssigneeKind.Department } d ? d.Id : null;
+        ActorCommand ByHolder(string? reason = null) => new(holder ?? "officer-m", reason, department);
+        if (stage >= Stage.InProgress && stage != Stage.Deferred)
+        {
+            view = await incident.StartAsync(ByHolder());
+        }
+
+        if (stage >= Stage.Resolved && stage != Stage.Deferred)
+        {
+            view = await incident.ResolveAsync(ByHolder("done"));
+        }
+
+        if (stage == Stage.Verified)
+        {
+            view = await incident.VerifyAsync(new ActorCommand("leader-m"));
+        }
+
+        if (stage == Stage.Deferred)
+        {
+            view = await incident.DeferAsync(new DeferCommand("leader-m", "waiting"));
+        }
+
+        return new Subject(Target.Of(view, catalog), () => IncidentStateAsync(view.Id), request(view.Id), topic?.Invoke(view.Id));
+    }
+
+    private async Task<Subject> WorkerAsync(Func<string, Func<HttpRequestMessage>> request, bool topic = false)
+    {
+        var city = await CityAsync();
+        var id = $"{city.Code}-w1";
+        var view = await grains.GetGrain<IWorkerGrain>(id).GetAsync();
+        return new Subject(Target.Of(view), () => WorkerStateAsync(id), request(id), topic ? $"worker:{id}" : null);
+    }
+
+    private async Task<(TestCity City, string Campaign)> CampaignAsync()
+    {
+        var city = await CityAsync();
+        var id = $"cmp-m{city.Code}";
+        await grains.GetGrain<ICampaignGrain>(id).LaunchAsync(new CampaignSpec(city.Grid, CampaignKind.SweepBuildings, "matrix", null, "commander-m", city.Code));
+        return (city, id);
+    }
+
+    private async Task<Subject> TaskAsync(bool started, Func<string, Func<HttpRequestMessage>> request)
+    {
+        var (city, _) = await CampaignAsync();
+        var worker = grains.GetGrain<IWorkerGrain>($"{city.Code}-w1");
+        var tasks = await Eventually.Get(() => worker.GetAsync(), w => w.Tasks.Any(t => t.Campaign is not null), what: "a campaign task for w1");
+        var id = tasks.Tasks.First(t => t.Campaign is not null).IncidentId;
+        var grid = grains.GetGrain<IGridGrain>(city.Grid);
+        if (started)
+        {
+            await grid.StartSweepTaskAsync(id, $"{city.Code}-w1");
+        }
+
+        var task = await grid.GetSweepTaskAsync(id);
+        return new Subject(Target.Of(task), async () =>
+        {
+            var t = await grid.GetSweepTaskAsync(id);
+            return $"{t.Status} {t.WorkerId} {t.History.Length}";
+        }, request(id));
+    }
+
+    private async Task<string> IncidentStateAsync(string id)
+    {
+        var v = await grains.GetGrain<IIncidentGrain>(id).GetAsync();
+        var load = v.Assignee is { Kind: AssigneeKind.Worker } w ? await WorkerStateAsync(w.Id) : "";
+        return $"v{v.Version} {v.State} {v.Assignee} {v.Timeline.Length} {v.Rating} {v.Reporter?.Phone} | {load}";
+    }
+
+    private async Task<string> WorkerStateAsync(string id)
+    {
+        var w = await grains.GetGrain<IWorkerGrain>(id).GetAsync();
+        return $"v{w.Version} {w.Status} {w.Location} load {w.Load} tasks {string.Join(",", w.Tasks.Select(t => $"{t.IncidentId}:{t.Status}"))}";
+    }
+
+    private async Task<string> GridAsync(string code)
+    {
+        var g = await grains.GetGrain<IGridGrain>(code).GetAsync();
+        return $"open {string.Join(",", g.OpenIncidents.Select(i => $"{i.Id}:{i.Version}"))} mode {g.Summary.Mode?.Mode}";
+    }
+
+    private async Task<string> EmergencyAsync(string scope)
+    {
+        var e = await grains.GetGrain<IEmergencyGrain>(scope).GetAsync();
+        return $"{e.Active} {e.Level} {e.SurgeWorkers} {e.Reports.Length}";
+    }
+
+    private async Task<string> CampaignsAsync(TestCity city) =>
+        string.Join(",", (await grains.GetGrain<IOperationsDirectoryGrain>(city.Code).CampaignsAsync(city.Code)).Select(c => c.ToString()));
+
+    private async Task<string> CampaignStateAsync(string id)
+    {
+        var c = await grains.GetGrain<ICampaignGrain>(id).GetAsync(0);
+        return $"{c.Status} {c.EndedAt} {c.Rounds.Length}";
+    }
+
+    private async Task<string> ExistsAsync(string workerId)
+    {
+        try
+        {
+            return (await grains.GetGrain<IWorkerGrain>(workerId).GetAsync()).Profile.Id;
+        }
+        catch (DomainException e) when (e.Code == DomainErrors.NotFound)
+        {
+            return "none";
+        }
+    }
+}
