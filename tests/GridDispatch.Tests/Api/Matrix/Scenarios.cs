@@ -26,14 +26,14 @@ public sealed class Scenarios(IGrainFactory grains, GridDispatch.Domain.Category
         Act.IncidentReport => async _ =>
         {
             var city = await CityAsync();
-            return new Subject(Target.RegionOf(city.Grid), () => GridAsync(city.Grid),
+            return new Subject(Target.RegionOf(city.Grid), () => TargetState.GridAsync(grains, city.Grid),
                 Send(HttpMethod.Post, "/api/incidents", $"{{\"category\":\"0101\",\"severity\":\"routine\",\"gridCode\":\"{city.Grid}\",\"description\":\"matrix\"}}"));
         },
         Act.IncidentRead => g => IncidentAsync(g, Stage.Dispatched, id => Send(HttpMethod.Get, $"/api/incidents/{id}"), topic: id => $"incident:{id}"),
         Act.IncidentList => async _ =>
         {
             var city = await CityAsync();
-            return new Subject(Target.RegionOf(city.Grid), () => GridAsync(city.Grid), Send(HttpMethod.Get, $"/api/incidents?grid={city.Grid}"));
+            return new Subject(Target.RegionOf(city.Grid), () => TargetState.GridAsync(grains, city.Grid), Send(HttpMethod.Get, $"/api/incidents?grid={city.Grid}"));
         },
         Act.IncidentAccept => g => IncidentAsync(g, Stage.Reported, Action("accept")),
         Act.IncidentAssign => g => IncidentAsync(g, Stage.AwaitingAssignment, id => Send(HttpMethod.Post, $"/api/incidents/{id}/assign", $"{{\"workerId\":\"{_spare}\"}}")),
@@ -54,44 +54,44 @@ public sealed class Scenarios(IGrainFactory grains, GridDispatch.Domain.Category
         Act.RegionRead => async _ =>
         {
             var city = await CityAsync();
-            return new Subject(Target.RegionOf(city.Grid), () => GridAsync(city.Grid), Send(HttpMethod.Get, $"/api/grids/{city.Grid}"), $"grid:{city.Grid}");
+            return new Subject(Target.RegionOf(city.Grid), () => TargetState.GridAsync(grains, city.Grid), Send(HttpMethod.Get, $"/api/grids/{city.Grid}"), $"grid:{city.Grid}");
         },
         Act.RegionLoad => async _ =>
         {
             var city = await CityAsync();
-            return new Subject(Target.RegionOf(city.Grid), () => GridAsync(city.Grid), Send(HttpMethod.Get, $"/api/regions/{city.Grid}/load"));
+            return new Subject(Target.RegionOf(city.Grid), () => TargetState.GridAsync(grains, city.Grid), Send(HttpMethod.Get, $"/api/regions/{city.Grid}/load"));
         },
         Act.RegionEmergency => async _ =>
         {
             var city = await CityAsync();
-            return new Subject(Target.RegionOf(city.Community), () => EmergencyAsync(city.Street), Send(HttpMethod.Get, $"/api/regions/{city.Community}/emergency"));
+            return new Subject(Target.RegionOf(city.Community), () => TargetState.EmergencyAsync(grains, city.Street), Send(HttpMethod.Get, $"/api/regions/{city.Community}/emergency"));
         },
         Act.RegionMode => async _ =>
         {
             var city = await CityAsync();
-            return new Subject(Target.RegionOf(city.Street), () => EmergencyAsync(city.Street),
+            return new Subject(Target.RegionOf(city.Street), () => TargetState.EmergencyAsync(grains, city.Street),
                 Send(HttpMethod.Post, $"/api/regions/{city.Street}/mode", "{\"mode\":\"emergency\",\"level\":\"IV\",\"reason\":\"drill\"}"));
         },
         Act.CampaignList => async _ =>
         {
             var city = await CityAsync();
-            return new Subject(Target.RegionOf(city.Grid), () => CampaignsAsync(city), Send(HttpMethod.Get, $"/api/campaigns?scope={city.Grid}"));
+            return new Subject(Target.RegionOf(city.Grid), () => TargetState.CampaignsAsync(grains, city.Code), Send(HttpMethod.Get, $"/api/campaigns?scope={city.Grid}"));
         },
         Act.CampaignRead => async _ =>
         {
             var (city, campaign) = await CampaignAsync();
-            return new Subject(Target.RegionOf(city.Grid), () => CampaignStateAsync(campaign), Send(HttpMethod.Get, $"/api/campaigns/{campaign}"));
+            return new Subject(Target.RegionOf(city.Grid), () => TargetState.CampaignAsync(grains, campaign), Send(HttpMethod.Get, $"/api/campaigns/{campaign}"));
         },
         Act.CampaignLaunch => async _ =>
         {
             var city = await CityAsync();
-            return new Subject(Target.RegionOf(city.Street), () => CampaignsAsync(city),
+            return new Subject(Target.RegionOf(city.Street), () => TargetState.CampaignsAsync(grains, city.Code),
                 Send(HttpMethod.Post, "/api/campaigns", $"{{\"scope\":\"{city.Street}\",\"kind\":\"sweep-buildings\",\"title\":\"matrix\"}}"));
         },
         Act.CampaignEnd => async _ =>
         {
             var (city, campaign) = await CampaignAsync();
-            return new Subject(Target.RegionOf(city.Grid), () => CampaignStateAsync(campaign), Send(HttpMethod.Post, $"/api/campaigns/{campaign}/end", "{\"reason\":\"done\"}"));
+            return new Subject(Target.RegionOf(city.Grid), () => TargetState.CampaignAsync(grains, campaign), Send(HttpMethod.Post, $"/api/campaigns/{campaign}/end", "{\"reason\":\"done\"}"));
         },
         Act.TaskRead => _ => TaskAsync(started: false, id => Send(HttpMethod.Get, $"/api/campaigns/tasks/{id}")),
         Act.TaskStart => _ => TaskAsync(started: false, id => Send(HttpMethod.Post, $"/api/campaigns/tasks/{id}/start", "{}")),
@@ -101,7 +101,7 @@ public sealed class Scenarios(IGrainFactory grains, GridDispatch.Domain.Category
             var city = await CityAsync();
             await grains.GetGrain<IEmergencyGrain>(city.Street).SwitchAsync(new ModeCommand(Mode.Emergency, "IV", "matrix", "commander-m", city.Code));
             var volunteer = $"{city.Code}-volunteer";
-            return new Subject(Target.RegionOf(city.Street), async () => $"{await EmergencyAsync(city.Street)} {await ExistsAsync(volunteer)}",
+            return new Subject(Target.RegionOf(city.Street), async () => $"{await TargetState.EmergencyAsync(grains, city.Street)} {await TargetState.ExistsAsync(grains, volunteer)}",
                 Send(HttpMethod.Post, "/api/workers/surge", $"{{\"scope\":\"{city.Street}\",\"workers\":[{{\"id\":\"{volunteer}\",\"name\":\"V\",\"kind\":\"volunteer\"}}]}}"));
         },
         Act.WorkerRead => _ => WorkerAsync(id => Send(HttpMethod.Get, $"/api/workers/{id}"), topic: true),
@@ -121,7 +121,7 @@ public sealed class Scenarios(IGrainFactory grains, GridDispatch.Domain.Category
         Act.KpiRead => async _ =>
         {
             var city = await CityAsync();
-            return new Subject(Target.RegionOf(city.Grid), () => GridAsync(city.Grid), Send(HttpMethod.Get, $"/api/kpis/{city.Grid}"));
+            return new Subject(Target.RegionOf(city.Grid), () => TargetState.GridAsync(grains, city.Grid), Send(HttpMethod.Get, $"/api/kpis/{city.Grid}"));
         },
         Act.CatalogueRead => _ => Task.FromResult(new Subject(Target.Nothing, () => Task.FromResult(""), Send(HttpMethod.Get, "/api/categories"))),
         _ => null,
@@ -188,7 +188,7 @@ public sealed class Scenarios(IGrainFactory grains, GridDispatch.Domain.Category
             view = await incident.DeferAsync(new DeferCommand("leader-m", "waiting"));
         }
 
-        return new Subject(Target.Of(view, catalog), () => IncidentStateAsync(view.Id), request(view.Id), topic?.Invoke(view.Id));
+        return new Subject(Target.Of(view, catalog), () => TargetState.IncidentAsync(grains, view.Id), request(view.Id), topic?.Invoke(view.Id));
     }
 
     private async Task<Subject> WorkerAsync(Func<string, Func<HttpRequestMessage>> request, bool topic = false)
@@ -196,7 +196,7 @@ public sealed class Scenarios(IGrainFactory grains, GridDispatch.Domain.Category
         var city = await CityAsync();
         var id = $"{city.Code}-w1";
         var view = await grains.GetGrain<IWorkerGrain>(id).GetAsync();
-        return new Subject(Target.Of(view), () => WorkerStateAsync(id), request(id), topic ? $"worker:{id}" : null);
+        return new Subject(Target.Of(view), () => TargetState.WorkerAsync(grains, id), request(id), topic ? $"worker:{id}" : null);
     }
 
     private async Task<(TestCity City, string Campaign)> CampaignAsync()
@@ -226,42 +226,52 @@ public sealed class Scenarios(IGrainFactory grains, GridDispatch.Domain.Category
             return $"{t.Status} {t.WorkerId} {t.History.Length}";
         }, request(id));
     }
+}
 
-    private async Task<string> IncidentStateAsync(string id)
+/// <summary>A target's state as text, to compare before and after a call: what a command could change, nothing the system moves by itself.</summary>
+public static class TargetState
+{
+    public static async Task<string> TaskAsync(IGrainFactory grains, string taskId)
+    {
+        var t = await grains.GridOf(taskId).GetSweepTaskAsync(taskId);
+        return $"{t.Status} {t.WorkerId} {t.History.Length}";
+    }
+
+    public static async Task<string> IncidentAsync(IGrainFactory grains, string id)
     {
         var v = await grains.GetGrain<IIncidentGrain>(id).GetAsync();
-        var load = v.Assignee is { Kind: AssigneeKind.Worker } w ? await WorkerStateAsync(w.Id) : "";
+        var load = v.Assignee is { Kind: AssigneeKind.Worker } w ? await WorkerAsync(grains, w.Id) : "";
         return $"v{v.Version} {v.State} {v.Assignee} {v.Timeline.Length} {v.Rating} {v.Reporter?.Phone} | {load}";
     }
 
-    private async Task<string> WorkerStateAsync(string id)
+    public static async Task<string> WorkerAsync(IGrainFactory grains, string id)
     {
         var w = await grains.GetGrain<IWorkerGrain>(id).GetAsync();
         return $"v{w.Version} {w.Status} {w.Location} load {w.Load} tasks {string.Join(",", w.Tasks.Select(t => $"{t.IncidentId}:{t.Status}"))}";
     }
 
-    private async Task<string> GridAsync(string code)
+    public static async Task<string> GridAsync(IGrainFactory grains, string code)
     {
         var g = await grains.GetGrain<IGridGrain>(code).GetAsync();
         return $"open {string.Join(",", g.OpenIncidents.Select(i => $"{i.Id}:{i.Version}"))} mode {g.Summary.Mode?.Mode}";
     }
 
-    private async Task<string> EmergencyAsync(string scope)
+    public static async Task<string> EmergencyAsync(IGrainFactory grains, string scope)
     {
         var e = await grains.GetGrain<IEmergencyGrain>(scope).GetAsync();
         return $"{e.Active} {e.Level} {e.SurgeWorkers} {e.Reports.Length}";
     }
 
-    private async Task<string> CampaignsAsync(TestCity city) =>
-        string.Join(",", (await grains.GetGrain<IOperationsDirectoryGrain>(city.Code).CampaignsAsync(city.Code)).Select(c => c.ToString()));
+    public static async Task<string> CampaignsAsync(IGrainFactory grains, string city) =>
+        string.Join(",", (await grains.GetGrain<IOperationsDirectoryGrain>(city).CampaignsAsync(city)).Select(c => c.ToString()));
 
-    private async Task<string> CampaignStateAsync(string id)
+    public static async Task<string> CampaignAsync(IGrainFactory grains, string id)
     {
         var c = await grains.GetGrain<ICampaignGrain>(id).GetAsync(0);
         return $"{c.Status} {c.EndedAt} {c.Rounds.Length}";
     }
 
-    private async Task<string> ExistsAsync(string workerId)
+    public static async Task<string> ExistsAsync(IGrainFactory grains, string workerId)
     {
         try
         {
