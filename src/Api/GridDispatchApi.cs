@@ -39,6 +39,9 @@ public static class GridDispatchApi
         }
 
         builder.Services.AddProblemDetails();
+        // A query or route value that does not bind (page=abc) throws BadHttpRequestException naming the parameter, so
+        // RefusalMiddleware can answer with the field; left off (its default outside Development) the answer is a bare 400.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.ConfigureHttpJsonOptions(o => JsonBody.Configure(o.SerializerOptions));
         builder.Services.AddSingleton<GridLocator>();
         builder.Services.AddSingleton<Open311Keys>();
@@ -57,6 +60,7 @@ public static class GridDispatchApi
         app.UseKnownProxies(app.Configuration);     // first, so limits and the audit log see the client's own address
         app.UseAudit();     // outside the exception handler, so it records the final status of refused commands too
         app.UseExceptionHandler(errors => errors.Run(Problems.WriteAsync));
+        app.UseMiddleware<RefusalMiddleware>();     // inside the handler: refusals are answered here and never logged as faults
         app.UseStatusCodePages(async context =>
         {
             var response = context.HttpContext.Response;

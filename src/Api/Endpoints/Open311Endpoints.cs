@@ -24,21 +24,18 @@ public static class Open311Endpoints
 
     private static IResult Out(object value, int status = StatusCodes.Status200OK) => Results.Json(value, Json, statusCode: status);
 
+    /// <summary>Where the Open311 routes live: every refusal under it is answered in Open311's error shape.</summary>
+    public const string Prefix = "/open311";
+
+    /// <summary>Open311's error shape, an array of {code, description}, with the field first in the description.</summary>
+    public static IResult Error(int status, string? field, string message) =>
+        Out(new[] { new Open311Error(status, field is null ? message : $"{field}: {message}") }, status);
+
     public static RouteGroupBuilder MapOpen311(this IEndpointRouteBuilder app)
     {
         // Anonymous by the GeoReport spec: the service list and request status are public, intake carries an api_key.
-        var v2 = app.MapGroup("/open311/v2").AllowAnonymous().AddEndpointFilter(async (context, next) =>
-        {
-            try
-            {
-                return await next(context);
-            }
-            catch (DomainException e)
-            {
-                var status = Http.Problems.StatusOf(e);
-                return Out(new[] { new Open311Error(status, e.Field is null ? e.Message : $"{e.Field}: {e.Message}") }, status);
-            }
-        });
+        // Refusals thrown here are answered in Open311's error shape by RefusalMiddleware (see Prefix).
+        var v2 = app.MapGroup($"{Prefix}/v2").AllowAnonymous();
 
         v2.MapGet("/services.json", (CategoryCatalog catalog) => Out(catalog.Classes.SelectMany(c => c.Categories.Select(s => new Open311Service(
             s.Code, s.Name, $"{s.NameZh}. Filed when: {s.AcceptCondition}", false, "realtime", s.NameZh, c.Name))).ToList()));
@@ -64,8 +61,7 @@ public static class Open311Endpoints
 
     private static async Task<IResult> PostRequestAsync(HttpRequest request, IGrainFactory grains, GridLocator locator, Open311Keys keys)
     {
-        var form = request.HasFormContentType ? await request.ReadFormAsync()
-            : throw new DomainException(DomainErrors.InvalidInput, "POST bodies are form-encoded (application/x-www-form-urlencoded)", "body");
+        var form = await Http.FormBody.ReadAsync(request);
         string? Field(string name) => form.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v) ? v.ToString() : null;
         var app = keys.AppFor(Field("api_key") ?? throw new DomainException(DomainErrors.InvalidInput, "api_key is required: ask the city for a key for your 311 app", "api_key"))
             ?? throw new DomainException(DomainErrors.NotAllowed, "This api_key is unknown or was revoked", "api_key");

@@ -22,17 +22,55 @@ public static partial class Problems
         Extensions = { ["field"] = e.Field },
     };
 
+    /// <summary>
+    /// The problem for an expected refusal, or null for a fault: a domain refusal, or a request the server could not
+    /// read (Kestrel: a cut-off or oversized body) or bind (minimal APIs: a query or route value of the wrong type, a
+    /// wrong content type). Other exceptions — InvalidDataException and FormatException included, which the engine
+    /// throws for its own broken data — are faults.
+    /// </summary>
+    public static ProblemDetails? RefusalOf(Exception? error) => error switch
+    {
+        DomainException domain => ToProblem(domain),
+        BadHttpRequestException { StatusCode: >= 400 and < 500 } bad => new ProblemDetails
+        {
+            Status = bad.StatusCode, Title = DomainErrors.InvalidInput, Detail = bad.Message, Extensions = { ["field"] = FieldOf(bad) },
+        },
+        _ => null,
+    };
+
+    /// <summary>
+    /// The parameter a binding failure names (<c>Failed to bind parameter "int? page" from "abc".</c> → page);
+    /// "body" when it names none (a body too large, cut off or of the wrong content type).
+    /// </summary>
+    internal static string FieldOf(BadHttpRequestException bad)
+    {
+        const string Marker = "parameter \"";
+        var message = bad.Message;
+        var start = message.IndexOf(Marker, StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return "body";
+        }
+
+        start += Marker.Length;
+        var end = message.IndexOf('"', start);
+        if (end <= start)
+        {
+            return "body";
+        }
+
+        var declared = message[start..end];     // "{type} {name}"; a generic type may itself hold spaces
+        var name = declared[(declared.LastIndexOf(' ') + 1)..];
+        return name.Length > 0 ? name : "body";
+    }
+
     /// <summary>The exception handler: domain refusals and bad requests keep their status; anything else is a bare 500.</summary>
+    /// <remarks>Refusals normally never get here (<see cref="RefusalMiddleware"/> answers them first); this stays for any thrown outside it.</remarks>
     public static async Task WriteAsync(HttpContext context)
     {
         var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-        var problem = error switch
+        var problem = RefusalOf(error) ?? error switch
         {
-            DomainException domain => ToProblem(domain),
-            BadHttpRequestException bad => new ProblemDetails
-            {
-                Status = bad.StatusCode, Title = DomainErrors.InvalidInput, Detail = bad.Message, Extensions = { ["field"] = "body" },
-            },
             TimeoutException => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "unavailable", Detail = "The engine did not answer in time; try again." },
             _ => new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Title = "internal-error" },
         };
@@ -42,6 +80,11 @@ public static partial class Problems
             LogUnhandled(logger, error, context.Request.Method, context.Request.Path);
         }
 
+        await WriteAsync(context, problem);
+    }
+
+    internal static async Task WriteAsync(HttpContext context, ProblemDetails problem)
+    {
         context.Response.StatusCode = problem.Status!.Value;
         await context.Response.WriteAsJsonAsync(problem, JsonBody.Options, "application/problem+json");
     }

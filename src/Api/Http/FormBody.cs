@@ -1,0 +1,28 @@
+namespace GridDispatch.Api.Http;
+
+/// <summary>Reads form bodies, turning every body the form reader refuses into a 400 on "body".</summary>
+public static class FormBody
+{
+    /// <summary>
+    /// The form, or a refusal. The form reader throws InvalidDataException for what it will not parse (a NUL in a key
+    /// or value, a key or value over its length limit, too many values, a multipart body without a boundary) and
+    /// IOException for a multipart body that ends early; both are the client's input, not a fault, and name no field,
+    /// so the refusal names the body. A client that went away is left to the exception handler (logged as aborted).
+    /// </summary>
+    public static async Task<IFormCollection> ReadAsync(HttpRequest request)
+    {
+        if (!request.HasFormContentType)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "POST bodies are form-encoded (application/x-www-form-urlencoded)", "body");
+        }
+
+        try
+        {
+            return await request.ReadFormAsync(request.HttpContext.RequestAborted);
+        }
+        catch (Exception e) when (e is InvalidDataException || (e is IOException && !request.HttpContext.RequestAborted.IsCancellationRequested))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"The form body cannot be read: {e.Message.TrimEnd()}", "body");
+        }
+    }
+}
