@@ -4,6 +4,7 @@ using GridDispatch.Api.Endpoints;
 using GridDispatch.Api.Http;
 using GridDispatch.Api.Live;
 using GridDispatch.Silo;
+using Microsoft.AspNetCore.SignalR;
 
 namespace GridDispatch.Api;
 
@@ -46,7 +47,8 @@ public static class GridDispatchApi
         builder.Services.AddSingleton<GridLocator>();
         builder.Services.AddSingleton<Open311Keys>();
         builder.Services.AddOpenApi();
-        builder.Services.AddSignalR().AddJsonProtocol(o => JsonBody.Configure(o.PayloadSerializerOptions));
+        builder.Services.AddSignalR(o => o.AddFilter<LiveHubFilter>()).AddJsonProtocol(o => JsonBody.Configure(o.PayloadSerializerOptions));
+        builder.Services.PostConfigure<LoggerFilterOptions>(GridDispatchApiLogging.QuietHubDispatcher);
         builder.Services.AddSingleton<LiveSubscriptions>();
         builder.Services.AddOptions<LiveOptions>().BindConfiguration(LiveOptions.Section);
         builder.Services.AddHostedService<LiveAccessReview>();

@@ -16,13 +16,31 @@ public static class FormBody
             throw new DomainException(DomainErrors.InvalidInput, "POST bodies are form-encoded (application/x-www-form-urlencoded)", "body");
         }
 
+        if (request.ContentLength > JsonBody.MaxBytes)
+        {
+            throw new BadHttpRequestException($"The body is larger than {JsonBody.MaxBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+        }
+
+        IFormCollection form;
         try
         {
-            return await request.ReadFormAsync(request.HttpContext.RequestAborted);
+            form = await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { ValueLengthLimit = JsonBody.MaxBytes, KeyLengthLimit = 2048 },
+                request.HttpContext.RequestAborted);
         }
         catch (Exception e) when (e is InvalidDataException || (e is IOException && !request.HttpContext.RequestAborted.IsCancellationRequested))
         {
             throw new DomainException(DomainErrors.InvalidInput, $"The form body cannot be read: {e.Message.TrimEnd()}", "body");
         }
+
+        // The same rule as JSON text: line breaks and tabs, but no other control characters.
+        foreach (var (key, values) in form)
+        {
+            if (values.Any(v => v is not null && v.Any(c => (char.IsControl(c) && c is not ('\n' or '\r' or '\t')) || c is '\u2028' or '\u2029')))
+            {
+                throw new DomainException(DomainErrors.InvalidInput, "Text may not contain control characters", key);
+            }
+        }
+
+        return form;
     }
 }

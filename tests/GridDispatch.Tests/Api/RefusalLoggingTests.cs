@@ -7,6 +7,7 @@ using GridDispatch.Api.Http;
 using GridDispatch.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Logging;
 
 namespace GridDispatch.Tests.Api;
@@ -81,6 +82,21 @@ public sealed class RefusalLoggingTests
         Assert.All(refused, e => Assert.Equal((LogLevel.Debug, 6002), (e.Level, e.Event.Id)));
         Assert.Contains(refused, e => e.Message.Contains("with 400 invalid-input on page", StringComparison.Ordinal));
         Assert.Contains(refused, e => e.Message.Contains("with 409", StringComparison.Ordinal));
+
+        // A refused hub subscription is an outcome too: the hub filter logs it at Debug, nothing is logged at Error.
+        var hubMark = logs.Entries.Count;
+        var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(baseAddress, "/hubs/live"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(ApiFixture.Sign("w-out", "worker", "449901001001001")))
+            .Build();
+        await using (connection)
+        {
+            await connection.StartAsync();
+            await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => connection.InvokeAsync<JsonObject>("Subscribe", "city"));
+        }
+
+        var hubLogs = logs.Entries.Skip(hubMark).ToList();
+        Assert.DoesNotContain(hubLogs, e => e.Level >= LogLevel.Error);
+        Assert.Contains(hubLogs, e => e.Event.Id == 6301 && e.Level == LogLevel.Debug);
 
         // A real fault is still a 500 and an Error with its exception, also when it is an InvalidDataException.
         using var anonymous = new HttpClient { BaseAddress = baseAddress };
