@@ -38,19 +38,14 @@ public sealed class OidcIssuerTests
             "application/json"));
         await issuer.StartAsync();
 
-        await using var app = GridDispatchApi.Create(
+        await using var app = GridDispatchApi.Create(ApiFixture.HostArgs(loadCity: false,
         [
-            "--urls=http://127.0.0.1:0",
-            $"--GridDispatch:Silo:SiloPort={ApiFixture.FreePort()}",
-            $"--GridDispatch:Silo:GatewayPort={ApiFixture.FreePort()}",
-            "--GridDispatch:Simulation:Enabled=false",
-            "--GridDispatch:City:LoadOnStart=false",
             "--environment=Production",
             $"--GridDispatch:Auth:Authority={authority}",
             "--GridDispatch:Auth:Audience=griddispatch",
             "--GridDispatch:Auth:RequireHttpsMetadata=false",
             "--Logging:LogLevel:Default=Warning",
-        ], RepoPaths.ApiProject);
+        ]), RepoPaths.ApiProject);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
 

@@ -15,18 +15,13 @@ public sealed class RateLimitTests
     [Fact]
     public async Task Intake_and_sign_in_are_limited_per_address_with_429_and_retry_after()
     {
-        await using var app = GridDispatchApi.Create(
+        await using var app = GridDispatchApi.Create(ApiFixture.HostArgs(loadCity: false,
         [
-            "--urls=http://127.0.0.1:0",
-            $"--GridDispatch:Silo:SiloPort={ApiFixture.FreePort()}",
-            $"--GridDispatch:Silo:GatewayPort={ApiFixture.FreePort()}",
-            "--GridDispatch:Simulation:Enabled=false",
-            "--GridDispatch:City:LoadOnStart=false",
             "--GridDispatch:RateLimits:IntakePerMinute=3",
             "--GridDispatch:RateLimits:LoginPerMinute=2",
             "--Logging:LogLevel:Default=Warning",
             .. ApiFixture.AuthArgs,
-        ], RepoPaths.ApiProject);
+        ]), RepoPaths.ApiProject);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
 
@@ -66,20 +61,15 @@ public sealed class RateLimitTests
     public async Task Behind_a_known_proxy_limits_count_the_forwarded_client_and_every_command_is_limited_per_user()
     {
         var logs = new CapturedLogs();
-        await using var app = GridDispatchApi.Create(
+        await using var app = GridDispatchApi.Create(ApiFixture.HostArgs(loadCity: false,
         [
-            "--urls=http://127.0.0.1:0",
-            $"--GridDispatch:Silo:SiloPort={ApiFixture.FreePort()}",
-            $"--GridDispatch:Silo:GatewayPort={ApiFixture.FreePort()}",
-            "--GridDispatch:Simulation:Enabled=false",
-            "--GridDispatch:City:LoadOnStart=false",
             "--GridDispatch:Proxies:KnownProxies:0=127.0.0.1",
             "--GridDispatch:RateLimits:IntakePerMinute=2",
             "--GridDispatch:RateLimits:CommandsPerUserPerMinute=3",
             "--GridDispatch:RateLimits:CommandsPerAddressPerMinute=1000",
             "--Logging:LogLevel:Default=Warning",
             .. ApiFixture.AuthArgs,
-        ], RepoPaths.ApiProject, builder => builder.Logging.AddProvider(logs));
+        ]), RepoPaths.ApiProject, builder => builder.Logging.AddProvider(logs));
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
 

@@ -26,18 +26,14 @@ public sealed class RefusalLoggingTests
     public async Task Refusals_are_logged_at_debug_without_a_stack_and_only_faults_at_error()
     {
         var logs = new CapturedLogs();
-        await using var app = GridDispatchApi.Create(
+        await using var app = GridDispatchApi.Create(ApiFixture.HostArgs(loadCity: true,
         [
-            "--urls=http://127.0.0.1:0",
-            $"--GridDispatch:Silo:SiloPort={ApiFixture.FreePort()}",
-            $"--GridDispatch:Silo:GatewayPort={ApiFixture.FreePort()}",
-            "--GridDispatch:Simulation:Enabled=false",
             "--Logging:LogLevel:Default=Warning",
             "--GridDispatch:RateLimits:IntakePerMinute=1000000",
             "--GridDispatch:RateLimits:CommandsPerUserPerMinute=1000000",
             "--GridDispatch:RateLimits:CommandsPerAddressPerMinute=1000000",
             .. ApiFixture.AuthArgs,
-        ], RepoPaths.ApiProject, builder => builder.Logging.AddProvider(logs).AddFilter<CapturedLogs>(null, LogLevel.Debug));
+        ]), RepoPaths.ApiProject, builder => builder.Logging.AddProvider(logs).AddFilter<CapturedLogs>(null, LogLevel.Debug));
         // Two real faults, one of a kind the engine throws for its own broken data: neither is the client's doing.
         app.MapGet("/test/fault", () => Results.Text(FaultyLookup())).AllowAnonymous();
         app.MapGet("/test/broken-data", () => Results.Text(BrokenData())).AllowAnonymous();

@@ -146,6 +146,20 @@ public sealed class ApiFixture : IAsyncLifetime
         await App.DisposeAsync();
     }
 
+    /// <summary>
+    /// The arguments of a host of a test's own: Kestrel and a silo on free loopback ports, no simulator; the demo city
+    /// is loaded only when <paramref name="loadCity"/>. The test's own settings follow.
+    /// </summary>
+    public static string[] HostArgs(bool loadCity, IEnumerable<string> settings) =>
+    [
+        "--urls=http://127.0.0.1:0",
+        $"--GridDispatch:Silo:SiloPort={FreePort()}",
+        $"--GridDispatch:Silo:GatewayPort={FreePort()}",
+        "--GridDispatch:Simulation:Enabled=false",
+        .. loadCity ? Array.Empty<string>() : ["--GridDispatch:City:LoadOnStart=false"],
+        .. settings,
+    ];
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
