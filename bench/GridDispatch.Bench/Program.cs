@@ -14,6 +14,13 @@ using Microsoft.Extensions.Options;
 // usage: dotnet run -c Release --project bench/GridDispatch.Bench -- [incidents=2000] [concurrency=32] [runs=3]
 //        dotnet run -c Release --project bench/GridDispatch.Bench -- live [reports=1000] [per-second=50]
 //        dotnet run -c Release --project bench/GridDispatch.Bench -- scale [districts=10] [streets=10] [communities=20] [grids=25]
+//        ConnectionStrings__GridDispatch=... dotnet run -c Release --project bench/GridDispatch.Bench -- durable [incidents=3000] [concurrency=32]
+if (args is ["durable", ..])
+{
+    await GridDispatch.Bench.DurableRun.RunAsync(args[1..]);
+    return;
+}
+
 if (args is ["live", ..])
 {
     await GridDispatch.Bench.LiveLatency.RunAsync(args[1..]);
