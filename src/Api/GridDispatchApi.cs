@@ -75,8 +75,8 @@ public static class GridDispatchApi
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseAuthentication();
+        app.UseRateLimiter();      // before authorization, so refused (401) callers are limited too
         app.UseAuthorization();
-        app.UseRateLimiter();
         app.MapOpenApi().AllowAnonymous();
         app.MapDevIssuer();
         app.UseSwaggerUI(o =>

@@ -102,7 +102,7 @@ public sealed partial class PostgresAuditLog(DatabaseOptions database, IMeterFac
                 await WriteOrDropAsync(batch, stoppingToken);
                 batch.Clear();
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 LogWriteFailed(ex, batch.Count);
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);

@@ -183,11 +183,10 @@ public static partial class AuthSetup
             LogDevIssuerOutsideDevelopment(app.Logger, app.Environment.EnvironmentName);
         }
 
-        // Only for a developer on this machine: any other caller (directly, or forwarded by a known proxy) finds nothing here.
+        // Only for a developer on this machine: any other caller finds nothing here — one from another address, and any
+        // request that came through a proxy (a proxy on this machine makes every client look local).
         var routes = app.MapGroup("/dev").AllowAnonymous().AddEndpointFilter(async (context, next) =>
-            context.HttpContext.Connection.RemoteIpAddress is { } address && System.Net.IPAddress.IsLoopback(address)
-                ? await next(context)
-                : Results.NotFound());
+            FromThisMachine(context.HttpContext) ? await next(context) : Results.NotFound());
         routes.MapGet("/users", () => dev.Users.Select(u => new { u.Id, u.Name, u.Role, u.Scope }));
         routes.MapPost("/token", async (HttpRequest request, IGrainFactory grains) =>
         {
@@ -199,6 +198,12 @@ public static partial class AuthSetup
         }).RequireRateLimiting(RateLimits.Login);
         return app;
     }
+
+    private static readonly string[] ProxyHeaders = ["X-Forwarded-For", "X-Original-For", "Forwarded", "X-Real-IP"];
+
+    private static bool FromThisMachine(HttpContext context) =>
+        context.Connection.RemoteIpAddress is { } address && System.Net.IPAddress.IsLoopback(address)
+        && !ProxyHeaders.Any(h => context.Request.Headers.ContainsKey(h));
 
     /// <summary>Any registered worker may sign in too (development only), acting in their home unit.</summary>
     private static async Task<DevUser?> WorkerUserAsync(IGrainFactory grains, string? id)

@@ -43,15 +43,32 @@ public sealed record Caller(string Id, CallerRole Role, string? Scope, string? S
             throw new DomainException(DomainErrors.NotAllowed, "The token names no subject or no known role", "token");
         }
 
-        var scope = user.FindFirstValue(GridClaims.Scope);
-        if (r is not CallerRole.Resident && string.IsNullOrEmpty(scope))
+        // A resident acts for themself only: a region in their token means nothing. Everyone else's region must be a
+        // real code of their level (a department's "{city}:{department}"), so no short prefix covers half the country.
+        var scope = r == CallerRole.Resident ? null : user.FindFirstValue(GridClaims.Scope);
+        if (r is not CallerRole.Resident && !ValidScope(r, scope))
         {
-            throw new DomainException(DomainErrors.NotAllowed, $"A {role} token must name the region it acts in", "token");
+            throw new DomainException(DomainErrors.NotAllowed, $"A {role} token must name the region it acts in, as a code of its level", "token");
         }
 
         var source = user.FindFirstValue(GridClaims.Source);
         return new Caller(id, r, scope, string.IsNullOrEmpty(source) ? null : source);
     }
+
+    private static bool ValidScope(CallerRole role, string? scope) => role switch
+    {
+        CallerRole.Worker or CallerRole.GridLeader => RegionCode.IsValid(scope, RegionLevel.Grid),
+        CallerRole.CommunityAdmin => RegionCode.IsValid(scope, RegionLevel.Community),
+        CallerRole.StreetAdmin => RegionCode.IsValid(scope, RegionLevel.Street),
+        CallerRole.DistrictAdmin => RegionCode.IsValid(scope, RegionLevel.District),
+        CallerRole.Commander => RegionCode.TryGetLevel(scope, out var level) && level is RegionLevel.City or RegionLevel.District or RegionLevel.Street,
+        CallerRole.Department => scope is { Length: > 5 } key && key[4] == ':' && RegionCode.IsValid(key[..4], RegionLevel.City)
+            && key[5..].All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'),
+        _ => false,
+    };
+
+    /// <summary>The city a department officer serves.</summary>
+    public string? City => Role == CallerRole.Department && Scope is { Length: > 5 } s ? s[..4] : null;
 
     public static string RoleName(CallerRole role) => Roles.First(kv => kv.Value == role).Key;
 
@@ -60,7 +77,7 @@ public sealed record Caller(string Id, CallerRole Role, string? Scope, string? S
         or CallerRole.Commander;
 
     /// <summary>The department a department officer belongs to (the part after the city code).</summary>
-    public string? Department => Role == CallerRole.Department && Scope is { } s && s.IndexOf(':', StringComparison.Ordinal) is > 0 and var i ? s[(i + 1)..] : null;
+    public string? Department => Role == CallerRole.Department && Scope is { Length: > 5 } s ? s[5..] : null;
 
     /// <summary>True when <paramref name="code"/> (a region or grid) lies in this caller's region.</summary>
     public bool Covers(string code) => Role switch

@@ -70,6 +70,9 @@ public enum Relation
     /// <summary>The caller reported the incident.</summary>
     Reporter,
 
+    /// <summary>The incident has no reporter to speak for themself (hotline, patrol, sensor) and lies in the caller's region.</summary>
+    NoReporterInRegion,
+
     /// <summary>The target worker is the caller.</summary>
     Self,
 
@@ -117,7 +120,7 @@ public sealed record Target(
         $"incident {v.Id}", Region: v.GridCode, Unit: v.LevelCode,
         AssignedWorker: v.Assignee is { Kind: AssigneeKind.Worker } w ? w.Id : null,
         AssignedDepartment: v.Assignee is { Kind: AssigneeKind.Department } d ? d.Id : null,
-        OwningDepartment: catalog.TryGet(v.Category, out var category) ? category.Department : null,
+        OwningDepartment: catalog.TryGet(v.Category, out var category) && category.Department.Length > 0 ? category.Department : null,
         Reporter: v.Reporter?.Id is { Length: > 0 } r ? r : null);
 
     public static Target Of(WorkerView v) => new(
@@ -158,6 +161,9 @@ public static class Policy
 
     private static readonly Grant[] Supervision = Each(Supervisors, Relation.InRegion);
 
+    /// <summary>Steps that decide where the case goes or whether it is worked at all: for the supervisors of the unit it is at now.</summary>
+    private static readonly Grant[] UnitSupervision = Each(Supervisors, Relation.InUnit);
+
     private static readonly Grant[] WorkerStep =
         [new(CallerRole.Worker, Relation.Assignee), new(CallerRole.Department, Relation.AssignedDepartment)];
 
@@ -178,7 +184,7 @@ public static class Policy
         ],
         [Act.IncidentList] = Staff(Relation.InRegion, Relation.InRegion),
         [Act.IncidentAccept] = Supervision,
-        [Act.IncidentAssign] = Each(Supervisors, Relation.InUnit),
+        [Act.IncidentAssign] = UnitSupervision,
         [Act.IncidentAcknowledge] = WorkerStep,
         [Act.IncidentDecline] = WorkerStep,
         [Act.IncidentStart] = WorkerStep,
@@ -186,12 +192,12 @@ public static class Policy
         [Act.IncidentHandBack] = WorkerStep,
         [Act.IncidentVerify] = Supervision,
         [Act.IncidentRework] = Supervision,
-        [Act.IncidentRate] = [new(CallerRole.Resident, Relation.Reporter), .. Supervision],
+        [Act.IncidentRate] = [new(CallerRole.Resident, Relation.Reporter), .. Each(Supervisors, Relation.NoReporterInRegion)],
         [Act.IncidentClose] = Supervision,
-        [Act.IncidentCancel] = Supervision,
-        [Act.IncidentDefer] = Supervision,
-        [Act.IncidentResume] = Supervision,
-        [Act.IncidentEscalate] = Supervision,
+        [Act.IncidentCancel] = UnitSupervision,
+        [Act.IncidentDefer] = UnitSupervision,
+        [Act.IncidentResume] = UnitSupervision,
+        [Act.IncidentEscalate] = UnitSupervision,
         [Act.IncidentErase] =
             [new(CallerRole.Resident, Relation.Reporter), new(CallerRole.DistrictAdmin, Relation.InRegion), new(CallerRole.Commander, Relation.InRegion)],
         [Act.RegionRead] = Staff(Relation.InRegion, Relation.InRegion),
@@ -232,13 +238,14 @@ public static class Policy
         Relation.InUnit => t.Unit is { } unit && caller.Covers(unit),
         Relation.Assignee => t.AssignedWorker is { } worker && worker == caller.Id,
         Relation.AssignedDepartment => t.AssignedDepartment is { } department && department == caller.Scope,
-        Relation.OwningDepartment => t.OwningDepartment is { } owner && caller.Department == owner && t.Region is { } grid
-            && caller.Scope is { } scope && grid.StartsWith(scope[..scope.IndexOf(':', StringComparison.Ordinal)], StringComparison.Ordinal),
+        Relation.OwningDepartment => t.OwningDepartment is { Length: > 0 } owner && caller.Department == owner && t.Region is { } grid
+            && caller.City is { } city && grid.StartsWith(city, StringComparison.Ordinal),
         Relation.Reporter => t.Reporter is { } reporter && reporter == caller.Id,
+        Relation.NoReporterInRegion => t.Reporter is null && t.Region is { } region && caller.Covers(region),
         Relation.Self => t.WorkerId is { } id && id == caller.Id,
         Relation.Home => t.WorkerHome is { } home && caller.Covers(home),
         Relation.OwnDepartment => t.Department is { } key && key == caller.Scope,
-        Relation.DepartmentCity => t.Department is { } key && key.IndexOf(':', StringComparison.Ordinal) is > 0 and var colon && caller.Covers(key[..colon]),
+        Relation.DepartmentCity => t.Department is { } key && key.IndexOf(':', StringComparison.Ordinal) is 4 && caller.Covers(key[..4]),
         Relation.TaskHolder => t.TaskHolder is { } holder && holder == caller.Id,
         _ => false,
     };
@@ -270,6 +277,7 @@ public static class Policy
         Relation.AssignedDepartment => "assigned to their dept",
         Relation.OwningDepartment => "dept owns category",
         Relation.Reporter => "reporter",
+        Relation.NoReporterInRegion => "on behalf, if no reporter",
         Relation.Self => "self",
         Relation.Home => "home in region",
         Relation.OwnDepartment => "own dept",

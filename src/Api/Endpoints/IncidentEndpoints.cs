@@ -13,8 +13,12 @@ public static class IncidentEndpoints
     public static RouteGroupBuilder MapIncidents(this RouteGroupBuilder api)
     {
         api.MapPost("/incidents", ReportAsync).RequireRateLimiting(RateLimits.Intake);
-        api.MapGet("/incidents/{id}", async (string id, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog) =>
-            Access.Incident(Caller.From(user), await grains.GetGrain<IIncidentGrain>(RequireId(id)).GetAsync(), catalog));
+        api.MapGet("/incidents/{id}", async (string id, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog) =>
+        {
+            var view = await grains.GetGrain<IIncidentGrain>(RequireId(id)).GetAsync();
+            http.AuditRegion(view.GridCode);    // a refused read is filed where its target is, for that region's administrators
+            return Access.Incident(Caller.From(user), view, catalog);
+        });
         api.MapGet("/incidents", ListAsync);
         api.MapPost("/incidents/{id}/{action}", ActAsync);
         return api;
@@ -122,7 +126,7 @@ public static class IncidentEndpoints
         var view = act switch
         {
             Act.IncidentAccept => await incident.AcceptAsync(command),
-            Act.IncidentAssign => await incident.AssignAsync(new AssignCommand(actor, body.WorkerId ?? "", body.Reason)),
+            Act.IncidentAssign => await incident.AssignAsync(new AssignCommand(actor, body.WorkerId ?? "", body.Reason, current.LevelCode)),
             Act.IncidentAcknowledge => await incident.AcknowledgeAsync(command),
             Act.IncidentDecline => await incident.DeclineAsync(command),
             Act.IncidentStart => await incident.StartAsync(command),

@@ -1,3 +1,4 @@
+using GridDispatch.Api.Audit;
 using System.Globalization;
 using GridDispatch.Api.Auth;
 using GridDispatch.City;
@@ -15,6 +16,7 @@ namespace GridDispatch.Api.Endpoints;
 public static class Open311Endpoints
 {
     private const int MaxResults = 1000;
+    private const int MaxIdsAsked = 50;
 
     /// <summary>GeoReport field names are snake_case.</summary>
     private static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web)
@@ -52,9 +54,18 @@ public static class Open311Endpoints
         v2.MapGet("/requests.json", async (HttpRequest request, IGrainFactory grains, CategoryCatalog catalog, GridLocator locator) =>
             Out(await ListRequestsAsync(request, grains, catalog, locator)));
         v2.MapGet("/requests/{file}", async (string file, IGrainFactory grains, CategoryCatalog catalog) =>
-            Out(new[] { ToRequest(await grains.GetGrain<IIncidentGrain>(JsonFile(file)).GetAsync(), catalog) }));
+        {
+            // A case about people (a non-public category) is not there for the public.
+            var view = await grains.GetGrain<IIncidentGrain>(RequestId(JsonFile(file))).GetAsync();
+            return catalog.TryGet(view.Category, out var category) && category.Public
+                ? Out(new[] { ToRequest(view, catalog) })
+                : throw new DomainException(DomainErrors.NotFound, $"No request '{view.Id}'", "service_request_id");
+        });
         return v2;
     }
+
+    private static string RequestId(string id) => Identifiers.IsEntityId(id)
+        ? id : throw new DomainException(DomainErrors.InvalidInput, "A service_request_id is 1–64 letters, digits, '-' or '_'", "service_request_id");
 
     private static string JsonFile(string file) => file.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
         ? file[..^5] : throw new DomainException(DomainErrors.NotFound, "Only the .json format is served", "format");
@@ -84,11 +95,12 @@ public static class Open311Endpoints
 
         var description = Field("description") ?? "";
         var name = string.Join(' ', new[] { Field("first_name"), Field("last_name") }.Where(n => n is not null));
-        // The app's account ids are its own, not the city's users: they are kept in the app's namespace, so no 311 account
-        // can stand for a signed-in resident (and rate or read as them).
-        var account = Field("account_id") ?? Field("email") ?? Field("device_id");
-        var reporter = new Reporter(account is null ? null : $"open311:{app}:{account}", name.Length > 0 ? name : null, Field("phone"), Field("address_string"));
-        var report = new IncidentReport(serviceCode, Severity.Routine, grid, description, $"open311:{app}", null, reporter, point, reporter.Id ?? "open311");
+        // The app's account ids (often an email address) are the app's, not the city's users: none is kept, so no 311
+        // account can stand for a signed-in resident, and nothing of the reporter but the erasable contact is stored.
+        // Without a reporter id, a supervisor records the resident's rating for them.
+        var reporter = new Reporter(null, name.Length > 0 ? name : null, Field("phone"), Field("address_string"));
+        var report = new IncidentReport(serviceCode, Severity.Routine, grid, description, $"open311:{app}", null, reporter, point, $"open311:{app}");
+        request.HttpContext.AuditRegion(grid);
         var result = await grains.GetGrain<IIncidentGrain>(IncidentIds.New()).ReportAsync(report);
         return Out(new[] { new Open311Receipt(result.Incident.Id, "Thank you: your request was accepted and dispatched to the grid.", Field("account_id")) },
             StatusCodes.Status201Created);
@@ -99,6 +111,16 @@ public static class Open311Endpoints
     {
         var q = request.Query;
         var ids = q["service_request_id"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (ids.Length > MaxIdsAsked)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"Ask for at most {MaxIdsAsked} service_request_ids at once", "service_request_id");
+        }
+
+        foreach (var id in ids)
+        {
+            RequestId(id);
+        }
+
         var codes = q["service_code"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var statuses = q["status"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (statuses.Any(s => s is not ("open" or "closed")))

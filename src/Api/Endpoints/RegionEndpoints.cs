@@ -10,13 +10,15 @@ public static class RegionEndpoints
 {
     public static RouteGroupBuilder MapRegions(this RouteGroupBuilder api)
     {
-        api.MapGet("/regions/{code}", (string code, ClaimsPrincipal user, IGrainFactory grains) =>
+        api.MapGet("/regions/{code}", (string code, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
         {
+            http.AuditRegion(RegionCodeOf(code));
             Policy.Require(Caller.From(user), Act.RegionRead, Target.RegionOf(RegionCodeOf(code)), "code");
             return grains.GetRegion(code).GetAsync();
         });
-        api.MapGet("/grids/{code}", (string code, ClaimsPrincipal user, IGrainFactory grains) =>
+        api.MapGet("/grids/{code}", (string code, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
         {
+            http.AuditRegion(GridCodeOf(code));
             Policy.Require(Caller.From(user), Act.RegionRead, Target.RegionOf(GridCodeOf(code)), "code");
             return grains.GetGrain<IGridGrain>(code).GetAsync();
         });
@@ -63,7 +65,10 @@ public static class RegionEndpoints
             Policy.Require(caller, Act.WorkerLocation, Target.Of(worker));
             return await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).SetLocationAsync(new GeoPoint(body.Latitude, body.Longitude));
         });
-        api.MapGet("/categories", (ClaimsPrincipal user, CategoryCatalog catalog) => Policy.Require(Caller.From(user), Act.CatalogueRead, Target.Nothing) is not null ? catalog.Classes.Select(c => new
+        api.MapGet("/categories", (ClaimsPrincipal user, CategoryCatalog catalog) =>
+        {
+            Policy.Require(Caller.From(user), Act.CatalogueRead, Target.Nothing);
+            return catalog.Classes.Select(c => new
         {
             c.Code, c.Name, c.NameZh, c.Standard,
             Categories = c.Categories.Select(s => new
@@ -72,7 +77,8 @@ public static class RegionEndpoints
                 Limits = new { Accept = s.AcceptLimit.ToString(), Dispatch = s.DispatchLimit.ToString(), Handle = s.HandleLimit.ToString(), Verify = s.VerifyLimit.ToString() },
                 s.AcceptCondition, s.CloseCondition,
             }),
-        }) : []);
+        });
+        });
         return api;
     }
 

@@ -21,6 +21,12 @@ public static class FormBody
             throw new BadHttpRequestException($"The body is larger than {JsonBody.MaxBytes} bytes", StatusCodes.Status413PayloadTooLarge);
         }
 
+        // A chunked body has no length to check up front: the server stops reading it past the limit (413).
+        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = JsonBody.MaxBytes;
+        }
+
         IFormCollection form;
         try
         {

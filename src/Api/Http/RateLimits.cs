@@ -36,9 +36,12 @@ public sealed class ProxyOptions
 
     /// <summary>Networks of known proxies in CIDR form ("10.0.0.0/24").</summary>
     public List<string> KnownNetworks { get; set; } = [];
+
+    /// <summary>How many proxies deep the forwarded chain is read (a CDN in front of a load balancer is 2).</summary>
+    public int ForwardLimit { get; set; } = 1;
 }
 
-public static class RateLimits
+public static partial class RateLimits
 {
     public const string Intake = "intake";
     public const string Login = "login";
@@ -53,9 +56,11 @@ public static class RateLimits
             limiter.AddPolicy(Intake, context => PerAddress(context, o.IntakePerMinute));
             limiter.AddPolicy(Login, context => PerAddress(context, o.LoginPerMinute));
             limiter.GlobalLimiter = PartitionedRateLimiter.CreateChained(
-                PartitionedRateLimiter.Create<HttpContext, string>(context => IsCommand(context)
-                    ? RateLimitPartition.GetFixedWindowLimiter("user:" + (context.User.FindFirst(Auth.GridClaims.Subject)?.Value ?? "anonymous"), _ => Window(o.CommandsPerUserPerMinute))
-                    : RateLimitPartition.GetNoLimiter("reads")),
+                // Per signed-in user (callers without a subject have no bucket of their own: the address limit holds them).
+                PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                    IsCommand(context) && context.User.FindFirst(Auth.GridClaims.Subject)?.Value is { Length: > 0 } subject
+                        ? RateLimitPartition.GetFixedWindowLimiter("user:" + subject, _ => Window(o.CommandsPerUserPerMinute))
+                        : RateLimitPartition.GetNoLimiter("none")),
                 PartitionedRateLimiter.Create<HttpContext, string>(context => IsCommand(context)
                     ? RateLimitPartition.GetFixedWindowLimiter("address:" + Address(context), _ => Window(o.CommandsPerAddressPerMinute))
                     : RateLimitPartition.GetNoLimiter("reads")));
@@ -95,13 +100,23 @@ public static class RateLimits
     /// <summary>Believes X-Forwarded-For/-Proto from the configured proxies only; with none configured, from nobody.</summary>
     public static IApplicationBuilder UseKnownProxies(this IApplicationBuilder app, IConfiguration configuration)
     {
+        if (string.Equals(configuration["ASPNETCORE_FORWARDEDHEADERS_ENABLED"] ?? Environment.GetEnvironmentVariable("ASPNETCORE_FORWARDEDHEADERS_ENABLED"),
+                "true", StringComparison.OrdinalIgnoreCase))
+        {
+            LogForwardedHeadersFromAnyone(app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("GridDispatch.Api"));
+        }
+
         var proxies = configuration.GetSection(ProxyOptions.Section).Get<ProxyOptions>() ?? new ProxyOptions();
         if (proxies.KnownProxies.Count == 0 && proxies.KnownNetworks.Count == 0)
         {
             return app;
         }
 
-        var options = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto, ForwardLimit = 1 };
+        var options = new ForwardedHeadersOptions
+        {
+            ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto,
+            ForwardLimit = Math.Max(1, proxies.ForwardLimit),
+        };
         options.KnownProxies.Clear();
         options.KnownIPNetworks.Clear();
         foreach (var proxy in proxies.KnownProxies)
@@ -116,4 +131,8 @@ public static class RateLimits
 
         return app.UseForwardedHeaders(options);
     }
+
+    [LoggerMessage(EventId = 6202, Level = LogLevel.Warning,
+        Message = "ASPNETCORE_FORWARDEDHEADERS_ENABLED is set: ASP.NET believes X-Forwarded-For from anyone. Unset it and list the proxies in GridDispatch:Proxies instead.")]
+    private static partial void LogForwardedHeadersFromAnyone(ILogger logger);
 }

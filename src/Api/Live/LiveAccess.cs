@@ -90,19 +90,35 @@ public sealed partial class LiveAccessReview(
         {
             foreach (var topic in topics.Where(LiveAccess.CanChange))
             {
+                // Fails closed, one topic at a time: a topic whose access cannot be established now is ended too (the
+                // client may subscribe again), and one failing topic never stops the review of the others.
+                string? reason = null;
                 try
                 {
                     await LiveAccess.SnapshotAsync(grains, city, catalog, caller, topic);
                 }
                 catch (HubException e)
                 {
+                    reason = e.Message;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogTopicFailed(logger, e, topic);
+                    reason = "access could not be checked; subscribe again";
+                }
+
+                if (reason is not null)
+                {
                     subscriptions.Remove(connection, topic);
                     await hub.Groups.RemoveFromGroupAsync(connection, topic, cancellationToken);
-                    await hub.Clients.Client(connection).SendAsync("subscriptionEnded", new { topic, reason = e.Message }, cancellationToken);
+                    await hub.Clients.Client(connection).SendAsync("subscriptionEnded", new { topic, reason }, cancellationToken);
                 }
             }
         }
     }
+
+    [LoggerMessage(EventId = 6102, Level = LogLevel.Warning, Message = "Checking access to live topic {Topic} failed; the subscription is ended")]
+    private static partial void LogTopicFailed(ILogger logger, Exception ex, string topic);
 
     [LoggerMessage(EventId = 6101, Level = LogLevel.Warning, Message = "Reviewing live subscriptions failed; the next round tries again")]
     private static partial void LogReviewFailed(ILogger logger, Exception ex);

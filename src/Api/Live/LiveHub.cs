@@ -29,8 +29,9 @@ public sealed class LiveHub(IGrainFactory grains, LiveSubscriptions subscription
             throw;
         }
 
-        subscriptions.Add(Context.ConnectionId, topic, caller);
+        // Joined first, then recorded: the access review only ever removes what it can see, so nothing joined stays untracked.
         await Groups.AddToGroupAsync(Context.ConnectionId, topic);
+        subscriptions.Add(Context.ConnectionId, topic, caller);
         return snapshot;
     }
 

@@ -30,9 +30,9 @@ public sealed record IncidentReport(
 public sealed record ActorCommand([property: Id(0)] string Actor, [property: Id(1)] string? Reason = null, [property: Id(2)] string? Department = null);
 
 /// <summary>
-/// A rating. Only the reporter rates; <see cref="OnBehalfOfReporter"/> is a supervisor recording the resident's rating
-/// for them (by phone, at the door), which the timeline stamps as such. An incident without a reporter id can only be
-/// rated that way.
+/// A rating. Only the reporter rates an incident that names one; an incident without a reporter id (hotline, patrol,
+/// sensor) is rated by a supervisor recording the resident's rating for them (<see cref="OnBehalfOfReporter"/>, by phone
+/// or at the door), which the timeline stamps as such.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.RateCommand")]
 public sealed record RateCommand(
@@ -44,8 +44,16 @@ public sealed record RateCommand(
 [GenerateSerializer, Immutable, Alias("GridDispatch.DeferCommand")]
 public sealed record DeferCommand([property: Id(0)] string Actor, [property: Id(1)] string Reason, [property: Id(2)] DateTimeOffset? Until = null);
 
+/// <summary>
+/// A hand assignment. <see cref="ExpectedUnit"/> is the unit the caller was authorised for (the incident's level when
+/// the API read it): if the incident has moved on since, the assignment is refused rather than made at the new level.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.AssignCommand")]
-public sealed record AssignCommand([property: Id(0)] string Actor, [property: Id(1)] string WorkerId, [property: Id(2)] string? Reason = null);
+public sealed record AssignCommand(
+    [property: Id(0)] string Actor,
+    [property: Id(1)] string WorkerId,
+    [property: Id(2)] string? Reason = null,
+    [property: Id(3)] string? ExpectedUnit = null);
 
 /// <summary>One append-only entry of an incident's timeline: who, when, from which state, to which, why.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.TimelineEntry")]

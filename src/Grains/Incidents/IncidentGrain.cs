@@ -67,16 +67,46 @@ public sealed partial class IncidentGrain(
     /// </summary>
     private async Task LoadContactAsync()
     {
-        if (ReporterContact.Of(S.R.Reporter) is { } legacy)
+        if (S.Timeline.Any(e => e.Kind == IncidentEventKind.PersonalDataErased))
         {
-            await personalData.SaveAsync(Id, S.R.Reporter!.Id, legacy);
-            S.StripContact();
-            await store.WriteStateAsync();
-            _contact = legacy;
+            // Erased: the entry is committed before the store is blanked, so blank it again in case that step was lost.
+            _contact = null;
+            await TryAsync(() => personalData.EraseAsync(Id, SystemActor));
             return;
         }
 
-        _contact = await personalData.GetAsync(Id);
+        var legacy = ReporterContact.Of(S.R.Reporter);
+        try
+        {
+            if (legacy is not null)
+            {
+                await personalData.SaveAsync(Id, S.R.Reporter!.Id, legacy);
+                S.StripContact();
+                await store.WriteStateAsync();
+                _contact = legacy;
+                return;
+            }
+
+            _contact = S.R.Reporter is null ? null : await personalData.GetAsync(Id);     // no reporter, no contact to read
+        }
+        catch (Exception ex) when (ex is not DomainException)
+        {
+            // The incident works without its reporter's contact: a store that is away costs the contact, not the case.
+            LogContactUnavailable(ex, Id);
+            _contact = legacy;
+        }
+    }
+
+    private async Task TryAsync(Func<Task> step)
+    {
+        try
+        {
+            await step();
+        }
+        catch (Exception ex) when (ex is not DomainException)
+        {
+            LogContactUnavailable(ex, Id);
+        }
     }
 
     public Task<IncidentView> GetAsync() => Task.FromResult(View());
@@ -92,7 +122,8 @@ public sealed partial class IncidentGrain(
     {
         // Personal data never enters the timeline: the report keeps the reporter's id, the contact goes to its own store.
         var contact = ReporterContact.Of(report.Reporter);
-        report = report with { Reporter = report.Reporter?.Id is { } reporterId ? new Reporter(reporterId, null, null, null) : null };
+        // (A reporter without an id, say from a 311 app, stays as an empty reporter: it marks that a contact exists.)
+        report = report with { Reporter = report.Reporter is { } r ? new Reporter(r.Id, null, null, null) : null };
         if (S.Exists)
         {
             return new ReportResult(View(), false, S.Fingerprint == IncidentIds.Fingerprint(report));
@@ -112,8 +143,11 @@ public sealed partial class IncidentGrain(
             _contact = contact;
         }
 
-        var view = await Run(async () =>
+        IncidentView view;
+        try
         {
+            view = await Run(async () =>
+            {
             var category = catalog.Get(report.Category);
             Emit(IncidentEventKind.Reported, report.Actor, $"reported via {report.Source}", report: report,
                 until: _o.AutoAccept ? null : deadlines.Due(_now, category.AcceptLimit, report.Severity));
@@ -125,7 +159,16 @@ public sealed partial class IncidentGrain(
             {
                 await CommitAsync();
             }
-        });
+            });
+        }
+        catch when (contact is not null && !S.Exists)
+        {
+            // Nothing was committed: the contact saved ahead of it belongs to no incident, so it goes too.
+            _contact = null;
+            await TryAsync(() => personalData.EraseAsync(Id, SystemActor));
+            throw;
+        }
+
         LogReported(Id, report.Category, report.GridCode, S.State);
         return new ReportResult(view, true, true);
     }
@@ -145,6 +188,11 @@ public sealed partial class IncidentGrain(
         if (string.IsNullOrWhiteSpace(command.WorkerId))
         {
             throw new DomainException(DomainErrors.InvalidInput, "A worker id is required", "workerId");
+        }
+
+        if (command.ExpectedUnit is { } unit && unit != S.LevelCode)
+        {
+            throw new DomainException(DomainErrors.Conflict, $"The incident has moved from {unit} to {S.Level} {S.LevelCode} since; look again", "id");
         }
 
         await RequireServesAsync(command.WorkerId);
@@ -194,13 +242,18 @@ public sealed partial class IncidentGrain(
             throw new DomainException(DomainErrors.InvalidInput, "Stars must be from 1 to 5", "stars");
         }
 
-        var byReporter = S.R.Reporter?.Id is { Length: > 0 } reporter && reporter == command.Actor;
-        if (!byReporter && !command.OnBehalfOfReporter)
+        // The reporter rates; only an incident without one (hotline, patrol, sensor) is rated by a supervisor for the resident.
+        var reporter = S.R.Reporter?.Id is { Length: > 0 } id ? id : null;
+        var byReporter = reporter is not null && reporter == command.Actor;
+        if (reporter is not null && !byReporter)
+        {
+            throw new DomainException(DomainErrors.NotAllowed, "Only the reporter may rate this incident", "actor");
+        }
+
+        if (reporter is null && !command.OnBehalfOfReporter)
         {
             throw new DomainException(DomainErrors.NotAllowed,
-                S.R.Reporter?.Id is { Length: > 0 }
-                    ? "Only the reporter may rate this incident, or a supervisor on their behalf"
-                    : "This incident has no reporter to rate it: a supervisor may record the resident's rating on their behalf", "actor");
+                "This incident has no reporter to rate it: a supervisor may record the resident's rating on their behalf", "actor");
         }
 
         var stamp = byReporter ? command.Comment
@@ -260,12 +313,15 @@ public sealed partial class IncidentGrain(
             throw new DomainException(DomainErrors.NotFound, $"No incident '{Id}'");
         }
 
-        if (await personalData.EraseAsync(Id, command.Actor) || _contact is not null)
+        // Recorded first, then erased: if the erasure step is lost, the next activation sees the entry and repeats it.
+        if (_contact is not null || S.Timeline.All(e => e.Kind != IncidentEventKind.PersonalDataErased))
         {
-            _contact = null;
             Emit(IncidentEventKind.PersonalDataErased, command.Actor, command.Reason ?? "erased on request");
             await CommitAsync();
         }
+
+        _contact = null;
+        await personalData.EraseAsync(Id, command.Actor);
     });
 
     public async Task MoveOffAsync(MoveOff move)
@@ -856,6 +912,9 @@ public sealed partial class IncidentGrain(
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Moving incident {IncidentId} off worker {WorkerId} failed; it stays")]
     private partial void LogMoveFailed(Exception ex, string incidentId, string workerId);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "The reporter's contact of incident {IncidentId} could not be read or written; the incident goes on without it")]
+    private partial void LogContactUnavailable(Exception ex, string incidentId);
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Deadline check of incident {IncidentId} failed")]
     private partial void LogDeadlineCheckFailed(Exception ex, string incidentId);

@@ -173,10 +173,10 @@ public sealed class IncidentRecord
     /// <summary>Takes the reporter's contact out of the report and its timeline entry (states written before migration 008).</summary>
     public void StripContact()
     {
-        Report = Report! with { Reporter = Report.Reporter?.Id is { } id ? new Reporter(id, null, null, null) : null };
+        Report = Report! with { Reporter = Report.Reporter is { } r ? new Reporter(r.Id, null, null, null) : null };
         for (var i = 0; i < Timeline.Count; i++)
         {
-            if (Timeline[i] is { Kind: IncidentEventKind.Reported, Report: { } r } entry)
+            if (Timeline[i] is { Kind: IncidentEventKind.Reported, Report: not null } entry)
             {
                 Timeline[i] = entry with { Report = Report };
             }

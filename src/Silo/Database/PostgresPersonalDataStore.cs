@@ -33,7 +33,7 @@ public sealed class PostgresPersonalDataStore(DatabaseOptions database) : IPerso
             WHERE incident_personal_data.erased_at IS NULL
             """, db);
         command.Parameters.AddWithValue(incidentId);
-        command.Parameters.Add(Text(reporterId));
+        command.Parameters.Add(Text(Clean(reporterId)));
         command.Parameters.Add(Text(Clean(contact.Name)));
         command.Parameters.Add(Text(Clean(contact.Phone)));
         command.Parameters.Add(Text(Clean(contact.Address)));

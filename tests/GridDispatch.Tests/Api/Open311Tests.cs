@@ -51,7 +51,7 @@ public sealed class Open311Tests(ApiFixture api)
         await grain.StartAsync(new ActorCommand(worker));
         await grain.ResolveAsync(new ActorCommand(worker, "cleared"));
         await grain.VerifyAsync(new ActorCommand("supervisor"));
-        await grain.RateAsync(new RateCommand("open311:test-app:resident-311", 4));
+        await grain.RateAsync(new RateCommand("leader", 4, "by phone", OnBehalfOfReporter: true));     // a 311 account is not a city user
 
         var closed = (await Http.GetFromJsonAsync<JsonArray>($"/open311/v2/requests/{id}.json"))![0]!;
         Assert.Equal("closed", closed["status"]!.GetValue<string>());

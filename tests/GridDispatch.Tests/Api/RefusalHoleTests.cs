@@ -52,7 +52,7 @@ public sealed class RefusalHoleTests(ApiFixture api)
         Assert.Equal(HttpStatusCode.OK, started.StatusCode);
         Assert.Equal(IncidentState.InProgress, (await ViewAsync(queued.Id)).State);
 
-        // The officer of the department it is with sees the reporter; the department owning the category elsewhere does not.
+        // The officer of the department it is with sees the reporter.
         var seen = (await (await officer.GetAsync($"/api/incidents/{queued.Id}")).Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal("13800000000", seen["reporter"]!["phone"]!.GetValue<string>());
     }
@@ -103,8 +103,17 @@ public sealed class RefusalHoleTests(ApiFixture api)
         await incident.ResolveAsync(new ActorCommand(view.Assignee!.Id, "cleared"));
         var verified = await incident.VerifyAsync(new ActorCommand("leader"));
 
+        // Nobody else rates an incident whose reporter can: not another resident, not a supervisor of its grid "for" them.
         using var someoneElse = api.As("resident-other", "resident");
-        Assert.Equal(HttpStatusCode.Forbidden, (await someoneElse.PostAsync($"/api/incidents/{view.Id}/rate", Json("{\"stars\":1}"))).StatusCode);
+        using var leader = api.As("leader-owner", "grid-leader", grid);
+        foreach (var client in new[] { someoneElse, leader })
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await client.PostAsync($"/api/incidents/{view.Id}/rate", Json("{\"stars\":1}"))).StatusCode);
+            Assert.Equal(verified.Version, (await ViewAsync(view.Id)).Version);
+        }
+
+        // Nor does a cluster caller that claims to speak for the reporter.
+        await Assert.ThrowsAsync<DomainException>(() => incident.RateAsync(new RateCommand("leader-owner", 1, null, OnBehalfOfReporter: true)));
         Assert.Equal(verified.Version, (await ViewAsync(view.Id)).Version);
 
         using var owner = api.As("resident-owner", "resident");

@@ -59,8 +59,9 @@ public sealed class PolicyMatrixTests(ITestOutputHelper output) : IAsyncLifetime
 
             foreach (var role in roles)
             {
-                foreach (var inside in new[] { true, false })
+                foreach (var where in new[] { Where.Inside, Where.Neighbour, Where.Elsewhere })
                 {
+                    var inside = where == Where.Inside;
                     if (role is null && !inside)
                     {
                         continue;
@@ -68,10 +69,10 @@ public sealed class PolicyMatrixTests(ITestOutputHelper output) : IAsyncLifetime
 
                     var grant = role is { } r ? Policy.Table[act].FirstOrDefault(g => g.Role == r) : null;
                     var subject = await arrange(grant);
-                    var (sub, scope) = role is { } rr ? Placement.Of(rr, grant, subject.Facts, inside, elsewhere) : ("", null);
+                    var (sub, scope) = role is { } rr ? Placement.Of(rr, grant, subject.Facts, where, elsewhere) : ("", null);
                     var caller = role is { } c ? new Caller(sub, c, scope) : null;
                     var allowed = caller is not null && Policy.Decide(caller, act, subject.Facts) is not null;
-                    var label = $"{act} as {(role is null ? "no token" : Caller.RoleName(role.Value))} {(inside ? "inside" : "outside")} ({sub} of {scope ?? "-"})";
+                    var label = $"{act} as {(role is null ? "no token" : Caller.RoleName(role.Value))} {where.ToString().ToLowerInvariant()} ({sub} of {scope ?? "-"})";
                     var outcome = await RunAsync(subject, caller, allowed, act, audit, label);
                     if (outcome is not null)
                     {
@@ -187,11 +188,34 @@ public sealed class PolicyMatrixTests(ITestOutputHelper output) : IAsyncLifetime
     private static string Clip(string text) => text.Length <= 300 ? text : text[..300];
 }
 
-/// <summary>Where a caller of a role stands for a case: inside (the relation its grant needs holds) or in another city.</summary>
+/// <summary>
+/// Inside: the relation the role's grant needs holds. Neighbour: the same role next door — the next unit of its level in
+/// the same city (a sibling street, the next grid), another department of the city — under another name. Elsewhere: in
+/// another city.
+/// </summary>
+public enum Where
+{
+    Inside,
+    Neighbour,
+    Elsewhere,
+}
+
 public static class Placement
 {
-    public static (string Sub, string? Scope) Of(CallerRole role, Grant? grant, Target t, bool inside, TestCity elsewhere)
+    public static (string Sub, string? Scope) Of(CallerRole role, Grant? grant, Target t, Where where, TestCity elsewhere)
     {
+        if (where == Where.Neighbour)
+        {
+            var (_, near) = Of(role, grant, t, Where.Inside, elsewhere);
+            return ($"{Caller.RoleName(role)}-neighbour", role switch
+            {
+                CallerRole.Resident => null,
+                CallerRole.Department => $"{near![..4]}:police",
+                _ => Next(near!),
+            });
+        }
+
+        var inside = where == Where.Inside;
         var anchor = t.Region ?? t.Unit ?? t.WorkerHome ?? (t.Department is { } d ? d[..d.IndexOf(':', StringComparison.Ordinal)] : null) ?? "4499";
         var city = RegionCode.AncestorAt(anchor, RegionLevel.City);
         var name = Caller.RoleName(role);
@@ -220,6 +244,19 @@ public static class Placement
             (_, CallerRole.Department) => (sub, $"{city}:city-management"),
             _ => (sub, At(anchor, role)),
         };
+    }
+
+    /// <summary>The next code of the same level under the same parent (a city's is its district "02": cities have no siblings here).</summary>
+    private static string Next(string code)
+    {
+        if (code.Length == 4)
+        {
+            return code + "02";
+        }
+
+        var width = code.Length == 6 ? 2 : 3;
+        var last = int.Parse(code[^width..], System.Globalization.CultureInfo.InvariantCulture) + 1;
+        return code[..^width] + last.ToString(new string('0', width), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>The region of the role's level at or around <paramref name="code"/>: its ancestor, or its first descendant.</summary>

@@ -157,7 +157,8 @@ public sealed class Scenarios(IGrainFactory grains, GridDispatch.Domain.Category
     {
         // A department holds the incident only when the case is about the department it is with.
         var city = await CityAsync(departmentHolds: grant?.Relation == Relation.AssignedDepartment);
-        var report = Reports.Make(city.Grid, category: stage == Stage.AwaitingAssignment ? "0601" : "0101", reporter: Reporter);
+        var report = Reports.Make(city.Grid, category: stage == Stage.AwaitingAssignment ? "0601" : "0101",
+            reporter: grant?.Relation == Relation.NoReporterInRegion ? null : Reporter);
         var incident = grains.GetGrain<IIncidentGrain>(IncidentIds.For(report.Source, report.ExternalId));
         var view = (await incident.ReportAsync(report)).Incident;
         if (stage != Stage.Reported)
