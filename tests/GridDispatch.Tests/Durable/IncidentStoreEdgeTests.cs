@@ -1,3 +1,4 @@
+using GridDispatch.Domain;
 using GridDispatch.Silo.Database;
 using GridDispatch.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -141,5 +142,18 @@ public sealed class IncidentStoreEdgeTests(PostgresServer postgres)
         await Task.WhenAll(queued);
         Assert.Equal(50, await s.ScalarAsync("SELECT count(*) FROM incident_events"));
         await Assert.ThrowsAsync<StoreUnavailableException>(() => s.Store.AppendAsync("l-late", 0, [Entry(1)]));
+    }
+
+    [Fact]
+    public async Task The_durable_silo_runs_the_store_with_its_lifecycle_and_settings()
+    {
+        await using var host = await DurableHost.StartAsync(await NewDatabaseAsync(postgres, migrate: false),
+            new Dictionary<string, string?> { ["GridDispatch:IncidentStore:MaxBatchRows"] = "7" });
+        var store = Assert.IsType<PostgresIncidentStore>(host.Services.GetRequiredService<IIncidentStore>());
+        Assert.Equal(7, host.Services.GetRequiredService<IncidentStoreOptions>().MaxBatchRows);
+
+        await store.AppendAsync("m-1", 0, Entries(0, 2)).WaitAsync(TimeSpan.FromSeconds(10)); // the writer runs
+        Assert.Equal(2, (await store.ReadAsync("m-1")).Count);
+        Assert.True(store.IsReady);
     }
 }
