@@ -79,7 +79,7 @@ public sealed class IncidentStoreTests(PostgresServer postgres, ITestOutputHelpe
         await using var s = await StartAsync(await NewDatabaseAsync(postgres));
         var (transactions, took) = await AppendAtOnceAsync(s, "c", 200);
         output.WriteLine($"group commit: 200 appends in {transactions} writing transaction(s), {took.TotalMilliseconds:F1} ms");
-                Assert.InRange(transactions, 1, 20);
+        Assert.InRange(transactions, 1, 20);
 
         // The control: one transaction per append, which the same measure must catch.
         await using var single = await StartAsync(s.Connection, new IncidentStoreOptions { MaxBatchRows = 1 });
