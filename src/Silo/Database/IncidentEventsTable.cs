@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace GridDispatch.Silo.Database;
+
+/// <summary>
+/// The incident store's SQL on incident_events: one attempt at a batch's transaction, and the read of a timeline.
+/// Callers wrap both in <see cref="StoreResilience"/>.
+/// </summary>
+internal sealed class IncidentEventsTable(string connectionString)
+{
+    /// <summary>The unique index that keeps one incident per (report source, external id).</summary>
+    public const string IntakeIndex = "incident_events_intake_key";
+
+    /// <summary>
+    /// Inserts the rows of every append whose base row (seq = expected version) exists, or that starts a timeline;
+    /// a row already taken is skipped. Rows go in key order, so two silos' batches lock keys in the same order.
+    /// </summary>
+    private const string InsertSql = """
+        INSERT INTO incident_events (incident_id, seq, kind, actor, at, from_state, to_state, payload)
+        SELECT r.incident_id, r.seq, r.kind, r.actor, r.at, r.from_state, r.to_state, r.payload
+        FROM unnest($1::varchar[], $2::integer[], $3::varchar[], $4::varchar[], $5::timestamptz[], $6::varchar[], $7::varchar[], $8::jsonb[], $9::integer[])
+             AS r (incident_id, seq, kind, actor, at, from_state, to_state, payload, expected)
+        WHERE r.expected = 0 OR EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = r.incident_id AND e.seq = r.expected)
+        ORDER BY r.incident_id, r.seq
+        ON CONFLICT (incident_id, seq) DO NOTHING
+        RETURNING incident_id, seq
+        """;
+
+    private const string SelectColumns = "SELECT incident_id, seq, kind, actor, at, from_state, to_state, payload FROM incident_events";
+
+    /// <summary>One attempt: insert every row in one transaction; commit unless some append conflicts.</summary>
+    public async ValueTask<CommitOutcome> TryCommitAsync(IReadOnlyList<PendingAppend> appends, CancellationToken cancellationToken)
+    {
+        var count = appends.Sum(a => a.Entries.Length);
+        var (ids, seqs, kinds, actors, ats, froms, tos, payloads, expected) =
+            (new string[count], new int[count], new string[count], new string[count], new DateTime[count], new string[count], new string[count], new string[count], new int[count]);
+        var row = 0;
+        foreach (var append in appends)
+        {
+            for (var i = 0; i < append.Entries.Length; i++, row++)
+            {
+                var e = append.Entries[i];
+                (ids[row], seqs[row], kinds[row], actors[row], ats[row]) = (append.IncidentId, e.Seq, e.Kind.ToString(), e.Actor, e.At.UtcDateTime);
+                (froms[row], tos[row], payloads[row], expected[row]) = (e.From.ToString(), e.To.ToString(), append.Payloads[i], append.ExpectedVersion);
+            }
+        }
+
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var inserted = new HashSet<(string, int)>();
+        await using (var insert = new NpgsqlCommand(InsertSql, connection, transaction))
+        {
+            insert.Parameters.Add(new NpgsqlParameter { Value = ids });
+            insert.Parameters.Add(new NpgsqlParameter { Value = seqs });
+            insert.Parameters.Add(new NpgsqlParameter { Value = kinds });
+            insert.Parameters.Add(new NpgsqlParameter { Value = actors });
+            insert.Parameters.Add(new NpgsqlParameter { Value = ats, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            insert.Parameters.Add(new NpgsqlParameter { Value = froms });
+            insert.Parameters.Add(new NpgsqlParameter { Value = tos });
+            insert.Parameters.Add(new NpgsqlParameter { Value = payloads, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+            insert.Parameters.Add(new NpgsqlParameter { Value = expected });
+            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                inserted.Add((reader.GetString(0), reader.GetInt32(1)));
+            }
+        }
+
+        var incomplete = appends.Where(a => a.Entries.Any(e => !inserted.Contains((a.IncidentId, e.Seq)))).ToList();
+        var conflicts = incomplete.Count == 0 ? incomplete : await NotStoredAlreadyAsync(incomplete, connection, transaction, cancellationToken);
+        if (conflicts.Count > 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return new CommitOutcome(conflicts, 0);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new CommitOutcome([], inserted.Count);
+    }
+
+    /// <summary>
+    /// Of the appends that did not get all their rows, those whose rows are not already there exactly as they would
+    /// write them: the true conflicts. (Equal rows mean an earlier attempt committed and only its answer was lost.)
+    /// </summary>
+    private static async Task<List<PendingAppend>> NotStoredAlreadyAsync(
+        List<PendingAppend> appends, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var keys = appends.SelectMany(a => a.Entries.Select(e => (a.IncidentId, e.Seq))).ToList();
+        await using var read = new NpgsqlCommand(
+            $"{SelectColumns} WHERE (incident_id, seq) IN (SELECT * FROM unnest($1::varchar[], $2::integer[]))", connection, transaction);
+        read.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.IncidentId).ToArray() });
+        read.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Seq).ToArray() });
+        var stored = new Dictionary<(string, int), TimelineEntry?>();
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                stored[(reader.GetString(0), reader.GetInt32(1))] = TryReadEntry(reader);
+            }
+        }
+
+        return [.. appends.Where(a => !a.Entries.All(e =>
+            stored.GetValueOrDefault((a.IncidentId, e.Seq)) is { } s && s == e with { At = TimelineRows.AsStored(e.At) }))];
+    }
+
+    public async ValueTask<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var read = new NpgsqlCommand($"{SelectColumns} WHERE incident_id = $1 AND seq > $2 ORDER BY seq", connection);
+        read.Parameters.Add(new NpgsqlParameter { Value = incidentId, NpgsqlDbType = NpgsqlDbType.Varchar });
+        read.Parameters.Add(new NpgsqlParameter { Value = afterSeq, NpgsqlDbType = NpgsqlDbType.Integer });
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        var entries = new List<TimelineEntry>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            entries.Add(ReadEntry(reader));
+        }
+
+        return entries;
+    }
+
+    private static TimelineEntry ReadEntry(NpgsqlDataReader r) =>
+        TimelineRows.Read(r.GetInt32(1), r.GetString(2), r.GetString(3), r.GetDateTime(4), r.GetString(5), r.GetString(6), r.GetString(7));
+
+    private static TimelineEntry? TryReadEntry(NpgsqlDataReader r)
+    {
+        try
+        {
+            return ReadEntry(r);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or ArgumentException or NotSupportedException)
+        {
+            return null; // A row this silo cannot read is not the row it would write.
+        }
+    }
+}
+
+/// <summary>The outcome of one attempt: committed (no conflicts) or rolled back because of <see cref="Conflicts"/>.</summary>
+internal sealed record CommitOutcome(IReadOnlyList<PendingAppend> Conflicts, int Rows);
+
+/// <summary>An append waiting for its batch's commit; its payloads are serialized when it is queued.</summary>
+internal sealed class PendingAppend(string incidentId, int expectedVersion, TimelineEntry[] entries, string[] payloads)
+{
+    public string IncidentId => incidentId;
+
+    public int ExpectedVersion => expectedVersion;
+
+    public TimelineEntry[] Entries => entries;
+
+    public string[] Payloads => payloads;
+
+    public long Queued { get; } = Stopwatch.GetTimestamp();
+
+    public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

@@ -1,0 +1,48 @@
+namespace GridDispatch.Silo.Database;
+
+/// <summary>Group commit of the incident store (section "GridDispatch:IncidentStore").</summary>
+public sealed class IncidentStoreOptions
+{
+    public const string Section = "GridDispatch:IncidentStore";
+
+    /// <summary>
+    /// How long the writer waits after the first pending append for others to join its transaction. Every command
+    /// waits up to this long on top of its commit, so keep it at 2 ms or less in production (0 writes at once what is
+    /// queued); up to 1 s is accepted, for tests that need several appends in one batch.
+    /// </summary>
+    public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>A batch is written as soon as it holds this many rows (an append larger than this goes alone).</summary>
+    public int MaxBatchRows { get; set; } = 500;
+
+    /// <summary>Appends waiting for the writer; when full, AppendAsync waits for room (never drops).</summary>
+    public int Capacity { get; set; } = 10_000;
+
+    /// <summary>Time limit of one attempt at a transaction or a read.</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Retries of a transaction or read after a transient error (0: none), with jittered exponential backoff.</summary>
+    public int RetryAttempts { get; set; } = 3;
+
+    /// <summary>The first retry's delay; each next one doubles it (with jitter), at most 2 s.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Refuses settings the writer cannot work with.</summary>
+    public void Validate()
+    {
+        if (Linger < TimeSpan.Zero || Linger > TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Linger), Linger, $"{Section}:Linger must be from 0 to 1 s (2 ms or less in production)");
+        }
+
+        if (MaxBatchRows < 1 || Capacity < 1)
+        {
+            throw new ArgumentOutOfRangeException(MaxBatchRows < 1 ? nameof(MaxBatchRows) : nameof(Capacity), $"{Section}:MaxBatchRows and Capacity must be at least 1");
+        }
+
+        if (AttemptTimeout <= TimeSpan.Zero || RetryAttempts < 0 || RetryDelay <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(AttemptTimeout), $"{Section}:AttemptTimeout and RetryDelay must be positive, RetryAttempts at least 0");
+        }
+    }
+}

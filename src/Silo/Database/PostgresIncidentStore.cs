@@ -1,0 +1,390 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using GridDispatch.Domain;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace GridDispatch.Silo.Database;
+
+/// <summary>
+/// The incident store of the durable silo, on incident_events, with group commit: appends wait in a bounded queue
+/// (AppendAsync waits for room when it is full) and one writer per silo commits them in batches — one transaction for
+/// up to <see cref="IncidentStoreOptions.MaxBatchRows"/> rows, written at the latest <see cref="IncidentStoreOptions.Linger"/>
+/// after the first of them was queued. Each AppendAsync returns when its batch has committed.
+/// <para>
+/// The optimistic check is the row itself: an append at version v inserts seq v+1…v+k with ON CONFLICT DO NOTHING, and
+/// only if row v exists (v = 0: a new incident). An append that did not get all its rows is a conflict: the transaction
+/// is rolled back, that append fails with <see cref="IncidentConflictException"/>, and the others are written again.
+/// (An append whose very rows are already there — a retry after a commit whose answer was lost — has succeeded.) A
+/// batch holds one append per incident, so results are those of committing the appends one by one in queue order.
+/// </para>
+/// <para>
+/// Failures: transient ones are retried (<see cref="StoreResilience"/>); a batch that still fails fails all its
+/// appends with <see cref="StoreUnavailableException"/> and readiness drops until a commit or a probe succeeds. A
+/// batch PostgreSQL refuses for good (<see cref="PostgresErrors.IsPermanent(Exception)"/>) is bisected until the
+/// appends that cause it stand alone; only those fail, with a <see cref="DomainException"/>.
+/// </para>
+/// </summary>
+public sealed partial class PostgresIncidentStore : BackgroundService, IIncidentStore, IEventLogHealth, ILifecycleParticipant<ISiloLifecycle>
+{
+    private static readonly TimeSpan ProbeEvery = TimeSpan.FromSeconds(1);
+
+    private readonly Channel<PendingAppend> _queue;
+    private readonly IncidentEventsTable _table;
+    private readonly IncidentStoreOptions _options;
+    private readonly ILogger<PostgresIncidentStore> _logger;
+    private readonly StoreResilience _resilience;
+    private readonly DatabasePing _ping;
+    private readonly StoreMetrics _metrics;
+    private readonly CancellationTokenSource _abort = new();
+    private Task<bool>? _wait;
+    private PendingAppend? _carried;
+    private int _inFlight;
+    private volatile bool _failing;
+
+    public PostgresIncidentStore(DatabaseOptions database, IncidentStoreOptions options, IMeterFactory meters, ILogger<PostgresIncidentStore> logger)
+    {
+        options.Validate();
+        _table = new IncidentEventsTable(database.ConnectionString);
+        _options = options;
+        _logger = logger;
+        _resilience = new StoreResilience(options);
+        _ping = new DatabasePing(database.ConnectionString);
+        _metrics = new StoreMetrics(meters);
+        _queue = Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(options.Capacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    /// <summary>Appends waiting for a commit: queued, or in the batch being written.</summary>
+    public int Backlog => _queue.Reader.Count + Volatile.Read(ref _inFlight);
+
+    /// <summary>False while batches fail (until a commit or a probe succeeds) or while the queue is over 90 % full.</summary>
+    public bool IsReady => !_failing && _queue.Reader.Count * 10L <= _options.Capacity * 9L;
+
+    public string Status => _failing ? "incident store: commits are failing, appends are refused"
+        : !IsReady ? $"incident store: {_queue.Reader.Count} of {_options.Capacity} appends queued"
+        : "ok";
+
+    public Task<bool> DatabaseAnswersAsync() => _ping.AnswersAsync();
+
+    /// <summary>Starts with the storage providers, before grains run, and stops after the grains are gone.</summary>
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(PostgresIncidentStore), ServiceLifecycleStage.RuntimeStorageServices, StartAsync, StopAsync);
+
+    public async Task AppendAsync(string incidentId, int expectedVersion, IReadOnlyList<TimelineEntry> entries)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(incidentId);
+        ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Seq != expectedVersion + i + 1)
+            {
+                throw new ArgumentException($"Entry {i} of the append is numbered {entries[i].Seq}, not {expectedVersion + i + 1}", nameof(entries));
+            }
+        }
+
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        // The payload is serialized here, on the caller's thread, not by the one writer.
+        var append = new PendingAppend(incidentId, expectedVersion, [.. entries], [.. entries.Select(TimelineRows.Payload)]);
+        try
+        {
+            await _queue.Writer.WriteAsync(append);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new StoreUnavailableException("The incident store is stopping; the append was not taken");
+        }
+
+        await append.Done.Task;
+        _metrics.AppendDuration.Record(Stopwatch.GetElapsedTime(append.Queued).TotalSeconds);
+    }
+
+    public async Task<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq = 0)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(incidentId);
+        try
+        {
+            return await _resilience.Pipeline.ExecuteAsync(
+                static (s, ct) => s.Table.ReadAsync(s.Id, s.After, ct), (Table: _table, Id: incidentId, After: afterSeq), CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            LogReadFailed(ex, incidentId);
+            throw new StoreUnavailableException($"The incident store cannot read incident {incidentId} now", StoreResilience.Portable(ex));
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Take no new appends and commit those queued, unless the host runs out of patience first.
+        _queue.Writer.TryComplete();
+        await using (cancellationToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), _abort))
+        {
+            if (ExecuteTask is { } running)
+            {
+                await running;
+            }
+            else
+            {
+                FailQueued([]); // never started: nothing will write them
+            }
+        }
+
+        await base.StopAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _abort.Cancel();
+        base.Dispose();
+    }
+
+    /// <summary>
+    /// The writer, on the thread pool whatever context starts it (the silo lifecycle), stopped by
+    /// <see cref="StopAsync"/> once it has committed what is queued.
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(RunAsync, CancellationToken.None);
+
+    private async Task RunAsync()
+    {
+        var batch = new List<PendingAppend>();
+        try
+        {
+            while (await NextBatchAsync(batch))
+            {
+                Volatile.Write(ref _inFlight, batch.Count);
+                await WriteAsync(batch);
+                Volatile.Write(ref _inFlight, 0);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            FailQueued([.. batch, .. _carried is null ? [] : new[] { _carried }]);
+            Volatile.Write(ref _inFlight, 0);
+        }
+    }
+
+    /// <summary>Closes the queue and fails what is still in it, and <paramref name="taken"/>, as not stored.</summary>
+    private void FailQueued(List<PendingAppend> taken)
+    {
+        _queue.Writer.TryComplete();
+        while (_queue.Reader.TryRead(out var queued))
+        {
+            taken.Add(queued);
+        }
+
+        foreach (var append in taken)
+        {
+            append.Done.TrySetException(new StoreUnavailableException("The incident store stopped before committing the append; nothing was stored"));
+        }
+    }
+
+    /// <summary>
+    /// Fills <paramref name="batch"/>: waits for a first append (probing the database every second while commits are
+    /// failing), then takes what is queued until the row limit or the end of the linger. An append of an incident
+    /// already in the batch, or one that would pass the row limit, ends it and opens the next. False once stopped.
+    /// </summary>
+    private async Task<bool> NextBatchAsync(List<PendingAppend> batch)
+    {
+        var first = _carried;
+        _carried = null;
+        while (first is null)
+        {
+            if (_queue.Reader.TryRead(out first))
+            {
+                break;
+            }
+
+            var wake = await WaitAsync(_failing ? ProbeEvery : Timeout.InfiniteTimeSpan);
+            if (wake == Wake.Closed)
+            {
+                return false;
+            }
+
+            if (wake == Wake.TimedOut && _failing && await _ping.AnswersAsync(fresh: true))
+            {
+                SetHealthy();
+            }
+        }
+
+        batch.Add(first);
+        var rows = first.Entries.Length;
+        var incidents = new HashSet<string>(StringComparer.Ordinal) { first.IncidentId };
+        var flushAt = first.Queued + (long)(_options.Linger.TotalSeconds * Stopwatch.Frequency);
+        while (rows < _options.MaxBatchRows)
+        {
+            if (_queue.Reader.TryRead(out var next))
+            {
+                if (rows + next.Entries.Length > _options.MaxBatchRows || !incidents.Add(next.IncidentId))
+                {
+                    _carried = next;
+                    break;
+                }
+
+                batch.Add(next);
+                rows += next.Entries.Length;
+                continue;
+            }
+
+            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), flushAt);
+            if (left <= TimeSpan.Zero || await WaitAsync(left) != Wake.Ready)
+            {
+                break;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Waits until an append is queued, the queue is closed or <paramref name="timeout"/> passes.</summary>
+    private async Task<Wake> WaitAsync(TimeSpan timeout)
+    {
+        _abort.Token.ThrowIfCancellationRequested();
+        _wait ??= _queue.Reader.WaitToReadAsync(_abort.Token).AsTask();
+        if (!_wait.IsCompleted && timeout != Timeout.InfiniteTimeSpan)
+        {
+            // No token on the delay: a timer that outlives its wait is gone a moment later, a registration is not.
+            await Task.WhenAny(_wait, Task.Delay(timeout));
+            if (!_wait.IsCompleted)
+            {
+                return Wake.TimedOut;
+            }
+        }
+
+        var wait = _wait;
+        _wait = null;
+        return await wait ? Wake.Ready : Wake.Closed;
+    }
+
+    /// <summary>Commits the appends, failing each that conflicts or cannot be stored. Never throws.</summary>
+    private async Task WriteAsync(List<PendingAppend> appends)
+    {
+        var pending = appends;
+        while (pending.Count > 0)
+        {
+            var started = Stopwatch.GetTimestamp();
+            CommitOutcome outcome;
+            try
+            {
+                outcome = await _resilience.Pipeline.ExecuteAsync(
+                    static (s, ct) => s.Table.TryCommitAsync(s.Appends, ct), (Table: _table, Appends: pending), _abort.Token);
+            }
+            catch (Exception ex) when (PostgresErrors.IsPermanent(ex))
+            {
+                await SplitAsync(pending, ex);
+                return;
+            }
+            catch (Exception ex)
+            {
+                // The database is away, slow or stopping (or the code is wrong): nothing of the batch was stored,
+                // unless a commit's answer was lost on every attempt.
+                SetFailing(ex, pending);
+                foreach (var append in pending)
+                {
+                    append.Done.TrySetException(new StoreUnavailableException(
+                        "The incident store cannot commit now; the append was not stored", StoreResilience.Portable(ex)));
+                }
+
+                return;
+            }
+
+            if (outcome.Conflicts.Count > 0)
+            {
+                // Rolled back: fail the appends that conflict and write the others again.
+                foreach (var append in outcome.Conflicts)
+                {
+                    _metrics.Conflicts.Add(1);
+                    LogConflict(append.IncidentId, append.ExpectedVersion);
+                    append.Done.TrySetException(new IncidentConflictException(append.IncidentId, append.ExpectedVersion));
+                }
+
+                pending = [.. pending.Except(outcome.Conflicts)];
+                continue;
+            }
+
+            _metrics.Committed(pending.Count, outcome.Rows, Stopwatch.GetElapsedTime(started));
+            SetHealthy();
+            foreach (var append in pending)
+            {
+                append.Done.TrySetResult();
+            }
+
+            return;
+        }
+    }
+
+    /// <summary>PostgreSQL refused the batch for good: write each half on its own, until the culprit stands alone.</summary>
+    private async Task SplitAsync(List<PendingAppend> appends, Exception error)
+    {
+        if (appends.Count > 1)
+        {
+            var half = appends.Count / 2;
+            await WriteAsync(appends.GetRange(0, half));
+            await WriteAsync(appends.GetRange(half, appends.Count - half));
+            return;
+        }
+
+        var append = appends[0];
+        var sqlState = PostgresErrors.SqlState(error) ?? "none";
+        LogRefused(append.IncidentId, append.ExpectedVersion, sqlState, error.GetType().Name);
+        append.Done.TrySetException(error is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: IncidentEventsTable.IntakeIndex }
+            ? new DomainException(DomainErrors.Conflict, "Another incident was reported with this source and external id; nothing was stored")
+            : new DomainException(DomainErrors.InvalidInput, $"The incident store refuses this command's entries for good (SQL state {sqlState}); nothing was stored"));
+    }
+
+    private void SetFailing(Exception ex, List<PendingAppend> batch)
+    {
+        if (!_failing)
+        {
+            _failing = true;
+            LogFailing(ex, batch.Count, Backlog);
+        }
+    }
+
+    private void SetHealthy()
+    {
+        if (_failing)
+        {
+            _failing = false;
+            LogRecovered(Backlog);
+        }
+    }
+
+    private enum Wake
+    {
+        Ready,
+        TimedOut,
+        Closed,
+    }
+
+    [LoggerMessage(EventId = 8201, Level = LogLevel.Warning,
+        Message = "Incident store cannot commit (a batch of {Appends} appends failed, {Backlog} waiting); appends are refused until the database answers")]
+    private partial void LogFailing(Exception ex, int appends, int backlog);
+
+    [LoggerMessage(EventId = 8202, Level = LogLevel.Information, Message = "Incident store commits again; {Backlog} appends waiting")]
+    private partial void LogRecovered(int backlog);
+
+    // Never the payload: it can hold a reporter's name and phone number.
+    [LoggerMessage(EventId = 8203, Level = LogLevel.Warning,
+        Message = "PostgreSQL refused for good the append to incident {IncidentId} after version {ExpectedVersion} (SQL state {SqlState}, {Error}); the command was refused")]
+    private partial void LogRefused(string incidentId, int expectedVersion, string sqlState, string error);
+
+    [LoggerMessage(EventId = 8204, Level = LogLevel.Debug, Message = "Append to incident {IncidentId} after version {ExpectedVersion} conflicted: another writer was first")]
+    private partial void LogConflict(string incidentId, int expectedVersion);
+
+    [LoggerMessage(EventId = 8205, Level = LogLevel.Warning, Message = "Incident store could not read incident {IncidentId}")]
+    private partial void LogReadFailed(Exception ex, string incidentId);
+}
