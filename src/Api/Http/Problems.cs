@@ -72,8 +72,21 @@ public static partial class Problems
         var problem = RefusalOf(error) ?? error switch
         {
             TimeoutException => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "unavailable", Detail = "The engine did not answer in time; try again." },
+            StoreUnavailableException => new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable, Title = "unavailable", Detail = "The store cannot take this now; nothing was changed. Try again.",
+            },
+            Orleans.Runtime.OrleansMessageRejectionException => new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable, Title = "unavailable", Detail = "The engine is moving this work to another silo; try again.",
+            },
             _ => new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Title = "internal-error" },
         };
+        if (problem.Status == StatusCodes.Status503ServiceUnavailable)
+        {
+            context.Response.Headers.RetryAfter = "2";
+        }
+
         if (problem.Status >= 500)
         {
             var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("GridDispatch.Api");

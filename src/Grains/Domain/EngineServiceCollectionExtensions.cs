@@ -28,6 +28,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<CommandAuthority>();
         services.TryAddSingleton<IIncidentEventSink, NoIncidentEventSink>();
         services.TryAddSingleton<IPersonalDataStore, MemoryPersonalDataStore>();
+        services.TryAddSingleton<IIncidentStore, MemoryIncidentStore>();
         return services;
     }
 

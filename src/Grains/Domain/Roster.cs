@@ -101,11 +101,16 @@ public sealed class Roster
 
 /// <summary>
 /// KPI bookkeeping from incidents' facts: the latest facts of every open incident, plus the folded counters of
-/// finished ones. Each incident is folded once, so repeated or late reports never count twice.
+/// finished ones. Each incident is folded once, so repeated or late reports never count twice: the ids of the newest
+/// <see cref="FoldedIdsKept"/> finished incidents are kept for that (a repeat comes within seconds — a retried or
+/// re-published message — and an incident that finished long ago sends nothing more that changes its facts).
 /// </summary>
 [GenerateSerializer, Alias("GridDispatch.KpiLedger")]
 public sealed class KpiLedger
 {
+    /// <summary>The bound on remembered finished ids, per grid and per worker.</summary>
+    public const int FoldedIdsKept = 4096;
+
     [Id(0)]
     public Dictionary<string, KpiFacts> Open { get; set; } = new(StringComparer.Ordinal);
 
@@ -114,6 +119,10 @@ public sealed class KpiLedger
 
     [Id(2)]
     public HashSet<string> FoldedIds { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The order <see cref="FoldedIds"/> were added in, oldest first, so the oldest go first past the bound.</summary>
+    [Id(3)]
+    public Queue<string> FoldedOrder { get; set; } = new();
 
     public void Record(string incidentId, KpiFacts facts, bool terminal)
     {
@@ -126,7 +135,9 @@ public sealed class KpiLedger
         {
             Folded = Folded.Add(facts.ToKpiSet());
             FoldedIds.Add(incidentId);
+            FoldedOrder.Enqueue(incidentId);
             Open.Remove(incidentId);
+            Trim();
         }
         else
         {
@@ -135,6 +146,20 @@ public sealed class KpiLedger
     }
 
     public void Forget(string incidentId) => Open.Remove(incidentId);
+
+    private void Trim()
+    {
+        if (FoldedOrder.Count < FoldedIds.Count)
+        {
+            // A ledger written before the order was kept: take its ids in any order once.
+            FoldedOrder = new Queue<string>(FoldedIds.Except(FoldedOrder, StringComparer.Ordinal).Concat(FoldedOrder));
+        }
+
+        while (FoldedOrder.Count > FoldedIdsKept && FoldedOrder.TryDequeue(out var oldest))
+        {
+            FoldedIds.Remove(oldest);
+        }
+    }
 
     public KpiSet Current() => Open.Values.Aggregate(Folded, (sum, f) => sum.Add(f.ToKpiSet()));
 }

@@ -15,6 +15,7 @@ public sealed partial class IncidentGrain(
     CategoryCatalog catalog,
     DeadlinePolicy deadlines,
     IIncidentEventSink eventLog,
+    IIncidentStore incidents,
     IPersonalDataStore personalData,
     IOptions<DispatchOptions> options,
     ILogger<IncidentGrain> logger) : Grain, IIncidentGrain, IRemindable
@@ -29,11 +30,15 @@ public sealed partial class IncidentGrain(
     private Assignee? _publishedAssignee;
     private string? _publishedQueue;
     private bool _dirty;
+    private bool _publishedTerminal;
     private ReporterContact? _contact;
     private DateTimeOffset _now;
-    private int _logged;
 
-    private IncidentRecord S => store.State;
+    private IncidentTimeline? _timeline;
+
+    private IncidentTimeline Timeline => _timeline ??= new IncidentTimeline(this.GetPrimaryKeyString(), store, incidents, eventLog);
+
+    private IncidentRecord S => Timeline.State;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -47,74 +52,24 @@ public sealed partial class IncidentGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        await Timeline.LoadAsync();
         _publishedAssignee = S.Assignee;
         _publishedQueue = S.QueuedAt;
+        _publishedTerminal = S.Exists && IncidentRules.IsTerminal(S.State);
         if (S.Exists)
         {
+            ResumeRouting();
             await LoadContactAsync();
         }
 
         ArmTimer();
-
-        // Whether the last activation's entries reached the log is unknown: send the whole timeline again (the log
-        // keeps each (incident, sequence) once), so nothing committed is ever missing from it.
-        LogNewEntries();
-    }
-
-    /// <summary>
-    /// The reporter's contact comes from the personal-data store. A state written by an older version still holds it
-    /// inside the report: it is moved to the store and stripped from the state (the migration did the same to the log).
-    /// </summary>
-    private async Task LoadContactAsync()
-    {
-        if (S.Timeline.Any(e => e.Kind == IncidentEventKind.PersonalDataErased))
-        {
-            // Erased: the entry is committed before the store is blanked, so blank it again in case that step was lost.
-            _contact = null;
-            await TryAsync(() => personalData.EraseAsync(Id, SystemActor));
-            return;
-        }
-
-        var legacy = ReporterContact.Of(S.R.Reporter);
-        try
-        {
-            if (legacy is not null)
-            {
-                await personalData.SaveAsync(Id, S.R.Reporter!.Id, legacy);
-                S.StripContact();
-                await store.WriteStateAsync();
-                _contact = legacy;
-                return;
-            }
-
-            _contact = S.R.Reporter is null ? null : await personalData.GetAsync(Id);     // no reporter, no contact to read
-        }
-        catch (Exception ex) when (ex is not DomainException)
-        {
-            // The incident works without its reporter's contact: a store that is away costs the contact, not the case.
-            LogContactUnavailable(ex, Id);
-            _contact = legacy;
-        }
-    }
-
-    private async Task TryAsync(Func<Task> step)
-    {
-        try
-        {
-            await step();
-        }
-        catch (Exception ex) when (ex is not DomainException)
-        {
-            LogContactUnavailable(ex, Id);
-        }
     }
 
     public Task<IncidentView> GetAsync() => Task.FromResult(View());
 
     public Task RepublishLogAsync()
     {
-        _logged = 0;
-        LogNewEntries();
+        Timeline.RepublishLegacy();
         return Task.CompletedTask;
     }
 
@@ -356,76 +311,6 @@ public sealed partial class IncidentGrain(
         }
     }
 
-    public Task<IncidentView> CheckDeadlinesAsync() => Run(async () =>
-    {
-        var now = _now;
-        foreach (var (kind, due) in S.Deadlines.OrderBy(d => d.Value).ToList())
-        {
-            if (due > now || !S.Deadlines.TryGetValue(kind, out var current) || current != due)
-            {
-                continue;
-            }
-
-            await OnDeadlineAsync(kind, due);
-        }
-
-        await CommitAsync();
-    });
-
-    public async Task ReceiveReminder(string reminderName, TickStatus status)
-    {
-        if (!S.Exists || S.Deadlines.Count == 0)
-        {
-            await UnregisterReminderAsync();
-            return;
-        }
-
-        await CheckDeadlinesAsync();
-    }
-
-    private async Task OnDeadlineAsync(DeadlineKind kind, DateTimeOffset due)
-    {
-        switch (kind)
-        {
-            case DeadlineKind.TaskAcceptance when S.State == IncidentState.Dispatched && !S.Acknowledged:
-                Emit(IncidentEventKind.AcceptanceTimedOut, SystemActor, $"{S.Assignee} did not acknowledge by {due:u}");
-                await RouteAsync();
-                break;
-            case DeadlineKind.Handle when S.State is IncidentState.Accepted or IncidentState.Dispatched or IncidentState.InProgress:
-                Emit(IncidentEventKind.DeadlineMissed, SystemActor, $"{S.Level} {S.LevelCode} did not resolve it by {due:u}",
-                    level: S.Level, unit: S.LevelCode, deadline: kind);
-                LogDeadlineMissed(Id, S.Level, S.LevelCode);
-                if (S.Level < RegionLevel.City)
-                {
-                    EscalateOneLevel(SystemActor, "handling deadline passed");
-                    await RouteAsync();
-                }
-
-                break;
-            case DeadlineKind.Accept when S.State == IncidentState.Reported:
-            case DeadlineKind.Verify when S.State == IncidentState.Resolved:
-                Emit(IncidentEventKind.DeadlineMissed, SystemActor, $"{kind} deadline passed at {due:u}", deadline: kind);
-                break;
-            case DeadlineKind.Rating when S.State == IncidentState.Verified:
-                Emit(IncidentEventKind.Closed, SystemActor, "archived unrated: the rating window passed");
-                break;
-            case DeadlineKind.RouteRetry:
-                S.Deadlines.Remove(kind);
-                _dirty = true;
-                if (S.State == IncidentState.Accepted && S.Assignee is null && S.QueuedAt is null)
-                {
-                    await RouteAsync();
-                }
-
-                break;
-            default:
-                // A deadline whose step is over (kept by an older version of the rules): drop it.
-                S.Deadlines.Remove(kind);
-                _dirty = true;
-                break;
-        }
-    }
-
     private Task<IncidentView> WorkerStep(IncidentEventKind kind, ActorCommand command, bool reasonRequired,
         Func<DateTimeOffset>? until = null, bool reroute = false) => Run(async () =>
     {
@@ -459,162 +344,6 @@ public sealed partial class IncidentGrain(
             await CommitAsync();
         });
 
-    /// <summary>
-    /// A worker step comes from the assignee: the worker it is with, or an officer of the department it is with (the
-    /// department the API verified from the caller's token travels in the command).
-    /// </summary>
-    private void RequireAssignee(ActorCommand command)
-    {
-        switch (S.Assignee)
-        {
-            case { Kind: AssigneeKind.Worker } worker when worker.Id != command.Actor:
-                throw new DomainException(DomainErrors.NotAllowed, $"Only the assigned worker ({worker.Id}) may do this", "actor");
-            case { Kind: AssigneeKind.Department } department when department.Id != command.Department:
-                throw new DomainException(DomainErrors.NotAllowed, $"Only an officer of department {department.Id} may do this", "actor");
-        }
-    }
-
-    /// <summary>
-    /// A hand assignment goes to a worker who serves the unit the incident is at — one of their units lies in it or
-    /// above it — or, where the mode dispatches from the pool, anywhere in the grid's street.
-    /// </summary>
-    private async Task RequireServesAsync(string workerId)
-    {
-        WorkerView worker;
-        try
-        {
-            worker = await GrainFactory.GetGrain<IWorkerGrain>(workerId).GetAsync();
-        }
-        catch (DomainException e) when (e.Code == DomainErrors.NotFound)
-        {
-            throw new DomainException(DomainErrors.InvalidInput, $"No worker '{workerId}'", "workerId");
-        }
-
-        var mode = await GrainFactory.GetGrain<IGridGrain>(S.R.GridCode).GetModeAsync();
-        var pool = _o.PolicyFor(mode?.Mode ?? S.AcceptedMode).DispatchFromPool;
-        var unit = pool && S.Level == RegionLevel.Grid ? RegionCode.AncestorAt(S.R.GridCode, RegionLevel.Street) : S.LevelCode;
-        var units = worker.Profile.Units.IsDefault ? [] : worker.Profile.Units;
-        if (!units.Any(u => u.StartsWith(unit, StringComparison.Ordinal) || unit.StartsWith(u, StringComparison.Ordinal)))
-        {
-            throw new DomainException(DomainErrors.NotAllowed, $"Worker '{workerId}' does not serve {S.Level} {unit}, where the incident is", "workerId");
-        }
-    }
-
-    private async Task AcceptAndRouteAsync(string actor, string? reason, Mode mode)
-    {
-        Emit(IncidentEventKind.Accepted, actor, mode == Mode.Emergency ? $"{reason} (emergency operation)" : reason,
-            until: deadlines.HandleDue(_now, Category, S.R.Severity, RegionLevel.Grid, _o.PolicyFor(mode)), mode: mode);
-        await RouteAsync();
-    }
-
-    private void EscalateOneLevel(string actor, string reason)
-    {
-        var next = S.Level + 1;
-        Emit(IncidentEventKind.Escalated, actor, reason, level: next, unit: RegionCode.AncestorAt(S.R.GridCode, next),
-            until: deadlines.HandleDue(_now, Category, S.R.Severity, next, Policy));
-    }
-
-    /// <summary>
-    /// Finds a handler by asking the chain from the current level up. The incident is committed first with a retry
-    /// deadline, so if the chain cannot be reached, or the silo dies mid-way, the reminder routes it again.
-    /// </summary>
-    private async Task RouteAsync()
-    {
-        S.Deadlines[DeadlineKind.RouteRetry] = _now + _o.RouteRetryDelay;
-        _dirty = true;
-        await CommitAsync();
-
-        for (var attempt = 0; attempt < _o.MaxOfferAttempts; attempt++)
-        {
-            if (S.Level < RegionLevel.City && RefusalsAtLevel() is var refusals && refusals >= Policy.RefusalsBeforeEscalation)
-            {
-                EscalateOneLevel(SystemActor, $"refused {refusals} time(s) at {S.Level} {S.LevelCode}: the {S.AcceptedMode.ToString().ToLowerInvariant()} escalation threshold");
-            }
-
-            RouteOutcome outcome;
-            try
-            {
-                var request = new RouteRequest(Id, S.R.Category, Category.Department, S.R.Severity, Weight, S.R.GridCode, [.. S.Excluded], []);
-                outcome = await GrainFactory.GetRouteTarget(S.LevelCode).RouteAsync(request);
-            }
-            catch (Exception ex) when (ex is not DomainException)
-            {
-                LogRouteFailed(ex, Id, S.LevelCode);
-                break;
-            }
-
-            foreach (var pass in outcome.Passes)
-            {
-                EscalateOneLevel(SystemActor, $"{pass.Level} {pass.Code} passed it up: {pass.Reason}");
-            }
-
-            if (outcome.Assignee is null)
-            {
-                Emit(IncidentEventKind.AwaitingAssignment, SystemActor, "no one at city level can take it: queued for a commander",
-                    level: outcome.Level, unit: outcome.Code);
-                break;
-            }
-
-            if (outcome.Assignee.Kind == AssigneeKind.Department)
-            {
-                Emit(IncidentEventKind.Dispatched, SystemActor, $"{outcome.Level} {outcome.Code} summoned department {outcome.Assignee.Id}",
-                    level: outcome.Level, unit: outcome.Code, assignee: outcome.Assignee);
-                break;
-            }
-
-            Emit(IncidentEventKind.Dispatched, SystemActor, outcome.Note is { } note ? $"picked by {outcome.Level} {outcome.Code}: {note}" : $"picked by {outcome.Level} {outcome.Code}", level: outcome.Level,
-                unit: outcome.Code, assignee: outcome.Assignee, until: _now + AcceptanceWindow);
-            if (await OfferAsync(outcome.Assignee.Id, outcome.OverloadedAt))
-            {
-                break;
-            }
-
-            Emit(IncidentEventKind.TaskDeclined, SystemActor, $"{outcome.Assignee} could not take the task (off duty, at capacity or unknown)");
-        }
-
-        if (S.State == IncidentState.Accepted && S.Assignee is null && S.QueuedAt is null)
-        {
-            S.Deadlines[DeadlineKind.RouteRetry] = _now + _o.RouteRetryDelay;
-        }
-
-        await CommitAsync();
-    }
-
-    /// <summary>Declines, acknowledgement timeouts and hand-backs since the incident reached its current level.</summary>
-    private int RefusalsAtLevel()
-    {
-        var count = 0;
-        for (var i = S.Timeline.Count - 1; i >= 0; i--)
-        {
-            var kind = S.Timeline[i].Kind;
-            if (kind is IncidentEventKind.Escalated or IncidentEventKind.Accepted or IncidentEventKind.Resumed)
-            {
-                break;
-            }
-
-            if (kind is IncidentEventKind.TaskDeclined or IncidentEventKind.AcceptanceTimedOut or IncidentEventKind.HandedBack)
-            {
-                count++;
-            }
-        }
-
-        return count;
-    }
-
-    private async Task<bool> OfferAsync(string workerId, double overloadedAt)
-    {
-        try
-        {
-            return await GrainFactory.GetGrain<IWorkerGrain>(workerId)
-                .OfferAsync(new WorkerTaskUpdate(S.Summary(Id, _now), TaskStatus.Offered, Weight, overloadedAt));
-        }
-        catch (Exception ex) when (ex is not DomainException)
-        {
-            LogNotifyFailed(ex, Id, workerId);
-            return false;
-        }
-    }
-
     private TimelineEntry Emit(IncidentEventKind kind, string actor, string? reason = null, RegionLevel? level = null, string? unit = null,
         Assignee? assignee = null, int? stars = null, DateTimeOffset? until = null, DeadlineKind? deadline = null, IncidentReport? report = null,
         Mode? mode = null)
@@ -625,16 +354,6 @@ public sealed partial class IncidentGrain(
         S.Apply(entry);
         _dirty = true;
         return entry;
-    }
-
-    private void Expect(IncidentEventKind kind)
-    {
-        if (!S.Exists)
-        {
-            throw new DomainException(DomainErrors.NotFound, $"No incident '{Id}'");
-        }
-
-        IncidentRules.Next(kind, S.State);
     }
 
     /// <summary>
@@ -648,21 +367,21 @@ public sealed partial class IncidentGrain(
         {
             await command();
         }
-        catch when (_dirty)
+        catch when (_dirty || Timeline.HasPending)
         {
             try
             {
-                await store.ReadStateAsync();
+                await Timeline.ReloadAsync();
+                ResumeRouting();
             }
             catch
             {
-                // Storage is away: drop this activation so uncommitted changes can never be served or written later.
+                // The store is away: drop this activation so uncommitted changes can never be served or committed later.
                 DeactivateOnIdle();
                 throw;
             }
 
             _dirty = false;
-            _logged = Math.Min(_logged, S.Timeline.Count);
             throw;
         }
 
@@ -677,226 +396,25 @@ public sealed partial class IncidentGrain(
         }
 
         await SyncDeadlinesAsync();
-        await store.WriteStateAsync();
+        try
+        {
+            await Timeline.CommitAsync();
+        }
+        catch (IncidentConflictException e)
+        {
+            // Another activation of this incident appended first: this one's view is stale, so it ends; the next
+            // command finds the incident read afresh.
+            DeactivateOnIdle();
+            throw new DomainException(DomainErrors.Conflict, $"{e.Message}; try again", "id");
+        }
+
         _dirty = false;
-        LogNewEntries();
         await PublishAsync();
-    }
-
-    private void LogNewEntries()
-    {
-        if (S.Timeline.Count > _logged)
-        {
-            eventLog.Append(Id, S.Timeline.GetRange(_logged, S.Timeline.Count - _logged));
-            _logged = S.Timeline.Count;
-        }
-    }
-
-    /// <summary>Tells the grid, the workers and the queues what changed. Best effort: the incident is already stored.</summary>
-    private async Task PublishAsync()
-    {
-        var summary = S.Summary(Id, clock.Now);
-        try
-        {
-            await GrainFactory.GetGrain<IGridGrain>(S.R.GridCode).IncidentChangedAsync(summary);
-            await GrainFactory.GetGrain<ILiveNotifierGrain>(0).PublishAsync(LiveUpdate.Of(summary, S.UpdatedAt));
-        }
-        catch (Exception ex)
-        {
-            LogNotifyFailed(ex, Id, S.R.GridCode);
-        }
-
-        var current = S.Assignee is { Kind: AssigneeKind.Worker } c ? c.Id : null;
-        var previous = _publishedAssignee is { Kind: AssigneeKind.Worker } p ? p.Id : null;
-        if (previous is not null && previous != current)
-        {
-            await TrackAsync(previous, summary, TaskStatus.Removed);
-        }
-
-        if (current is not null)
-        {
-            await TrackAsync(current, summary, TaskStatusOf(S));
-        }
-
-        if (_publishedQueue is { } queue && queue != S.QueuedAt)
-        {
-            try
-            {
-                await (RegionCode.IsValid(queue)
-                    ? GrainFactory.GetRegion(queue).ReleaseAsync(Id)
-                    : GrainFactory.GetGrain<IDepartmentGrain>(queue).ReleaseAsync(Id));
-            }
-            catch (Exception ex)
-            {
-                LogNotifyFailed(ex, Id, queue);
-            }
-        }
-
-        _publishedAssignee = S.Assignee;
-        _publishedQueue = S.QueuedAt;
-    }
-
-    private async Task TrackAsync(string workerId, IncidentSummary summary, TaskStatus status)
-    {
-        try
-        {
-            await GrainFactory.GetGrain<IWorkerGrain>(workerId).TrackAsync(new WorkerTaskUpdate(summary, status, Weight));
-        }
-        catch (Exception ex)
-        {
-            LogNotifyFailed(ex, Id, workerId);
-        }
-    }
-
-    private static TaskStatus TaskStatusOf(IncidentRecord s) => s.State switch
-    {
-        IncidentState.Dispatched => s.Acknowledged ? TaskStatus.Acknowledged : TaskStatus.Offered,
-        IncidentState.InProgress => TaskStatus.InProgress,
-        IncidentState.Resolved or IncidentState.Verified or IncidentState.Rated => TaskStatus.Resolved,
-        IncidentState.Closed => TaskStatus.Closed,
-        _ => TaskStatus.Removed,
-    };
-
-    /// <summary>
-    /// Deadlines are durable reminders (1-minute resolution, survive restarts, may fire twice: handling is idempotent)
-    /// plus, while the grain is active, a one-shot timer at the exact instant.
-    /// </summary>
-    private async Task SyncDeadlinesAsync()
-    {
-        ArmTimer();
-        if (S.Deadlines.Count == 0)
-        {
-            await UnregisterReminderAsync();
-            return;
-        }
-
-        var next = S.Deadlines.Values.Min();
-        if (S.ReminderDueAt != next)
-        {
-            await this.RegisterOrUpdateReminder(ReminderName, DelayUntil(next), ReminderPeriod);
-            S.ReminderDueAt = next;
-        }
-    }
-
-    private async Task UnregisterReminderAsync()
-    {
-        if (S.ReminderDueAt is null)
-        {
-            return;
-        }
-
-        if (await this.GetReminder(ReminderName) is { } reminder)
-        {
-            await this.UnregisterReminder(reminder);
-        }
-
-        S.ReminderDueAt = null;
-    }
-
-    private void ArmTimer()
-    {
-        _timer?.Dispose();
-        _timer = null;
-        if (S.Deadlines.Count == 0)
-        {
-            return;
-        }
-
-        var delay = DelayUntil(S.Deadlines.Values.Min());
-        _timer = this.RegisterGrainTimer(static (self, _) => self.OnTimerAsync(), this,
-            new GrainTimerCreationOptions(delay < MaxTimerDelay ? delay : MaxTimerDelay, Timeout.InfiniteTimeSpan));
-    }
-
-    private async Task OnTimerAsync()
-    {
-        try
-        {
-            await CheckDeadlinesAsync();
-        }
-        catch (Exception ex)
-        {
-            LogDeadlineCheckFailed(ex, Id);
-        }
-    }
-
-    private TimeSpan DelayUntil(DateTimeOffset at)
-    {
-        var delay = at - clock.Now;
-        return delay > TimeSpan.Zero ? delay : TimeSpan.Zero;
     }
 
     private IncidentView View() => S.Exists
         ? S.View(Id, clock.Now, _contact)
         : throw new DomainException(DomainErrors.NotFound, $"No incident '{Id}'");
-
-    private static void ValidateContact(ReporterContact c)
-    {
-        foreach (var (value, field) in new[] { (c.Name, "reporter.name"), (c.Phone, "reporter.phone"), (c.Address, "reporter.address") })
-        {
-            if (value is { Length: > 200 })
-            {
-                throw new DomainException(DomainErrors.InvalidInput, $"'{field}' is longer than 200 characters", field);
-            }
-        }
-    }
-
-    private static void RequireActor(ActorCommand command, bool reasonRequired = false)
-    {
-        if (string.IsNullOrWhiteSpace(command.Actor) || command.Actor.Length > 128)
-        {
-            throw new DomainException(DomainErrors.InvalidInput, "An actor (1–128 characters) is required", "actor");
-        }
-
-        if (reasonRequired && string.IsNullOrWhiteSpace(command.Reason))
-        {
-            throw new DomainException(DomainErrors.InvalidInput, "A reason is required for this step", "reason");
-        }
-
-        if (command.Reason is { Length: > 4000 })
-        {
-            throw new DomainException(DomainErrors.InvalidInput, "The reason is longer than 4000 characters", "reason");
-        }
-    }
-
-    private void ValidateReport(IncidentReport r)
-    {
-        if (!catalog.TryGet(r.Category, out _))
-        {
-            throw new DomainException(DomainErrors.InvalidInput, $"Unknown category '{r.Category}'", "category");
-        }
-
-        if (!Enum.IsDefined(r.Severity))
-        {
-            throw new DomainException(DomainErrors.InvalidInput, $"Unknown severity '{r.Severity}'", "severity");
-        }
-
-        if (!RegionCode.IsValid(r.GridCode, RegionLevel.Grid))
-        {
-            throw new DomainException(DomainErrors.InvalidInput, "A grid code has 15 digits", "gridCode");
-        }
-
-        if (string.IsNullOrWhiteSpace(r.Description) || r.Description.Length > 4000)
-        {
-            throw new DomainException(DomainErrors.InvalidInput, "A description of 1–4000 characters is required", "description");
-        }
-
-        if (string.IsNullOrWhiteSpace(r.Source) || r.Source.Length > 64)
-        {
-            throw new DomainException(DomainErrors.InvalidInput, "A source of 1–64 characters is required", "source");
-        }
-
-        if (r.ExternalId is { Length: > 128 })
-        {
-            throw new DomainException(DomainErrors.InvalidInput, "The external id is longer than 128 characters", "externalId");
-        }
-
-        if (r.Location is { IsValid: false })
-        {
-            throw new DomainException(DomainErrors.InvalidInput, "Latitude must be within ±90 and longitude within ±180", "location");
-        }
-
-        RequireActor(new ActorCommand(r.Actor));
-    }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Incident {IncidentId} reported: {Category} in grid {GridCode}, now {State}")]
     private partial void LogReported(string incidentId, string category, string gridCode, IncidentState state);

@@ -40,12 +40,12 @@ public static class DurableSiloExtensions
         silo.Services.AddMetrics();
         silo.Services.AddSingleton<PostgresIncidentEventLog>();
         silo.Services.AddSingleton<IIncidentEventSink>(sp => sp.GetRequiredService<PostgresIncidentEventLog>());
-        silo.Services.AddSingleton<IEventLogHealth>(sp => sp.GetRequiredService<PostgresIncidentEventLog>());
+        silo.Services.AddSingleton<IEventLogHealth>(sp => sp.GetRequiredService<PostgresIncidentStore>());
         silo.Services.AddSingleton<IPersonalDataStore, PostgresPersonalDataStore>();
 
         // The incident store (group commit on incident_events). It runs with the silo's storage stage: started before
-        // grains activate, stopped (queued appends committed) after they are gone. /health/ready still reads the old
-        // event log's health while that log does the writing; it moves to the store when the grain does.
+        // grains activate, stopped (queued appends committed) after they are gone. /health/ready reads its health. The
+        // old event log stays only to hand legacy incidents' timelines (written before the store) to incident_events.
         silo.Services.AddSingleton(configuration.GetSection(IncidentStoreOptions.Section).Get<IncidentStoreOptions>() ?? new IncidentStoreOptions());
         silo.Services.AddSingleton<PostgresIncidentStore>();
         silo.Services.AddSingleton<IIncidentStore>(sp => sp.GetRequiredService<PostgresIncidentStore>());

@@ -33,11 +33,19 @@ public sealed class PoisonRowTests(PostgresServer postgres)
         }
 
         // The grain takes a NUL in a reason (the API is what refuses control characters); the entry's payload then
-        // holds the JSON escape \u0000, which jsonb refuses every time (22P05).
+        // holds the JSON escape \u0000, which jsonb refuses every time (22P05). The timeline is the incident's store:
+        // the command is refused, nothing of it is kept, and the other appends of its batch go on.
         var poisoned = await host.Grains.ReportAsync(Reports.Make(city.Grid));
-        var cancelled = await host.Grains.Incident(poisoned).CancelAsync(new ActorCommand("leader", "bad \u0000 reason"));
-        var badSeq = cancelled.Timeline[^1].Seq;
-        Assert.Equal(IncidentEventKind.Cancelled, cancelled.Timeline[^1].Kind);
+        var refused = await Assert.ThrowsAsync<DomainException>(() => host.Grains.Incident(poisoned).CancelAsync(new ActorCommand("leader", "bad \u0000 reason")));
+        Assert.Contains("22P05", refused.Message, StringComparison.Ordinal);
+        var unchanged = await host.Grains.Incident(poisoned).GetAsync();
+        Assert.Equal((poisoned.Version, poisoned.State), (unchanged.Version, unchanged.State));
+        var badSeq = unchanged.Timeline.Length + 1;
+
+        // The old event log (it still hands legacy incidents' timelines over) sets such an entry aside instead.
+        var cancelled = unchanged with { Timeline = [.. unchanged.Timeline, new TimelineEntry(badSeq, DateTimeOffset.UtcNow, "leader",
+            IncidentEventKind.Cancelled, unchanged.State, IncidentState.Cancelled, "bad \u0000 reason")] };
+        host.Services.GetRequiredService<GridDispatch.Domain.IIncidentEventSink>().Append(poisoned.Id, [cancelled.Timeline[^1]]);
 
         // Entries queued behind the bad one, in later batches.
         for (var i = 0; i < 3; i++)
@@ -92,19 +100,20 @@ public sealed class PoisonRowTests(PostgresServer postgres)
             Assert.False(await reader.ReadAsync(), "only the bad entry is set aside");
         }
 
-        await Eventually.Get(() => Task.FromResult((health.IsReady, health.Backlog)), h => h is (true, 0), TimeSpan.FromSeconds(10),
+        var oldLog = host.Services.GetRequiredService<PostgresIncidentEventLog>();
+        await Eventually.Get(() => Task.FromResult((health.IsReady, oldLog.IsReady, oldLog.Backlog)), h => h is (true, true, 0), TimeSpan.FromSeconds(10),
             "readiness and an empty backlog");
         Assert.Equal(1, deadLetters.Total);
 
-        // A re-sent timeline (as after a re-activation) sets the bad entry aside once, and the log stays ready.
-        await host.Grains.Incident(poisoned).RepublishLogAsync();
-        await Eventually.Get(() => Task.FromResult(health.Backlog), b => b == 0, TimeSpan.FromSeconds(10), "the re-sent timeline written");
+        // Handed over again, the bad entry is set aside once, and the log stays ready.
+        host.Services.GetRequiredService<GridDispatch.Domain.IIncidentEventSink>().Append(poisoned.Id, [cancelled.Timeline[^1]]);
+        await Eventually.Get(() => Task.FromResult(oldLog.Backlog), b => b == 0, TimeSpan.FromSeconds(10), "the re-sent entry written");
         await using (var once = new NpgsqlCommand("SELECT count(*) FROM incident_event_dead_letters", db))
         {
             Assert.Equal(1L, await once.ExecuteScalarAsync());
         }
 
-        Assert.True(health.IsReady);
+        Assert.True(health.IsReady && oldLog.IsReady);
         Assert.Equal(1, deadLetters.Total);
     }
 

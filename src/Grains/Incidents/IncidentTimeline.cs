@@ -1,0 +1,70 @@
+using GridDispatch.Domain;
+
+namespace GridDispatch.Incidents;
+
+/// <summary>
+/// An incident's persistence. Its store is its timeline (<see cref="IIncidentStore"/>): the record is the fold of the
+/// entries, and a commit appends the entries made since the last one, after the version it read. A state row written
+/// by an older version (before the timeline became the store) is kept as the snapshot the fold starts from; its entries
+/// are handed once more to the old event log, which keeps each (incident, sequence) once, so none is missing there.
+/// </summary>
+internal sealed class IncidentTimeline(string id, IPersistentState<IncidentRecord> legacy, IIncidentStore store, IIncidentEventSink oldLog)
+{
+    public IncidentRecord State { get; private set; } = new();
+
+    /// <summary>The version the store holds: entries above it are made but not yet committed.</summary>
+    public int Committed { get; private set; }
+
+    public bool HasPending => State.Timeline.Count > Committed;
+
+    public bool FromLegacyRow => legacy.RecordExists;
+
+    public async Task LoadAsync()
+    {
+        var record = legacy.RecordExists ? legacy.State : new IncidentRecord();
+        foreach (var entry in await store.ReadAsync(id, record.Timeline.Count))
+        {
+            record.Apply(entry);
+        }
+
+        State = record;
+        Committed = record.Timeline.Count;
+        RepublishLegacy();
+    }
+
+    /// <summary>Appends what was made since the last commit; durable when it returns (or throws, and nothing was stored).</summary>
+    public async Task CommitAsync()
+    {
+        if (!HasPending)
+        {
+            return;
+        }
+
+        var pending = State.Timeline.GetRange(Committed, State.Timeline.Count - Committed);
+        await store.AppendAsync(id, Committed, pending);
+        Committed = State.Timeline.Count;
+    }
+
+    /// <summary>Throws away what was not committed: reads the snapshot and the timeline again.</summary>
+    public async Task ReloadAsync()
+    {
+        if (legacy.RecordExists)
+        {
+            await legacy.ReadStateAsync();
+        }
+
+        await LoadAsync();
+    }
+
+    /// <summary>Stores the record as the snapshot row again (legacy incidents only, after their contact was moved out).</summary>
+    public Task SaveSnapshotAsync() => legacy.RecordExists ? legacy.WriteStateAsync() : Task.CompletedTask;
+
+    /// <summary>The old event log has every entry of a legacy incident (idempotent); new incidents' entries are the store itself.</summary>
+    public void RepublishLegacy()
+    {
+        if (legacy.RecordExists && State.Timeline.Count > 0)
+        {
+            oldLog.Append(id, State.Timeline);
+        }
+    }
+}
