@@ -14,15 +14,15 @@ internal sealed class IncidentEventsTable(string connectionString)
     public const string IntakeIndex = "incident_events_intake_key";
 
     /// <summary>
-    /// Inserts the rows of every append whose base row (seq = expected version) exists, or that starts a timeline;
-    /// a row already taken is skipped. Rows go in key order, so two silos' batches lock keys in the same order.
+    /// Inserts every row, skipping those already taken. Rows go in key order, so two silos' batches lock keys in the same
+    /// order. No check that row v itself is here: an incident written before the store starts from a snapshot whose
+    /// entries the old event log writes later (or has set aside), and its first append must not wait for them.
     /// </summary>
     private const string InsertSql = """
         INSERT INTO incident_events (incident_id, seq, kind, actor, at, from_state, to_state, payload)
         SELECT r.incident_id, r.seq, r.kind, r.actor, r.at, r.from_state, r.to_state, r.payload
-        FROM unnest($1::varchar[], $2::integer[], $3::varchar[], $4::varchar[], $5::timestamptz[], $6::varchar[], $7::varchar[], $8::jsonb[], $9::integer[])
-             AS r (incident_id, seq, kind, actor, at, from_state, to_state, payload, expected)
-        WHERE r.expected = 0 OR EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = r.incident_id AND e.seq = r.expected)
+        FROM unnest($1::varchar[], $2::integer[], $3::varchar[], $4::varchar[], $5::timestamptz[], $6::varchar[], $7::varchar[], $8::jsonb[])
+             AS r (incident_id, seq, kind, actor, at, from_state, to_state, payload)
         ORDER BY r.incident_id, r.seq
         ON CONFLICT (incident_id, seq) DO NOTHING
         RETURNING incident_id, seq
@@ -34,8 +34,8 @@ internal sealed class IncidentEventsTable(string connectionString)
     public async ValueTask<CommitOutcome> TryCommitAsync(IReadOnlyList<PendingAppend> appends, CancellationToken cancellationToken)
     {
         var count = appends.Sum(a => a.Entries.Length);
-        var (ids, seqs, kinds, actors, ats, froms, tos, payloads, expected) =
-            (new string[count], new int[count], new string[count], new string[count], new DateTime[count], new string[count], new string[count], new string[count], new int[count]);
+        var (ids, seqs, kinds, actors, ats, froms, tos, payloads) =
+            (new string[count], new int[count], new string[count], new string[count], new DateTime[count], new string[count], new string[count], new string[count]);
         var row = 0;
         foreach (var append in appends)
         {
@@ -43,7 +43,7 @@ internal sealed class IncidentEventsTable(string connectionString)
             {
                 var e = append.Entries[i];
                 (ids[row], seqs[row], kinds[row], actors[row], ats[row]) = (append.IncidentId, e.Seq, e.Kind.ToString(), e.Actor, e.At.UtcDateTime);
-                (froms[row], tos[row], payloads[row], expected[row]) = (e.From.ToString(), e.To.ToString(), append.Payloads[i], append.ExpectedVersion);
+                (froms[row], tos[row], payloads[row]) = (e.From.ToString(), e.To.ToString(), append.Payloads[i]);
             }
         }
 
@@ -61,7 +61,6 @@ internal sealed class IncidentEventsTable(string connectionString)
             insert.Parameters.Add(new NpgsqlParameter { Value = froms });
             insert.Parameters.Add(new NpgsqlParameter { Value = tos });
             insert.Parameters.Add(new NpgsqlParameter { Value = payloads, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
-            insert.Parameters.Add(new NpgsqlParameter { Value = expected });
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {

@@ -14,8 +14,8 @@ namespace GridDispatch.Silo.Database;
 /// up to <see cref="IncidentStoreOptions.MaxBatchRows"/> rows, written at the latest <see cref="IncidentStoreOptions.Linger"/>
 /// after the first of them was queued. Each AppendAsync returns when its batch has committed.
 /// <para>
-/// The optimistic check is the row itself: an append at version v inserts seq v+1…v+k with ON CONFLICT DO NOTHING, and
-/// only if row v exists (v = 0: a new incident). An append that did not get all its rows is a conflict: the transaction
+/// The optimistic check is the row itself: an append at version v inserts seq v+1…v+k with ON CONFLICT DO NOTHING (that
+/// row v is stored is not checked: see <see cref="IncidentEventsTable"/>). An append that did not get all its rows is a conflict: the transaction
 /// is rolled back, that append fails with <see cref="IncidentConflictException"/>, and the others are written again.
 /// (An append whose very rows are already there — a retry after a commit whose answer was lost — has succeeded.) A
 /// batch holds one append per incident, so results are those of committing the appends one by one in queue order.

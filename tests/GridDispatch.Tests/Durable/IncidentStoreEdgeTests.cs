@@ -86,14 +86,25 @@ public sealed class IncidentStoreEdgeTests(PostgresServer postgres)
     }
 
     [Fact]
-    public async Task An_append_past_the_end_of_the_timeline_is_a_conflict_and_leaves_no_gap()
+    public async Task An_append_after_a_version_only_a_legacy_snapshot_holds_is_taken_and_the_old_log_fills_in_below()
     {
+        // An incident from before the store: its state row holds entries 1-3, which the old event log writes later.
         await using var s = await StartAsync(await NewDatabaseAsync(postgres));
-        await Assert.ThrowsAsync<IncidentConflictException>(() => s.Store.AppendAsync("i-1", 3, Entries(3, 1)));
-        await s.Store.AppendAsync("i-1", 0, Entries(0, 1));
-        await Assert.ThrowsAsync<IncidentConflictException>(() => s.Store.AppendAsync("i-1", 2, Entries(2, 1)));
-        Assert.Equal([1], (await s.Store.ReadAsync("i-1")).Select(e => e.Seq));
-        await Assert.ThrowsAsync<ArgumentException>(() => s.Store.AppendAsync("i-1", 1, Entries(2, 1))); // misnumbered
+        await s.Store.AppendAsync("i-1", 3, Entries(3, 1));
+        await using (var db = new NpgsqlConnection(s.Connection))
+        {
+            await db.OpenAsync();
+            await using var oldLog = new NpgsqlCommand("""
+                INSERT INTO incident_events (incident_id, seq, kind, actor, at, from_state, to_state, payload)
+                SELECT 'i-1', seq, 'Accepted', 'leader', now(), 'Reported', 'Accepted', '{}' FROM generate_series(1, 3) seq
+                ON CONFLICT (incident_id, seq) DO NOTHING
+                """, db);
+            await oldLog.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal([1, 2, 3, 4], (await s.Store.ReadAsync("i-1")).Select(e => e.Seq));
+        await Assert.ThrowsAsync<IncidentConflictException>(() => s.Store.AppendAsync("i-1", 3, Entries(3, 1, actor: "stale")));
+        await Assert.ThrowsAsync<ArgumentException>(() => s.Store.AppendAsync("i-1", 4, Entries(5, 1))); // misnumbered
     }
 
     [Fact]
