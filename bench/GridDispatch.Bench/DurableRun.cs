@@ -1,16 +1,7 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using GridDispatch.City;
-using GridDispatch.Domain;
-using GridDispatch.Silo;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace GridDispatch.Bench;
@@ -50,32 +41,17 @@ public static class DurableRun
         figures["baseline_p50_ms"] = Math.Round(baseline.P50Ms, 2);
         figures["baseline_p99_ms"] = Math.Round(baseline.P99Ms, 2);
 
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["GridDispatch:City:LoadOnStart"] = "false",
-            ["GridDispatch:Simulation:Enabled"] = "false",
-        });
-        builder.UseOrleans(silo => silo.UseGridDispatch(builder.Configuration));
-        using var host = builder.Build();
-        await host.StartAsync();
-        var grains = host.Services.GetRequiredService<IGrainFactory>();
-        var spec = new CitySpec(Code: "4496", Districts: 1, StreetsPerDistrict: 4, CommunitiesPerStreet: 5, GridsPerCommunity: 50, WorkersPerGrid: 3);
-        var city = CityGenerator.Generate(spec, CategoryCatalog.LoadDefault(), new DifficultyScorer(Options.Create(new DifficultyOptions())));
-        var load = await CityLoader.LoadAsync(grains, city);
-        var grids = city.Grids.Select(g => g.Code).ToArray();
-        Console.WriteLine($"engine city: {load.Grids} grids, {load.Workers} workers loaded in {load.Elapsed.TotalSeconds:F1} s");
+        await using var silo = await BenchSilo.StartAsync("4496", gridsPerCommunity: 50);
 
         var run = $"{DateTime.UtcNow:HHmmss}";
-        await IntakeAsync(grains, grids, Math.Min(500, incidents), concurrency, $"warm-{run}");
-        var intake = await IntakeAsync(grains, grids, incidents, concurrency, $"in-{run}");
-        figures["intake_per_s"] = Math.Round(intake.PerSecond);
-        figures["intake_p50_ms"] = Math.Round(intake.P50Ms, 2);
-        figures["intake_p99_ms"] = Math.Round(intake.P99Ms, 2);
+        await silo.IntakeAsync(Math.Min(500, incidents), concurrency, $"warm-{run}");
+        var (intakeRate, latencies) = await silo.IntakeAsync(incidents, concurrency, $"in-{run}");
+        figures["intake_per_s"] = Math.Round(intakeRate);
+        figures["intake_p50_ms"] = Math.Round(SqlBaseline.Percentile(latencies, 0.5), 2);
+        figures["intake_p99_ms"] = Math.Round(SqlBaseline.Percentile(latencies, 0.99), 2);
 
         var before = await DatabaseCounters.ReadAsync(connection);
-        var loop = await FullLoopAsync(grains, grids, incidents, concurrency, $"loop-{run}");
+        var loop = await silo.FullLoopAsync(incidents, concurrency, $"loop-{run}");
         await Task.Delay(TimeSpan.FromSeconds(3));      // roll-ups and write-behind flush, statistics settle
         var after = await DatabaseCounters.ReadAsync(connection);
         figures["full_loop_per_s"] = Math.Round(loop);
@@ -84,11 +60,10 @@ public static class DurableRun
         figures["commits_per_command"] = Math.Round((after.Commits - before.Commits - 1) / (5.0 * incidents), 2);
         figures["rows_by_table"] = after.ByTable.ToDictionary(kv => kv.Key, kv => Math.Round((kv.Value - before.ByTable.GetValueOrDefault(kv.Key)) / (double)incidents, 1))
             .Where(kv => kv.Value > 0).ToDictionary();
-        figures["intake_vs_baseline"] = Math.Round(intake.PerSecond / baseline.DispatchPerSecond, 2);
-        figures["intake_vs_raw_insert"] = Math.Round(intake.PerSecond / (double)figures["raw_insert_per_s"], 2);
-        figures["intake_p99_vs_baseline_p99"] = Math.Round(intake.P99Ms / baseline.P99Ms, 2);
+        figures["intake_vs_baseline"] = Math.Round(intakeRate / baseline.DispatchPerSecond, 2);
+        figures["intake_vs_raw_insert"] = Math.Round(intakeRate / (double)figures["raw_insert_per_s"], 2);
+        figures["intake_p99_vs_baseline_p99"] = Math.Round(SqlBaseline.Percentile(latencies, 0.99) / baseline.P99Ms, 2);
         figures["peak_working_set_mib"] = Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024);
-        await host.StopAsync();
 
         Console.WriteLine();
         Console.WriteLine("| figure | value |");
@@ -102,49 +77,6 @@ public static class DurableRun
         var path = Path.Combine("artifacts", "bench", "durable.json");
         await File.WriteAllTextAsync(path, JsonSerializer.Serialize(figures, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"written {Path.GetFullPath(path)}");
-    }
-
-    private sealed record Timed(double PerSecond, double P50Ms, double P99Ms);
-
-    private static readonly string[] Categories = ["0101", "0103", "0401", "1301", "1601"];
-
-    private static async Task<Timed> IntakeAsync(IGrainFactory grains, string[] grids, int incidents, int concurrency, string run)
-    {
-        var latencies = new ConcurrentBag<double>();
-        var ids = new string[incidents];
-        var watch = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(Enumerable.Range(0, incidents), new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, _) =>
-        {
-            var report = new IncidentReport(Categories[i % Categories.Length], Severity.Routine, grids[i % grids.Length], "bench", "intake", $"{run}-{i}", null, null, "r");
-            var started = Stopwatch.GetTimestamp();
-            ids[i] = (await grains.GetGrain<IIncidentGrain>(IncidentIds.For(report.Source, report.ExternalId)).ReportAsync(report)).Incident.Id;
-            latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        });
-        var rate = incidents / watch.Elapsed.TotalSeconds;
-
-        // Cancelled afterwards, so workers do not fill up for the next run.
-        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (id, _) =>
-            await grains.GetGrain<IIncidentGrain>(id).CancelAsync(new ActorCommand("bench", "bench cleanup")));
-        var sorted = latencies.Order().ToArray();
-        return new Timed(rate, SqlBaseline.Percentile(sorted, 0.5), SqlBaseline.Percentile(sorted, 0.99));
-    }
-
-    private static async Task<double> FullLoopAsync(IGrainFactory grains, string[] grids, int incidents, int concurrency, string run)
-    {
-        var watch = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(Enumerable.Range(0, incidents), new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, _) =>
-        {
-            var report = new IncidentReport(Categories[i % Categories.Length], Severity.Routine, grids[i % grids.Length], "bench", "bench",
-                $"{run}-{i}", new Reporter("r", null, null, null), null, "r");
-            var incident = grains.GetGrain<IIncidentGrain>(IncidentIds.For(report.Source, report.ExternalId));
-            var view = (await incident.ReportAsync(report)).Incident;
-            var worker = view.Assignee!.Id;
-            await incident.StartAsync(new ActorCommand(worker));
-            await incident.ResolveAsync(new ActorCommand(worker, "done"));
-            await incident.VerifyAsync(new ActorCommand("s"));
-            await incident.RateAsync(new RateCommand("r", 5));
-        });
-        return incidents / watch.Elapsed.TotalSeconds;
     }
 }
 

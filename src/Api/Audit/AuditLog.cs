@@ -229,14 +229,22 @@ public static class AuditMiddleware
 
     private static void Record(HttpContext context, string method)
     {
+        var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? context.Request.Path.Value ?? "";
+        var region = context.Items.TryGetValue(RegionKey, out var r) && r is string code ? code : null;
+        context.RequestServices.GetRequiredService<IAuditLog>().Append(
+            Entry(context, $"{method} {route}", context.Request.Path.Value ?? "", region, context.Response.StatusCode));
+    }
+
+    /// <summary>
+    /// An entry for what <paramref name="context"/>'s caller asked: who, their role and region from the token, the
+    /// region it applied to (their own when not given), from which address, and the status it got.
+    /// </summary>
+    public static AuditEntry Entry(HttpContext context, string action, string target, string? region, int status)
+    {
         var user = context.User;
         var actor = user.Identity?.IsAuthenticated == true ? user.UserId() : "anonymous";
-        var role = user.FindFirst(GridClaims.Role)?.Value ?? "";
         var scope = user.FindFirst(GridClaims.Scope)?.Value ?? "";
-        var region = context.Items.TryGetValue(RegionKey, out var r) && r is string code ? code : scope;
-        var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? context.Request.Path.Value ?? "";
-        context.RequestServices.GetRequiredService<IAuditLog>().Append(new AuditEntry(
-            DateTimeOffset.UtcNow, actor, role, scope, region, $"{method} {route}", context.Request.Path.Value ?? "",
-            context.Connection.RemoteIpAddress?.ToString() ?? "", context.Response.StatusCode));
+        return new AuditEntry(DateTimeOffset.UtcNow, actor, user.FindFirst(GridClaims.Role)?.Value ?? "", scope, region ?? scope, action, target,
+            context.Connection.RemoteIpAddress?.ToString() ?? "", status);
     }
 }

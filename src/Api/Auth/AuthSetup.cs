@@ -217,7 +217,7 @@ public static partial class AuthSetup
         {
             var worker = await grains.GetGrain<IWorkerGrain>(id).GetAsync();
             var p = worker.Profile;
-            return p.Units.IsDefaultOrEmpty ? null : new DevUser(p.Id, p.Name, "worker", p.Units[0]);
+            return p.Home is { } home ? new DevUser(p.Id, p.Name, "worker", home) : null;
         }
         catch (DomainException)
         {

@@ -124,7 +124,7 @@ public sealed record Target(
         Reporter: v.Reporter?.Id is { Length: > 0 } r ? r : null);
 
     public static Target Of(WorkerView v) => new(
-        $"worker {v.Profile.Id}", WorkerId: v.Profile.Id, WorkerHome: v.Profile.Units.IsDefaultOrEmpty ? null : v.Profile.Units[0]);
+        $"worker {v.Profile.Id}", WorkerId: v.Profile.Id, WorkerHome: v.Profile.Home);
 
     public static Target Of(SweepTaskView t) => new($"campaign task {t.TaskId}", Region: t.GridCode, TaskHolder: t.WorkerId);
 

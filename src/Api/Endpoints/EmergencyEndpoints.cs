@@ -103,11 +103,7 @@ public static class EmergencyEndpoints
     private static async Task<IResult> LaunchAsync(HttpRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {
         var caller = Caller.From(user);
-        var key = request.Headers["Idempotency-Key"].ToString();
-        if (key.Length > 128)
-        {
-            throw new DomainException(DomainErrors.InvalidInput, "The Idempotency-Key is longer than 128 characters", "Idempotency-Key");
-        }
+        var key = IdempotencyKey.Of(request);
 
         var body = await JsonBody.ReadAsync<CampaignRequest>(request);
         var times = new List<TimeOnly>();

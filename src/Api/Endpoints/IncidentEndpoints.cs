@@ -45,11 +45,7 @@ public static class IncidentEndpoints
         }
 
         body = body with { Actor = caller.Actor(body.Actor), Source = SourceOf(caller, body.Source) };
-        var key = request.Headers["Idempotency-Key"].ToString();
-        if (key.Length > 128)
-        {
-            throw new DomainException(DomainErrors.InvalidInput, "The Idempotency-Key is longer than 128 characters", "Idempotency-Key");
-        }
+        var key = IdempotencyKey.Of(request);
 
         var report = ToReport(body, string.IsNullOrEmpty(body.ExternalId) && key.Length > 0 ? key : body.ExternalId);
         var result = await grains.GetGrain<IIncidentGrain>(IncidentIds.For(report.Source, report.ExternalId)).ReportAsync(report);

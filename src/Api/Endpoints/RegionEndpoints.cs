@@ -51,7 +51,7 @@ public static class RegionEndpoints
             var caller = Caller.From(user);
             var body = await JsonBody.ReadAsync<WorkerStatusRequest>(request);
             var worker = await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync();
-            request.HttpContext.AuditRegion(worker.Profile.Units.IsDefaultOrEmpty ? "" : worker.Profile.Units[0]);
+            request.HttpContext.AuditRegion(worker.Profile.Home ?? "");
             Policy.Require(caller, Act.WorkerStatus, Target.Of(worker));
             return await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).SetStatusAsync(
                 body.Status ?? throw new DomainException(DomainErrors.InvalidInput, "Status is required: offDuty, available, busy or onPatrol", "status"));
@@ -61,7 +61,7 @@ public static class RegionEndpoints
             var caller = Caller.From(user);
             var body = await JsonBody.ReadAsync<LocationDto>(request);
             var worker = await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).GetAsync();
-            request.HttpContext.AuditRegion(worker.Profile.Units.IsDefaultOrEmpty ? "" : worker.Profile.Units[0]);
+            request.HttpContext.AuditRegion(worker.Profile.Home ?? "");
             Policy.Require(caller, Act.WorkerLocation, Target.Of(worker));
             return await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).SetLocationAsync(new GeoPoint(body.Latitude, body.Longitude));
         });

@@ -41,7 +41,7 @@ public static class FormBody
         // The same rule as JSON text: line breaks and tabs, but no other control characters.
         foreach (var (key, values) in form)
         {
-            if (values.Any(v => v is not null && v.Any(c => (char.IsControl(c) && c is not ('\n' or '\r' or '\t')) || c is '\u2028' or '\u2029')))
+            if (values.Any(v => v is not null && JsonBody.HasControlCharacters(v)))
             {
                 throw new DomainException(DomainErrors.InvalidInput, "Text may not contain control characters", key);
             }

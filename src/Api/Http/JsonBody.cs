@@ -92,7 +92,7 @@ public static class JsonBody
 
                 break;
             case JsonValueKind.String:
-                if (element.GetString()!.Any(c => (char.IsControl(c) && c is not ('\n' or '\r' or '\t')) || c is '\u2028' or '\u2029'))
+                if (HasControlCharacters(element.GetString()!))
                 {
                     throw new DomainException(DomainErrors.InvalidInput, "Text may not contain control characters", path.Length == 0 ? "body" : path);
                 }
@@ -100,6 +100,10 @@ public static class JsonBody
                 break;
         }
     }
+
+    /// <summary>The rule for every text the API takes (JSON and forms): line breaks and tabs, no other control characters.</summary>
+    public static bool HasControlCharacters(string text) =>
+        text.Any(c => (char.IsControl(c) && c is not ('\n' or '\r' or '\t')) || c is '\u2028' or '\u2029');
 
     private static string FieldOf(JsonException ex)
     {

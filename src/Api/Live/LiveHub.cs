@@ -23,9 +23,11 @@ public sealed class LiveHub(IGrainFactory grains, LiveSubscriptions subscription
         }
         catch (HubException)
         {
-            audit.Append(new Audit.AuditEntry(DateTimeOffset.UtcNow, caller.Id, Caller.RoleName(caller.Role), caller.Scope ?? "",
-                LiveAccess.RegionOf(topic) ?? caller.Scope ?? "", "SUBSCRIBE /hubs/live", topic,
-                Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString() ?? "", StatusCodes.Status403Forbidden));
+            if (Context.GetHttpContext() is { } http)
+            {
+                audit.Append(Audit.AuditMiddleware.Entry(http, "SUBSCRIBE /hubs/live", topic, LiveAccess.RegionOf(topic), StatusCodes.Status403Forbidden));
+            }
+
             throw;
         }
 
@@ -70,14 +72,22 @@ public sealed class LiveSubscriptions
     public bool Any(string topic) => _counts.TryGetValue(topic, out var n) && n > 0;
 
     /// <summary>Every connection's caller and topics right now (for the access review).</summary>
-    public IReadOnlyList<(string Connection, Caller Caller, string[] Topics)> Snapshot() =>
-        [.. _byConnection.Select(kv =>
+    public IReadOnlyList<(string Connection, Caller Caller, string[] Topics)> Snapshot()
+    {
+        var connections = new List<(string, Caller, string[])>();
+        foreach (var (connection, topics) in _byConnection)
         {
-            lock (kv.Value)
+            if (_callers.TryGetValue(connection, out var caller))
             {
-                return (kv.Key, _callers.TryGetValue(kv.Key, out var c) ? c : null, kv.Value.ToArray());
+                lock (topics)
+                {
+                    connections.Add((connection, caller, [.. topics]));
+                }
             }
-        }).Where(x => x.Item2 is not null).Select(x => (x.Key, x.Item2!, x.Item3))];
+        }
+
+        return connections;
+    }
 
     public void Add(string connection, string topic, Caller caller)
     {

@@ -22,6 +22,9 @@ public sealed record WorkerProfile(
 {
     /// <summary>A temporary (surge) worker, registered for an emergency at <see cref="SurgeScope"/> and released at stand-down.</summary>
     public bool Temporary => SurgeScope is not null;
+
+    /// <summary>The unit where the worker's load is counted (the first they serve), or null for department staff with none.</summary>
+    public string? Home => Units.IsDefaultOrEmpty ? null : Units[0];
 }
 
 /// <summary>What a grid, region or department knows about one worker of its roster.</summary>
