@@ -80,6 +80,7 @@ public static class GridDispatchSiloExtensions
         silo.Services.AddGridDispatchEngine(configuration);
         silo.Services.AddOptions<CityOptions>().Bind(configuration.GetSection(CityOptions.Section));
         silo.AddStartupTask<CityBootstrap>();
+        silo.AddStartupTask<DeadlineSweepStart>();
         silo.Services.AddOptions<SimulationOptions>().Bind(configuration.GetSection(SimulationOptions.Section));
         silo.Services.AddHostedService<CitySimulator>();
         return silo;

@@ -57,6 +57,12 @@ public interface IIncidentGrain : IGrainWithStringKey
     [OneWay, Alias("MoveOff")] Task MoveOffAsync(MoveOff request);
 
     /// <summary>
+    /// Its deadline shard's sweeper found its recorded due time passed: handle what is due (nothing, if it was already
+    /// handled or the incident does not exist).
+    /// </summary>
+    [Alias("Wake")] Task WakeAsync();
+
+    /// <summary>
     /// Erases the reporter's name, phone and address (kept apart from the timeline) and records that it happened; any
     /// state, idempotent. Who may ask is the API's policy.
     /// </summary>

@@ -129,6 +129,12 @@ public enum IncidentEventKind
 
     /// <summary>The reporter's name, phone and address were erased (the timeline never held them; this records that it happened).</summary>
     PersonalDataErased = 21,
+
+    /// <summary>
+    /// The next deadline moved without another fact (a routing retry after the chain could not be reached): recorded so
+    /// the deadline, which is data in the timeline, is where the sweeper finds it. State unchanged.
+    /// </summary>
+    Rescheduled = 22,
 }
 
 /// <summary>Everyday or emergency operation (平战结合).</summary>

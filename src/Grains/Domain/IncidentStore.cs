@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 
 namespace GridDispatch.Domain;
 
@@ -14,18 +16,58 @@ public interface IIncidentStore
     /// <summary>The entries with a sequence above <paramref name="afterSeq"/>, in order.</summary>
     Task<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq = 0);
 
-    /// <summary>Appends entries numbered <paramref name="expectedVersion"/> + 1, + 2, … as one unit.</summary>
-    Task AppendAsync(string incidentId, int expectedVersion, IReadOnlyList<TimelineEntry> entries);
+    /// <summary>
+    /// Appends entries numbered <paramref name="expectedVersion"/> + 1, + 2, … as one unit, with the incident's next
+    /// due time after them (null: nothing due), which <see cref="DueAsync"/> finds until a later append replaces it.
+    /// </summary>
+    Task AppendAsync(string incidentId, int expectedVersion, IReadOnlyList<TimelineEntry> entries, DateTimeOffset? nextDue = null);
+
+    /// <summary>
+    /// The incidents of deadline shard <paramref name="shard"/> (<see cref="DeadlineShards"/>) whose latest append set a
+    /// next due time in (<paramref name="after"/>, <paramref name="upTo"/>], earliest first, at most <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<DueIncident>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit);
+}
+
+/// <summary>An incident whose next deadline is due, as its latest append recorded it.</summary>
+public sealed record DueIncident(string IncidentId, DateTimeOffset DueAt);
+
+/// <summary>
+/// Deadlines are swept per shard: an incident's shard is a stable hash of its id, stored with its due time. The count
+/// is part of the stored data (rows keep the shard they were written with), so it never changes.
+/// </summary>
+public static class DeadlineShards
+{
+    public const int Count = 16;
+
+    /// <summary>FNV-1a over the id's UTF-16 code units: the same on every silo and in every version.</summary>
+    public static int Of(string incidentId)
+    {
+        var hash = 2166136261u;
+        foreach (var c in incidentId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)(hash % Count);
+    }
 }
 
 /// <summary>
-/// The embedded default's store: one per process, standing in for the database every silo of the process would share
-/// (the in-process test cluster's silos see the same timelines). Timelines live as long as the process, like the
-/// in-memory grain storage of the other grains.
+/// The embedded default's store: one per cluster in the process, standing in for the database every silo of a cluster
+/// would share (an in-process test cluster's silos see the same timelines; two test clusters, told apart by their
+/// cluster id, see none of each other's). Timelines live as long as the process, like the in-memory grain storage of
+/// the other grains.
 /// </summary>
-public sealed class MemoryIncidentStore : IIncidentStore
+public sealed class MemoryIncidentStore(IOptions<ClusterOptions> cluster) : IIncidentStore
 {
-    private static readonly ConcurrentDictionary<string, List<TimelineEntry>> Timelines = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, Space> Spaces = new(StringComparer.Ordinal);
+
+    private readonly Space _space = Spaces.GetOrAdd($"{cluster.Value.ServiceId}/{cluster.Value.ClusterId}", static _ => new Space());
+
+    private ConcurrentDictionary<string, List<TimelineEntry>> Timelines => _space.Timelines;
+
+    private DueIndex[] Due => _space.Due;
 
     public Task<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq = 0)
     {
@@ -40,7 +82,7 @@ public sealed class MemoryIncidentStore : IIncidentStore
         }
     }
 
-    public Task AppendAsync(string incidentId, int expectedVersion, IReadOnlyList<TimelineEntry> entries)
+    public Task AppendAsync(string incidentId, int expectedVersion, IReadOnlyList<TimelineEntry> entries, DateTimeOffset? nextDue = null)
     {
         var timeline = Timelines.GetOrAdd(incidentId, _ => []);
         lock (timeline)
@@ -59,8 +101,63 @@ public sealed class MemoryIncidentStore : IIncidentStore
             }
 
             timeline.AddRange(entries);
+            if (entries.Count > 0)
+            {
+                Due[DeadlineShards.Of(incidentId)].Set(incidentId, nextDue);
+            }
         }
 
         return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<DueIncident>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit) =>
+        Task.FromResult(Due[shard].Between(after, upTo, limit));
+
+    private sealed class Space
+    {
+        public ConcurrentDictionary<string, List<TimelineEntry>> Timelines { get; } = new(StringComparer.Ordinal);
+
+        public DueIndex[] Due { get; } = [.. Enumerable.Range(0, DeadlineShards.Count).Select(_ => new DueIndex())];
+    }
+
+    /// <summary>One shard's current due times: each incident's latest, ordered by time.</summary>
+    private sealed class DueIndex
+    {
+        private readonly Dictionary<string, DateTimeOffset> _current = new(StringComparer.Ordinal);
+        private readonly SortedSet<(DateTimeOffset At, string Id)> _byTime = new(Comparer<(DateTimeOffset At, string Id)>.Create(
+            static (a, b) => a.At != b.At ? a.At.CompareTo(b.At) : string.CompareOrdinal(a.Id, b.Id)));
+
+        public void Set(string id, DateTimeOffset? due)
+        {
+            lock (_byTime)
+            {
+                if (_current.Remove(id, out var old))
+                {
+                    _byTime.Remove((old, id));
+                }
+
+                if (due is { } at)
+                {
+                    _current[id] = at;
+                    _byTime.Add((at, id));
+                }
+            }
+        }
+
+        public IReadOnlyList<DueIncident> Between(DateTimeOffset after, DateTimeOffset upTo, int limit)
+        {
+            lock (_byTime)
+            {
+                if (after >= upTo)
+                {
+                    return [];
+                }
+
+                return [.. _byTime.GetViewBetween((after, ""), (upTo.AddTicks(1), "")) // ids are never empty: the bounds hold no incident
+                    .Where(d => d.At > after)
+                    .Take(limit)
+                    .Select(d => new DueIncident(d.Id, d.At))];
+            }
+        }
     }
 }

@@ -49,6 +49,12 @@ public sealed class DispatchOptions
     /// <summary>Retry delay when routing could not reach a grain.</summary>
     public TimeSpan RouteRetryDelay { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How often each deadline shard's sweeper looks for passed due times: how late, at most, a deadline fires for an
+    /// incident that is not active (an active one fires on its own timer, on time).
+    /// </summary>
+    public TimeSpan DeadlineSweepInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How many times one routing attempt re-picks after workers refuse an offer.</summary>
     public int MaxOfferAttempts { get; set; } = 5;
 

@@ -1,6 +1,11 @@
 namespace GridDispatch.Incidents;
 
-/// <summary>The deadline schedule: durable reminders (1-minute resolution, may fire twice: handling is idempotent) plus, while the grain is active, a one-shot timer at the exact instant; what each deadline does when it passes.</summary>
+/// <summary>
+/// The deadline schedule. Deadlines are data: every append records the incident's next due time, which its shard's
+/// <see cref="DeadlineSweepGrain"/> finds when it passes and wakes the incident (seconds late at most, also after a
+/// silo died); while the grain is active a one-shot timer fires at the exact instant. Handling is idempotent (a
+/// deadline may be woken twice). What each deadline does when it passes.
+/// </summary>
 public sealed partial class IncidentGrain
 {
     public Task<IncidentView> CheckDeadlinesAsync() => Run(async () =>
@@ -19,15 +24,39 @@ public sealed partial class IncidentGrain
         await CommitAsync();
     });
 
+    public async Task WakeAsync()
+    {
+        if (S.Exists && S.Deadlines.Count > 0)
+        {
+            await CheckDeadlinesAsync();
+        }
+    }
+
+    /// <summary>
+    /// Only incidents stored before deadlines became data have a reminder. At its first firing the incident's deadlines
+    /// are checked and its next due time is recorded in the timeline (if no append did so already); then it goes.
+    /// </summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (!S.Exists || S.Deadlines.Count == 0)
+        if (S.Exists && S.Deadlines.Count > 0)
         {
-            await UnregisterReminderAsync();
-            return;
+            await CheckDeadlinesAsync();
+            if (!_appended && S.Deadlines.Count > 0)
+            {
+                await Run(async () =>
+                {
+                    _recordedDue = null;
+                    _rescheduleReason = "next deadline recorded as data (replacing the incident's reminder)";
+                    _dirty = true;
+                    await CommitAsync();
+                });
+            }
         }
 
-        await CheckDeadlinesAsync();
+        if (await this.GetReminder(reminderName) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
     }
 
     private async Task OnDeadlineAsync(DeadlineKind kind, DateTimeOffset due)
@@ -73,40 +102,34 @@ public sealed partial class IncidentGrain
         }
     }
 
-    /// <summary>
-    /// Deadlines are durable reminders (1-minute resolution, survive restarts, may fire twice: handling is idempotent)
-    /// plus, while the grain is active, a one-shot timer at the exact instant.
-    /// </summary>
-    private async Task SyncDeadlinesAsync()
+    /// <summary>The deadline that comes first, if any: its time is what a commit records as the next due time.</summary>
+    private (DeadlineKind Kind, DateTimeOffset At)? NextDeadline()
     {
-        ArmTimer();
-        if (S.Deadlines.Count == 0)
+        (DeadlineKind Kind, DateTimeOffset At)? next = null;
+        foreach (var (kind, at) in S.Deadlines)
         {
-            await UnregisterReminderAsync();
-            return;
+            if (next is null || at < next.Value.At)
+            {
+                next = (kind, at);
+            }
         }
 
-        var next = S.Deadlines.Values.Min();
-        if (S.ReminderDueAt != next)
-        {
-            await this.RegisterOrUpdateReminder(ReminderName, DelayUntil(next), ReminderPeriod);
-            S.ReminderDueAt = next;
-        }
+        return next;
     }
 
-    private async Task UnregisterReminderAsync()
+    /// <summary>
+    /// Before a commit: a next deadline that moved while no entry is pending (a routing retry) is recorded as a
+    /// <see cref="IncidentEventKind.Rescheduled"/> entry, so the due time in the timeline stays the one the grain keeps.
+    /// </summary>
+    private void RecordMovedDeadline()
     {
-        if (S.ReminderDueAt is null)
+        if (!Timeline.HasPending && NextDeadline() is { } next && next.At != _recordedDue)
         {
-            return;
+            Emit(IncidentEventKind.Rescheduled, SystemActor, _rescheduleReason ?? $"next deadline: {next.Kind} at {next.At:u}",
+                until: next.At, deadline: next.Kind);
         }
 
-        if (await this.GetReminder(ReminderName) is { } reminder)
-        {
-            await this.UnregisterReminder(reminder);
-        }
-
-        S.ReminderDueAt = null;
+        _rescheduleReason = null;
     }
 
     private void ArmTimer()

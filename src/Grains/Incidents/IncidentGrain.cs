@@ -20,9 +20,7 @@ public sealed partial class IncidentGrain(
     IOptions<DispatchOptions> options,
     ILogger<IncidentGrain> logger) : Grain, IIncidentGrain, IRemindable
 {
-    private const string ReminderName = "deadlines";
     private const string SystemActor = "system";
-    private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromHours(12);
 
     private readonly DispatchOptions _o = options.Value;
@@ -35,6 +33,11 @@ public sealed partial class IncidentGrain(
     private DateTimeOffset _now;
 
     private IncidentTimeline? _timeline;
+
+    /// <summary>The next due time the store holds for this incident (as of the last append, or of the fold at activation).</summary>
+    private DateTimeOffset? _recordedDue;
+    private string? _rescheduleReason;
+    private bool _appended;
 
     private IncidentTimeline Timeline => _timeline ??= new IncidentTimeline(this.GetPrimaryKeyString(), store, incidents, eventLog);
 
@@ -62,6 +65,7 @@ public sealed partial class IncidentGrain(
             await LoadContactAsync();
         }
 
+        _recordedDue = NextDeadline()?.At;
         ArmTimer();
     }
 
@@ -373,6 +377,8 @@ public sealed partial class IncidentGrain(
             {
                 await Timeline.ReloadAsync();
                 ResumeRouting();
+                _recordedDue = NextDeadline()?.At;
+                ArmTimer();
             }
             catch
             {
@@ -395,10 +401,13 @@ public sealed partial class IncidentGrain(
             return;
         }
 
-        await SyncDeadlinesAsync();
+        RecordMovedDeadline();
+        ArmTimer();
+        var appending = Timeline.HasPending;
+        var due = NextDeadline()?.At;
         try
         {
-            await Timeline.CommitAsync();
+            await Timeline.CommitAsync(due);
         }
         catch (IncidentConflictException e)
         {
@@ -406,6 +415,11 @@ public sealed partial class IncidentGrain(
             // command finds the incident read afresh.
             DeactivateOnIdle();
             throw new DomainException(DomainErrors.Conflict, $"{e.Message}; try again", "id");
+        }
+
+        if (appending)
+        {
+            (_recordedDue, _appended) = (due, true);
         }
 
         _dirty = false;

@@ -6,8 +6,9 @@ namespace GridDispatch.Incidents;
 
 /// <summary>
 /// The persisted state of one incident. It changes only by <see cref="Apply"/>ing timeline entries (events),
-/// except <see cref="Deadlines"/>[<see cref="DeadlineKind.RouteRetry"/>] and <see cref="ReminderDueAt"/>, which are
-/// operational bookkeeping rather than facts of the case.
+/// except <see cref="Deadlines"/>[<see cref="DeadlineKind.RouteRetry"/>] between a routing attempt and its commit, which
+/// is bookkeeping rather than a fact of the case, and <see cref="ReminderDueAt"/>, which only state rows written before
+/// deadlines became data hold (their incident's reminder).
 /// </summary>
 [GenerateSerializer, Alias("GridDispatch.IncidentRecord.v1")]
 public sealed class IncidentRecord
@@ -128,6 +129,13 @@ public sealed class IncidentRecord
                 {
                     Deadlines.Remove(kind);
                     MissedDeadline |= kind is DeadlineKind.Handle or DeadlineKind.Accept;
+                }
+
+                break;
+            case IncidentEventKind.Rescheduled:
+                if (e.Deadline is { } moved)
+                {
+                    SetDeadline(moved, e.Until);
                 }
 
                 break;

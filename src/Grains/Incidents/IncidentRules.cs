@@ -38,6 +38,7 @@ public static class IncidentRules
             [IncidentEventKind.Reassigned] = ([IncidentState.Dispatched], null),
             [IncidentEventKind.AttemptRefused] = (NonTerminal, null),
             [IncidentEventKind.PersonalDataErased] = (Enum.GetValues<IncidentState>(), null),
+            [IncidentEventKind.Rescheduled] = (NonTerminal, null),
         }.ToFrozenDictionary();
 
     public static bool IsAllowed(IncidentEventKind kind, IncidentState from) => Table[kind].From.Contains(from);

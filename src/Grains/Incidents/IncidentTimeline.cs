@@ -32,8 +32,11 @@ internal sealed class IncidentTimeline(string id, IPersistentState<IncidentRecor
         RepublishLegacy();
     }
 
-    /// <summary>Appends what was made since the last commit; durable when it returns (or throws, and nothing was stored).</summary>
-    public async Task CommitAsync()
+    /// <summary>
+    /// Appends what was made since the last commit, with the next due time after it; durable when it returns (or throws,
+    /// and nothing was stored).
+    /// </summary>
+    public async Task CommitAsync(DateTimeOffset? nextDue)
     {
         if (!HasPending)
         {
@@ -41,7 +44,7 @@ internal sealed class IncidentTimeline(string id, IPersistentState<IncidentRecor
         }
 
         var pending = State.Timeline.GetRange(Committed, State.Timeline.Count - Committed);
-        await store.AppendAsync(id, Committed, pending);
+        await store.AppendAsync(id, Committed, pending, nextDue);
         Committed = State.Timeline.Count;
     }
 

@@ -1,3 +1,4 @@
+using GridDispatch.Domain;
 using System.Diagnostics;
 using Npgsql;
 using NpgsqlTypes;
@@ -19,13 +20,26 @@ internal sealed class IncidentEventsTable(string connectionString)
     /// entries the old event log writes later (or has set aside), and its first append must not wait for them.
     /// </summary>
     private const string InsertSql = """
-        INSERT INTO incident_events (incident_id, seq, kind, actor, at, from_state, to_state, payload)
-        SELECT r.incident_id, r.seq, r.kind, r.actor, r.at, r.from_state, r.to_state, r.payload
-        FROM unnest($1::varchar[], $2::integer[], $3::varchar[], $4::varchar[], $5::timestamptz[], $6::varchar[], $7::varchar[], $8::jsonb[])
-             AS r (incident_id, seq, kind, actor, at, from_state, to_state, payload)
+        INSERT INTO incident_events (incident_id, seq, kind, actor, at, from_state, to_state, payload, due_at, due_shard)
+        SELECT r.incident_id, r.seq, r.kind, r.actor, r.at, r.from_state, r.to_state, r.payload, r.due_at, r.due_shard
+        FROM unnest($1::varchar[], $2::integer[], $3::varchar[], $4::varchar[], $5::timestamptz[], $6::varchar[], $7::varchar[], $8::jsonb[],
+                    $9::timestamptz[], $10::smallint[])
+             AS r (incident_id, seq, kind, actor, at, from_state, to_state, payload, due_at, due_shard)
         ORDER BY r.incident_id, r.seq
         ON CONFLICT (incident_id, seq) DO NOTHING
         RETURNING incident_id, seq
+        """;
+
+    /// <summary>
+    /// A shard's due rows in a window that are still their incident's latest row (a later row replaced the due time),
+    /// through incident_events_due and the primary key.
+    /// </summary>
+    private const string DueSql = """
+        SELECT e.incident_id, e.due_at FROM incident_events e
+        WHERE e.due_shard = $1 AND e.due_at > $2 AND e.due_at <= $3 AND e.due_at IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM incident_events n WHERE n.incident_id = e.incident_id AND n.seq > e.seq)
+        ORDER BY e.due_at
+        LIMIT $4
         """;
 
     private const string SelectColumns = "SELECT incident_id, seq, kind, actor, at, from_state, to_state, payload FROM incident_events";
@@ -36,6 +50,7 @@ internal sealed class IncidentEventsTable(string connectionString)
         var count = appends.Sum(a => a.Entries.Length);
         var (ids, seqs, kinds, actors, ats, froms, tos, payloads) =
             (new string[count], new int[count], new string[count], new string[count], new DateTime[count], new string[count], new string[count], new string[count]);
+        var (dues, shards) = (new DateTime?[count], new short?[count]);
         var row = 0;
         foreach (var append in appends)
         {
@@ -44,6 +59,10 @@ internal sealed class IncidentEventsTable(string connectionString)
                 var e = append.Entries[i];
                 (ids[row], seqs[row], kinds[row], actors[row], ats[row]) = (append.IncidentId, e.Seq, e.Kind.ToString(), e.Actor, e.At.UtcDateTime);
                 (froms[row], tos[row], payloads[row]) = (e.From.ToString(), e.To.ToString(), append.Payloads[i]);
+                if (i == append.Entries.Length - 1 && append.NextDue is { } due)
+                {
+                    (dues[row], shards[row]) = (due.UtcDateTime, (short)DeadlineShards.Of(append.IncidentId));
+                }
             }
         }
 
@@ -61,6 +80,8 @@ internal sealed class IncidentEventsTable(string connectionString)
             insert.Parameters.Add(new NpgsqlParameter { Value = froms });
             insert.Parameters.Add(new NpgsqlParameter { Value = tos });
             insert.Parameters.Add(new NpgsqlParameter { Value = payloads, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+            insert.Parameters.Add(new NpgsqlParameter { Value = dues, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            insert.Parameters.Add(new NpgsqlParameter { Value = shards, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -122,6 +143,25 @@ internal sealed class IncidentEventsTable(string connectionString)
         return entries;
     }
 
+    public async ValueTask<IReadOnlyList<DueIncident>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var read = new NpgsqlCommand(DueSql, connection);
+        read.Parameters.Add(new NpgsqlParameter { Value = (short)shard, NpgsqlDbType = NpgsqlDbType.Smallint });
+        read.Parameters.Add(new NpgsqlParameter { Value = after.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        read.Parameters.Add(new NpgsqlParameter { Value = upTo.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        read.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        var due = new List<DueIncident>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            due.Add(new DueIncident(reader.GetString(0), new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(1), DateTimeKind.Utc))));
+        }
+
+        return due;
+    }
+
     private static TimelineEntry ReadEntry(NpgsqlDataReader r) =>
         TimelineRows.Read(r.GetInt32(1), r.GetString(2), r.GetString(3), r.GetDateTime(4), r.GetString(5), r.GetString(6), r.GetString(7));
 
@@ -142,8 +182,10 @@ internal sealed class IncidentEventsTable(string connectionString)
 internal sealed record CommitOutcome(IReadOnlyList<PendingAppend> Conflicts, int Rows);
 
 /// <summary>An append waiting for its batch's commit; its payloads are serialized when it is queued.</summary>
-internal sealed class PendingAppend(string incidentId, int expectedVersion, TimelineEntry[] entries, string[] payloads)
+internal sealed class PendingAppend(string incidentId, int expectedVersion, TimelineEntry[] entries, string[] payloads, DateTimeOffset? nextDue = null)
 {
+    public DateTimeOffset? NextDue => nextDue;
+
     public string IncidentId => incidentId;
 
     public int ExpectedVersion => expectedVersion;

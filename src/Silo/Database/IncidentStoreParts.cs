@@ -15,7 +15,11 @@ namespace GridDispatch.Silo.Database;
 /// </summary>
 internal sealed class StoreResilience
 {
-    public StoreResilience(IncidentStoreOptions options)
+    /// <param name="breaker">
+    /// False for background reads (the deadline sweep), which must not keep the request path's circuit open while
+    /// the database comes back.
+    /// </param>
+    public StoreResilience(IncidentStoreOptions options, bool breaker = true)
     {
         var builder = new ResiliencePipelineBuilder();
         if (options.RetryAttempts > 0)
@@ -33,8 +37,9 @@ internal sealed class StoreResilience
             });
         }
 
-        Pipeline = builder
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+        if (breaker)
+        {
+            builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder()
                     .Handle<NpgsqlException>(e => !PostgresErrors.IsPermanent(e))
@@ -43,9 +48,10 @@ internal sealed class StoreResilience
                 MinimumThroughput = 3,
                 SamplingDuration = TimeSpan.FromSeconds(10),
                 BreakDuration = TimeSpan.FromSeconds(2),
-            })
-            .AddTimeout(options.AttemptTimeout)
-            .Build();
+            });
+        }
+
+        Pipeline = builder.AddTimeout(options.AttemptTimeout).Build();
     }
 
     public ResiliencePipeline Pipeline { get; }

@@ -36,6 +36,7 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
     private readonly IncidentStoreOptions _options;
     private readonly ILogger<PostgresIncidentStore> _logger;
     private readonly StoreResilience _resilience;
+    private readonly StoreResilience _sweepResilience;
     private readonly DatabasePing _ping;
     private readonly StoreMetrics _metrics;
     private readonly CancellationTokenSource _abort = new();
@@ -51,6 +52,7 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
         _options = options;
         _logger = logger;
         _resilience = new StoreResilience(options);
+        _sweepResilience = new StoreResilience(options, breaker: false);
         _ping = new DatabasePing(database.ConnectionString);
         _metrics = new StoreMetrics(meters);
         _queue = Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(options.Capacity)
@@ -76,7 +78,7 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(PostgresIncidentStore), ServiceLifecycleStage.RuntimeStorageServices, StartAsync, StopAsync);
 
-    public async Task AppendAsync(string incidentId, int expectedVersion, IReadOnlyList<TimelineEntry> entries)
+    public async Task AppendAsync(string incidentId, int expectedVersion, IReadOnlyList<TimelineEntry> entries, DateTimeOffset? nextDue = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(incidentId);
         ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
@@ -94,7 +96,7 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
         }
 
         // The payload is serialized here, on the caller's thread, not by the one writer.
-        var append = new PendingAppend(incidentId, expectedVersion, [.. entries], [.. entries.Select(TimelineRows.Payload)]);
+        var append = new PendingAppend(incidentId, expectedVersion, [.. entries], [.. entries.Select(TimelineRows.Payload)], nextDue);
         try
         {
             await _queue.Writer.WriteAsync(append);
@@ -120,6 +122,28 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
         {
             LogReadFailed(ex, incidentId);
             throw new StoreUnavailableException($"The incident store cannot read incident {incidentId} now", StoreResilience.Portable(ex));
+        }
+    }
+
+    public async Task<IReadOnlyList<DueIncident>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(shard);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(shard, DeadlineShards.Count);
+        if (_failing)
+        {
+            // The writer is probing the database: the sweep waits for it instead of adding failures of its own.
+            throw new StoreUnavailableException($"The incident store is failing; shard {shard}'s due deadlines are read once it recovers");
+        }
+
+        try
+        {
+            return await _sweepResilience.Pipeline.ExecuteAsync(
+                static (s, ct) => s.Table.DueAsync(s.Shard, s.After, s.UpTo, s.Limit, ct),
+                (Table: _table, Shard: shard, After: after, UpTo: upTo, Limit: limit), CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            throw new StoreUnavailableException($"The incident store cannot read the due deadlines of shard {shard} now", StoreResilience.Portable(ex));
         }
     }
 

@@ -1,3 +1,4 @@
+using GridDispatch.Domain;
 using GridDispatch.Silo.Database;
 using Microsoft.Extensions.DependencyInjection;
 using GridDispatch.Tests.Infrastructure;
@@ -75,12 +76,20 @@ public sealed class DurableTests(PostgresServer postgres)
         Assert.Equal(2, grid.Roster.Length);
         Assert.Equal(1, (await second.Grains.GetGrain<IWorkerGrain>(a).GetAsync()).Load);
 
-        // Nobody touches the critical incident: only the durable reminder can move it to the other worker.
+        // Nobody touches the critical incident: only its recorded due time, found by its shard's sweeper, can move it on.
         var moved = await Eventually.Get(() => second.Grains.GetGrain<IWorkerGrain>(a).GetAsync(),
-            w => w.Tasks.Any(t => t.IncidentId == criticalId), TimeSpan.FromSeconds(90), "reminder fired after restart");
+            w => w.Tasks.Any(t => t.IncidentId == criticalId), TimeSpan.FromSeconds(90), "deadline fired after restart");
         Assert.Equal(4, moved.Load); // routine 1 + critical 3
         var incident = await second.Grains.GetGrain<IIncidentGrain>(criticalId).GetAsync();
         Assert.Contains(IncidentEventKind.AcceptanceTimedOut, incident.Kinds());
+
+        // Deadlines are data: the only reminders are the shards' sweepers, none an incident's own.
+        await using var db = new NpgsqlConnection(connection);
+        await db.OpenAsync();
+        await using var reminders = new NpgsqlCommand("SELECT count(*), count(*) FILTER (WHERE reminder_name = 'sweep' AND grain_id LIKE 'deadlinesweep/%') FROM gd_reminder", db);
+        await using var reader = await reminders.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.Equal((DeadlineShards.Count, DeadlineShards.Count), (reader.GetInt64(0), reader.GetInt64(1)));
     }
 }
 

@@ -44,6 +44,21 @@ public sealed class IncidentStoreTests(PostgresServer postgres, ITestOutputHelpe
         Assert.Equal(TimelineRowsTests.Full().Until, read.Until);
     }
 
+    [Fact]
+    public async Task Due_times_are_those_of_each_incidents_latest_append()
+    {
+        await using var s = await StartAsync(await NewDatabaseAsync(postgres));
+        await Domain.DueTimesContract.HoldsAsync(s.Store);
+
+        // Only the last row of an append carries the due time, with its shard.
+        await using var db = new NpgsqlConnection(s.Connection);
+        await db.OpenAsync();
+        await using var rows = new NpgsqlCommand("SELECT count(*) FILTER (WHERE due_at IS NOT NULL), count(*) FILTER (WHERE due_shard IS NOT NULL), count(*) FROM incident_events", db);
+        await using var reader = await rows.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.Equal((5L, 5L, 9L), (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
