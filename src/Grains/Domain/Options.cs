@@ -55,6 +55,12 @@ public sealed class DispatchOptions
     /// </summary>
     public TimeSpan DeadlineSweepInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// A worker's tasks and load are stored write-behind, at most this long after a change (and when the worker
+    /// deactivates): what a crash can cost is this much of a worker's task list, which its incidents restore.
+    /// </summary>
+    public TimeSpan WorkerFlushInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How many times one routing attempt re-picks after workers refuse an offer.</summary>
     public int MaxOfferAttempts { get; set; } = 5;
 

@@ -15,26 +15,141 @@ public sealed class WorkerRecord
     [Id(5)] public long Version { get; set; }
     /// <summary>When a temporary worker was released at stand-down.</summary>
     [Id(6)] public DateTimeOffset? ReleasedAt { get; set; }
+    /// <summary>
+    /// Written true only by a deactivation's final flush, false by the first change after it: a snapshot read back as
+    /// not clean may lack the last changes of an activation that ended in a crash, so its tasks are checked against
+    /// their incidents' timelines.
+    /// </summary>
+    [Id(7)] public bool Clean { get; set; }
 }
 
 /// <summary>
 /// One grid worker. Load = open tasks (offered, acknowledged, in progress) weighted by severity. Every change of load
 /// or status is reported one-way to the grids, regions and department the worker serves.
+/// <para>
+/// Its tasks and load follow from the open incidents, so they are a write-behind snapshot: a change is stored at most
+/// <see cref="DispatchOptions.WorkerFlushInterval"/> later and when the grain deactivates, not on the request path
+/// (the profile, location and release are stored before the call returns). The first change after a clean
+/// deactivation is stored at once as "not clean"; a snapshot that reads back not clean is checked task by task
+/// against the incidents' timelines (<see cref="ReconcileAsync"/>).
+/// </para>
 /// </summary>
 public sealed partial class WorkerGrain(
     [PersistentState("worker", GridDispatchStorage.Name)] IPersistentState<WorkerRecord> store,
     EngineClock clock,
+    IIncidentStore incidents,
+    Microsoft.Extensions.Options.IOptions<DispatchOptions> options,
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
 {
     private static readonly TimeSpan MoveRetry = TimeSpan.FromSeconds(30);
 
     private readonly Dictionary<string, DateTimeOffset> _moving = new(StringComparer.Ordinal);
+    private bool _storedClean;
+    private IGrainTimer? _flush;
 
     private WorkerRecord S => store.State;
 
     private string Id => this.GetPrimaryKeyString();
 
     private int Load => S.Tasks.Values.Where(t => IsOpen(t.Status)).Sum(t => t.Weight);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _storedClean = S.Clean;
+        if (store.RecordExists && !S.Clean && S.Tasks.Count > 0)
+        {
+            await ReconcileAsync();
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _flush?.Dispose();
+        if (!store.RecordExists || (S.Clean && _flush is null))
+        {
+            return; // nothing of this activation is unstored
+        }
+
+        try
+        {
+            S.Clean = true;
+            await store.WriteStateAsync(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            LogFlushFailed(ex, Id);
+        }
+    }
+
+    /// <summary>
+    /// The snapshot may be behind (its last activation crashed before a flush): each incident task is read back from
+    /// the incident's timeline and dropped if the incident is over or no longer this worker's. (Tasks gained after the
+    /// last flush are not found here; the incident tells the worker again at its next change, and an unacknowledged
+    /// offer moves on at its deadline.) A timeline that cannot be read, or is empty, leaves its task as it is.
+    /// </summary>
+    private async Task ReconcileAsync()
+    {
+        foreach (var task in S.Tasks.Values.Where(t => t.Campaign is null).ToList())
+        {
+            try
+            {
+                var timeline = await incidents.ReadAsync(task.IncidentId);
+                if (timeline.Count == 0)
+                {
+                    continue;
+                }
+
+                var incident = new Incidents.IncidentRecord();
+                foreach (var entry in timeline)
+                {
+                    incident.Apply(entry);
+                }
+
+                if (Incidents.IncidentRules.IsTerminal(incident.State) || incident.Assignee is not { Kind: AssigneeKind.Worker } a || a.Id != Id)
+                {
+                    S.Tasks.Remove(task.IncidentId);
+                    S.Kpi.Forget(task.IncidentId);
+                    LogReconciled(Id, task.IncidentId, incident.State);
+                }
+            }
+            catch (Exception ex) when (ex is StoreUnavailableException or DomainException)
+            {
+                LogFlushFailed(ex, Id);
+            }
+        }
+    }
+
+    /// <summary>Stores a change of tasks or status write-behind (see the class remarks).</summary>
+    private async Task StoreLaterAsync()
+    {
+        S.Version++;
+        if (_storedClean || !store.RecordExists)
+        {
+            S.Clean = false;
+            await store.WriteStateAsync();
+            _storedClean = false;
+            return;
+        }
+
+        _flush ??= this.RegisterGrainTimer(static (self, _) => self.FlushAsync(), this,
+            new GrainTimerCreationOptions(options.Value.WorkerFlushInterval, Timeout.InfiniteTimeSpan));
+    }
+
+    private async Task FlushAsync()
+    {
+        _flush?.Dispose();
+        _flush = null;
+        try
+        {
+            await store.WriteStateAsync();
+        }
+        catch (Exception ex)
+        {
+            LogFlushFailed(ex, Id);
+            _flush = this.RegisterGrainTimer(static (self, _) => self.FlushAsync(), this,
+                new GrainTimerCreationOptions(options.Value.WorkerFlushInterval, Timeout.InfiniteTimeSpan));
+        }
+    }
 
     public async Task<WorkerView> RegisterAsync(WorkerProfile profile)
     {
@@ -241,8 +356,7 @@ public sealed partial class WorkerGrain(
 
     private async Task ChangedAsync()
     {
-        S.Version++;
-        await store.WriteStateAsync();
+        await StoreLaterAsync();
         if (S.Profile is null)
         {
             return;
@@ -373,6 +487,12 @@ public sealed partial class WorkerGrain(
             failures.Add(ex);
         }
     }
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Worker {WorkerId} could not store or check its snapshot; it tries again")]
+    private partial void LogFlushFailed(Exception ex, string workerId);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Worker {WorkerId} dropped task {IncidentId} from a snapshot left by a crash: the incident is {State} and not its")]
+    private partial void LogReconciled(string workerId, string incidentId, IncidentState state);
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Worker {WorkerId} could not report to {Unit}")]
     private partial void LogNotifyFailed(Exception ex, string workerId, string unit);
