@@ -53,104 +53,6 @@ public sealed partial class WorkerGrain(
 
     private int Load => S.Tasks.Values.Where(t => IsOpen(t.Status)).Sum(t => t.Weight);
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        _storedClean = S.Clean;
-        if (store.RecordExists && !S.Clean && S.Tasks.Count > 0)
-        {
-            await ReconcileAsync();
-        }
-    }
-
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        _flush?.Dispose();
-        if (!store.RecordExists || (S.Clean && _flush is null))
-        {
-            return; // nothing of this activation is unstored
-        }
-
-        try
-        {
-            S.Clean = true;
-            await store.WriteStateAsync(cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            LogFlushFailed(ex, Id);
-        }
-    }
-
-    /// <summary>
-    /// The snapshot may be behind (its last activation crashed before a flush): each incident task is read back from
-    /// the incident's timeline and dropped if the incident is over or no longer this worker's. (Tasks gained after the
-    /// last flush are not found here; the incident tells the worker again at its next change, and an unacknowledged
-    /// offer moves on at its deadline.) A timeline that cannot be read, or is empty, leaves its task as it is.
-    /// </summary>
-    private async Task ReconcileAsync()
-    {
-        foreach (var task in S.Tasks.Values.Where(t => t.Campaign is null).ToList())
-        {
-            try
-            {
-                var timeline = await incidents.ReadAsync(task.IncidentId);
-                if (timeline.Count == 0)
-                {
-                    continue;
-                }
-
-                var incident = new Incidents.IncidentRecord();
-                foreach (var entry in timeline)
-                {
-                    incident.Apply(entry);
-                }
-
-                if (Incidents.IncidentRules.IsTerminal(incident.State) || incident.Assignee is not { Kind: AssigneeKind.Worker } a || a.Id != Id)
-                {
-                    S.Tasks.Remove(task.IncidentId);
-                    S.Kpi.Forget(task.IncidentId);
-                    LogReconciled(Id, task.IncidentId, incident.State);
-                }
-            }
-            catch (Exception ex) when (ex is StoreUnavailableException or DomainException)
-            {
-                LogFlushFailed(ex, Id);
-            }
-        }
-    }
-
-    /// <summary>Stores a change of tasks or status write-behind (see the class remarks).</summary>
-    private async Task StoreLaterAsync()
-    {
-        S.Version++;
-        if (_storedClean || !store.RecordExists)
-        {
-            S.Clean = false;
-            await store.WriteStateAsync();
-            _storedClean = false;
-            return;
-        }
-
-        _flush ??= this.RegisterGrainTimer(static (self, _) => self.FlushAsync(), this,
-            new GrainTimerCreationOptions(options.Value.WorkerFlushInterval, Timeout.InfiniteTimeSpan));
-    }
-
-    private async Task FlushAsync()
-    {
-        _flush?.Dispose();
-        _flush = null;
-        try
-        {
-            await store.WriteStateAsync();
-        }
-        catch (Exception ex)
-        {
-            LogFlushFailed(ex, Id);
-            _flush = this.RegisterGrainTimer(static (self, _) => self.FlushAsync(), this,
-                new GrainTimerCreationOptions(options.Value.WorkerFlushInterval, Timeout.InfiniteTimeSpan));
-        }
-    }
-
     public async Task<WorkerView> RegisterAsync(WorkerProfile profile)
     {
         Validate(profile);
@@ -487,12 +389,6 @@ public sealed partial class WorkerGrain(
             failures.Add(ex);
         }
     }
-
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Worker {WorkerId} could not store or check its snapshot; it tries again")]
-    private partial void LogFlushFailed(Exception ex, string workerId);
-
-    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Worker {WorkerId} dropped task {IncidentId} from a snapshot left by a crash: the incident is {State} and not its")]
-    private partial void LogReconciled(string workerId, string incidentId, IncidentState state);
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Worker {WorkerId} could not report to {Unit}")]
     private partial void LogNotifyFailed(Exception ex, string workerId, string unit);
