@@ -77,6 +77,7 @@ public static class GridDispatchApi
         app.UseAuthentication();
         app.UseRateLimiter();      // before authorization, so refused (401) callers are limited too
         app.UseAuthorization();
+        app.UseMiddleware<Http.ClusterRetry>();     // last before the endpoint: a retried command is not limited or authorized twice
         app.MapOpenApi().AllowAnonymous();
         app.MapDevIssuer();
         app.UseSwaggerUI(o =>
