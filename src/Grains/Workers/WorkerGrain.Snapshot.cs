@@ -8,7 +8,6 @@ public sealed partial class WorkerGrain
 {
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _storedClean = S.Clean;
         if (store.RecordExists && !S.Clean && S.Tasks.Count > 0)
         {
             await ReconcileAsync();
@@ -76,17 +75,28 @@ public sealed partial class WorkerGrain
     private async Task StoreLaterAsync()
     {
         S.Version++;
-        if (_storedClean || !store.RecordExists)
+        if (S.Clean || !store.RecordExists)
         {
+            // The stored copy says clean (or there is none): it must say otherwise before anything goes unstored.
             S.Clean = false;
-            await store.WriteStateAsync();
-            _storedClean = false;
+            try
+            {
+                await store.WriteStateAsync();
+            }
+            catch
+            {
+                S.Clean = store.RecordExists; // still clean as stored: the next change tries again
+                throw;
+            }
+
             return;
         }
 
-        _flush ??= this.RegisterGrainTimer(static (self, _) => self.FlushAsync(), this,
-            new GrainTimerCreationOptions(options.Value.WorkerFlushInterval, Timeout.InfiniteTimeSpan));
+        _flush ??= ScheduleFlush();
     }
+
+    private IGrainTimer ScheduleFlush() => this.RegisterGrainTimer(static (self, _) => self.FlushAsync(), this,
+        new GrainTimerCreationOptions(options.Value.WorkerFlushInterval, Timeout.InfiniteTimeSpan));
 
     private async Task FlushAsync()
     {
@@ -99,8 +109,7 @@ public sealed partial class WorkerGrain
         catch (Exception ex)
         {
             LogFlushFailed(ex, Id);
-            _flush = this.RegisterGrainTimer(static (self, _) => self.FlushAsync(), this,
-                new GrainTimerCreationOptions(options.Value.WorkerFlushInterval, Timeout.InfiniteTimeSpan));
+            _flush = ScheduleFlush();
         }
     }
 

@@ -44,7 +44,6 @@ public sealed partial class WorkerGrain(
     private static readonly TimeSpan MoveRetry = TimeSpan.FromSeconds(30);
 
     private readonly Dictionary<string, DateTimeOffset> _moving = new(StringComparer.Ordinal);
-    private bool _storedClean;
     private IGrainTimer? _flush;
 
     private WorkerRecord S => store.State;
