@@ -28,3 +28,35 @@ internal sealed partial class DeadlineSweepStart(IGrainFactory grains, ILogger<D
     [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Deadline shard {Shard} could not be started from this silo; another silo or the next start will")]
     private partial void LogStartFailed(Exception ex, int shard);
 }
+
+/// <summary>
+/// Every <see cref="Every"/>, each silo touches every deadline shard's sweeper, so one whose silo died runs again on a
+/// survivor within seconds (its reminder would take up to a minute, longer while the reminder service re-reads its
+/// ranges). 16 calls per silo per interval.
+/// </summary>
+internal sealed partial class DeadlineSweepKeeper(IGrainFactory grains, ILogger<DeadlineSweepKeeper> logger) : Microsoft.Extensions.Hosting.BackgroundService
+{
+    private static readonly TimeSpan Every = TimeSpan.FromSeconds(10);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Every);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            for (var shard = 0; shard < DeadlineShards.Count; shard++)
+            {
+                try
+                {
+                    await grains.GetGrain<IDeadlineSweepGrain>(shard).KeepAliveAsync();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogKeepAliveFailed(ex, shard);
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Debug, Message = "Deadline shard {Shard} did not answer; the next round tries again")]
+    private partial void LogKeepAliveFailed(Exception ex, int shard);
+}

@@ -81,6 +81,7 @@ public static class GridDispatchSiloExtensions
         silo.Services.AddOptions<CityOptions>().Bind(configuration.GetSection(CityOptions.Section));
         silo.AddStartupTask<CityBootstrap>();
         silo.AddStartupTask<DeadlineSweepStart>();
+        silo.Services.AddHostedService<DeadlineSweepKeeper>();
         silo.Services.AddOptions<SimulationOptions>().Bind(configuration.GetSection(SimulationOptions.Section));
         silo.Services.AddHostedService<CitySimulator>();
         return silo;

@@ -73,6 +73,8 @@ public sealed partial class DeadlineSweepGrain(
         }
     }
 
+    public Task KeepAliveAsync() => Task.CompletedTask;
+
     /// <summary>The reminder only brings the sweeper back; its timer does the sweeping.</summary>
     public Task ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask;
 
