@@ -87,6 +87,11 @@ public enum DeadlineKind
     Rating = 4,
     /// <summary>Routing failed (a grain was unreachable); try again.</summary>
     RouteRetry = 5,
+    /// <summary>
+    /// Bookkeeping of the outbox, not a fact of the case: what a commit must tell others (a former worker, a queue, the
+    /// grid of a finished incident) was not heard yet; its due time wakes the incident to tell again, also after a crash.
+    /// </summary>
+    Tell = 6,
 }
 
 /// <summary>The worker's view of one task.</summary>

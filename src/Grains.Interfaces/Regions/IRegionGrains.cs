@@ -59,7 +59,13 @@ public interface IRegionGrain : IRosterHolder, IRouteTarget, IModeFollower, ICam
     /// <summary>A child's latest summary (a full snapshot, so a lost or repeated push heals itself). One-way, batched by the child.</summary>
     [OneWay, Alias("ChildChanged")] Task ChildChangedAsync(UnitSummary summary);
 
-    /// <summary>An incident queued here for manual assignment left the queue.</summary>
+    /// <summary>
+    /// An incident that stored itself as queued here for manual assignment (routing at city level found no one) joins
+    /// the queue. Told after the incident's commit, again until heard; idempotent.
+    /// </summary>
+    [Alias("Hold")] Task HoldAsync(string incidentId);
+
+    /// <summary>An incident queued here for manual assignment left the queue (idempotent).</summary>
     [Alias("Release")] Task ReleaseAsync(string incidentId);
 
     /// <summary>
@@ -103,6 +109,10 @@ public interface IDepartmentGrain : IRosterHolder, IRouteTarget
 
     [Alias("Get")] Task<DepartmentView> GetAsync();
 
+    /// <summary>An incident stored as summoning this department (no staff member could take it) joins its queue; told after the commit, idempotent.</summary>
+    [Alias("Hold")] Task HoldAsync(string incidentId);
+
+    /// <summary>An incident left the department's queue (idempotent).</summary>
     [Alias("Release")] Task ReleaseAsync(string incidentId);
 }
 

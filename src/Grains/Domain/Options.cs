@@ -61,6 +61,14 @@ public sealed class DispatchOptions
     /// </summary>
     public TimeSpan WorkerFlushInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// When a commit implies news someone must hear (a former worker losing the task, a queue gaining or losing it, the
+    /// grid of a finished incident), its due time is at most this far ahead until they heard it: if the silo dies before
+    /// telling, the sweeper wakes the incident to tell again. Failed tells are retried from this delay, doubling up to
+    /// five minutes.
+    /// </summary>
+    public TimeSpan TellRetryDelay { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How many times one routing attempt re-picks after workers refuse an offer.</summary>
     public int MaxOfferAttempts { get; set; } = 5;
 

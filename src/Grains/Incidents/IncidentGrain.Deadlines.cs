@@ -85,6 +85,9 @@ public sealed partial class IncidentGrain
             case DeadlineKind.Rating when S.State == IncidentState.Verified:
                 Emit(IncidentEventKind.Closed, SystemActor, "archived unrated: the rating window passed");
                 break;
+            case DeadlineKind.Tell:
+                await OnTellDueAsync();
+                break;
             case DeadlineKind.RouteRetry:
                 S.Deadlines.Remove(kind);
                 _dirty = true;

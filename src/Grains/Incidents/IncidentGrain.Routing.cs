@@ -17,9 +17,10 @@ public sealed partial class IncidentGrain
 
     /// <summary>
     /// A hand assignment goes to a worker who serves the unit the incident is at — one of their units lies in it or
-    /// above it — or, where the mode dispatches from the pool, anywhere in the grid's street.
+    /// above it — or, where the mode dispatches from the pool, anywhere in the grid's street; and who can take it now
+    /// (on duty, below the overload line with it), checked before anything is stored.
     /// </summary>
-    private async Task RequireServesAsync(string workerId)
+    private async Task RequireServesAsync(string workerId, double overloadedAt)
     {
         WorkerView worker;
         try
@@ -39,6 +40,12 @@ public sealed partial class IncidentGrain
         {
             throw new DomainException(DomainErrors.NotAllowed, $"Worker '{workerId}' does not serve {S.Level} {unit}, where the incident is", "workerId");
         }
+
+        if (worker.Status == WorkerStatus.OffDuty || worker.Load + Weight > worker.Capacity * overloadedAt)
+        {
+            throw new DomainException(DomainErrors.NotAllowed,
+                $"Worker '{workerId}' cannot take the task (unknown, off duty or at capacity)", "workerId");
+        }
     }
 
     private async Task AcceptAndRouteAsync(string actor, string? reason, Mode mode)
@@ -56,15 +63,14 @@ public sealed partial class IncidentGrain
     }
 
     /// <summary>
-    /// Finds a handler by asking the chain from the current level up. The incident is committed first with a retry
-    /// deadline, so if the chain cannot be reached, or the silo dies mid-way, the reminder routes it again.
+    /// Finds a handler by asking the chain from the current level up, and stores the outcome before anyone hears of it:
+    /// the worker is offered the task only once its dispatch is committed, and a worker who refuses the offer (off
+    /// duty or full since the grid last heard) has declined it, so the next pick follows. If the chain cannot be
+    /// reached the incident is stored as accepted with a routing retry deadline; if the silo dies mid-way nothing of
+    /// the command was stored, and its caller (or the deadline that started it) tries again.
     /// </summary>
     private async Task RouteAsync()
     {
-        S.Deadlines[DeadlineKind.RouteRetry] = _now + _o.RouteRetryDelay;
-        _dirty = true;
-        await CommitAsync();
-
         for (var attempt = 0; attempt < _o.MaxOfferAttempts; attempt++)
         {
             if (S.Level < RegionLevel.City && RefusalsAtLevel() is var refusals && refusals >= Policy.RefusalsBeforeEscalation)
@@ -105,9 +111,10 @@ public sealed partial class IncidentGrain
 
             Emit(IncidentEventKind.Dispatched, SystemActor, outcome.Note is { } note ? $"picked by {outcome.Level} {outcome.Code}: {note}" : $"picked by {outcome.Level} {outcome.Code}", level: outcome.Level,
                 unit: outcome.Code, assignee: outcome.Assignee, until: _now + AcceptanceWindow);
-            if (await OfferAsync(outcome.Assignee.Id, outcome.OverloadedAt))
+            _offer = (outcome.Assignee.Id, outcome.OverloadedAt);
+            if (!await CommitAsync())
             {
-                break;
+                return;     // offered (or not heard yet: the acceptance deadline covers a worker who never hears)
             }
 
             Emit(IncidentEventKind.TaskDeclined, SystemActor, $"{outcome.Assignee} could not take the task (off duty, at capacity or unknown)");
@@ -116,6 +123,7 @@ public sealed partial class IncidentGrain
         if (S.State == IncidentState.Accepted && S.Assignee is null && S.QueuedAt is null)
         {
             S.Deadlines[DeadlineKind.RouteRetry] = _now + _o.RouteRetryDelay;
+            _dirty = true;
         }
 
         await CommitAsync();
@@ -140,19 +148,5 @@ public sealed partial class IncidentGrain
         }
 
         return count;
-    }
-
-    private async Task<bool> OfferAsync(string workerId, double overloadedAt)
-    {
-        try
-        {
-            return await GrainFactory.GetGrain<IWorkerGrain>(workerId)
-                .OfferAsync(new WorkerTaskUpdate(S.Summary(Id, _now), TaskStatus.Offered, Weight, overloadedAt));
-        }
-        catch (Exception ex) when (ex is not DomainException)
-        {
-            LogNotifyFailed(ex, Id, workerId);
-            return false;
-        }
     }
 }

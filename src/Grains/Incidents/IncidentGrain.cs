@@ -66,6 +66,7 @@ public sealed partial class IncidentGrain(
         }
 
         _recordedDue = NextDeadline()?.At;
+        TellAgainIfRecent();
         ArmTimer();
     }
 
@@ -154,17 +155,12 @@ public sealed partial class IncidentGrain(
             throw new DomainException(DomainErrors.Conflict, $"The incident has moved from {unit} to {S.Level} {S.LevelCode} since; look again", "id");
         }
 
-        await RequireServesAsync(command.WorkerId);
+        await RequireServesAsync(command.WorkerId, Policy.OverloadedAt);
         var assignee = Assignee.Worker(command.WorkerId);
         Emit(IncidentEventKind.Dispatched, command.Actor, command.Reason ?? "assigned by hand", level: S.Level,
             unit: S.LevelCode, assignee: assignee, until: _now + AcceptanceWindow);
-        if (!await OfferAsync(command.WorkerId, Policy.OverloadedAt))
-        {
-            throw new DomainException(DomainErrors.NotAllowed,
-                $"Worker '{command.WorkerId}' cannot take the task (unknown, off duty or at capacity)", "workerId");
-        }
-
-        await CommitAsync();
+        _offer = (command.WorkerId, Policy.OverloadedAt);
+        await CommitOfferAsync();
     });
 
     public Task<IncidentView> AcknowledgeAsync(ActorCommand command) =>
@@ -298,7 +294,7 @@ public sealed partial class IncidentGrain(
                 var request = new RouteRequest(Id, S.R.Category, Category.Department, S.R.Severity, Weight, S.R.GridCode,
                     [.. S.Excluded, move.WorkerId], [], new RebalanceFrom(move.WorkerId, move.Utilisation, move.OffDuty));
                 var outcome = await GrainFactory.GetRouteTarget(S.LevelCode).RouteAsync(request);
-                if (outcome.Assignee is not { Kind: AssigneeKind.Worker } to || !await OfferAsync(to.Id, outcome.OverloadedAt))
+                if (outcome.Assignee is not { Kind: AssigneeKind.Worker } to)
                 {
                     return;
                 }
@@ -306,7 +302,8 @@ public sealed partial class IncidentGrain(
                 Emit(IncidentEventKind.Reassigned, SystemActor,
                     $"moved off {move.WorkerId} ({move.Reason}) to {to.Id}, {outcome.Note ?? $"picked by {outcome.Level} {outcome.Code}"}",
                     level: S.Level, unit: outcome.Code, assignee: to, until: _now + AcceptanceWindow);
-                await CommitAsync();
+                _offer = (to.Id, outcome.OverloadedAt);
+                await CommitOfferAsync();
             });
         }
         catch (Exception ex)
@@ -375,6 +372,7 @@ public sealed partial class IncidentGrain(
         {
             try
             {
+                _offer = null;
                 await Timeline.ReloadAsync();
                 ResumeRouting();
                 _recordedDue = NextDeadline()?.At;
@@ -394,16 +392,21 @@ public sealed partial class IncidentGrain(
         return View();
     }
 
-    private async Task CommitAsync()
+    /// <summary>
+    /// Stores what the command made (with the next due time), then tells whoever must hear of it (the outbox). True
+    /// when the worker a new offer went to refused it; the caller records that as a decline.
+    /// </summary>
+    private async Task<bool> CommitAsync()
     {
         if (!_dirty)
         {
-            return;
+            return false;
         }
 
         RecordMovedDeadline();
-        ArmTimer();
         var appending = Timeline.HasPending;
+        var plan = appending ? PlanTells() : [];
+        ArmTimer();
         var due = NextDeadline()?.At;
         try
         {
@@ -423,7 +426,17 @@ public sealed partial class IncidentGrain(
         }
 
         _dirty = false;
-        await PublishAsync();
+        return await PublishAsync(plan);
+    }
+
+    /// <summary>Commits a new offer; a worker who refuses it has declined, and the incident is routed on.</summary>
+    private async Task CommitOfferAsync()
+    {
+        if (await CommitAsync())
+        {
+            Emit(IncidentEventKind.TaskDeclined, SystemActor, $"{S.Assignee} could not take the task (off duty, at capacity or unknown)");
+            await RouteAsync();
+        }
     }
 
     private IncidentView View() => S.Exists

@@ -6,8 +6,8 @@ namespace GridDispatch.Incidents;
 
 /// <summary>
 /// The persisted state of one incident. It changes only by <see cref="Apply"/>ing timeline entries (events),
-/// except <see cref="Deadlines"/>[<see cref="DeadlineKind.RouteRetry"/>] between a routing attempt and its commit, which
-/// is bookkeeping rather than a fact of the case, and <see cref="ReminderDueAt"/>, which only state rows written before
+/// except <see cref="Deadlines"/>[<see cref="DeadlineKind.RouteRetry"/>] and [<see cref="DeadlineKind.Tell"/>], which
+/// are bookkeeping (a routing retry, tells not heard yet) rather than facts of the case, and <see cref="ReminderDueAt"/>, which only state rows written before
 /// deadlines became data hold (their incident's reminder).
 /// </summary>
 [GenerateSerializer, Alias("GridDispatch.IncidentRecord.v1")]
@@ -198,6 +198,6 @@ public sealed class IncidentRecord
         id, R.Source, R.ExternalId, R.Category, R.Severity, R.GridCode, R.Description,
         contact is null ? R.Reporter : new Reporter(R.Reporter?.Id, contact.Name, contact.Phone, contact.Address), R.Location,
         State, Level, LevelCode, Assignee, Acknowledged,
-        Deadlines.Where(d => d.Key != DeadlineKind.RouteRetry).ToImmutableDictionary(),
+        Deadlines.Where(d => d.Key is not (DeadlineKind.RouteRetry or DeadlineKind.Tell)).ToImmutableDictionary(),
         IsOverdue(now), MissedDeadline, ReworkCount, Rating, ReportedAt, UpdatedAt, Version, [.. Timeline]);
 }

@@ -39,21 +39,25 @@ public sealed class DepartmentGrain(
         [.. S.Staff.Entries.Values.OrderBy(e => e.WorkerId, StringComparer.Ordinal)],
         [.. S.Queue.Order(StringComparer.Ordinal)]));
 
-    public async Task<RouteOutcome> RouteAsync(RouteRequest request)
+    public Task<RouteOutcome> RouteAsync(RouteRequest request)
     {
         // Departments have no mode of their own: their staff are dispatched on the everyday policy.
         if (S.Staff.Pick(request, options.Value.Everyday) is { } pick)
         {
             S.Staff.Reserve(pick.WorkerId, request.Weight);
-            return new RouteOutcome(RegionLevel.City, Code, Assignee.Worker(pick.WorkerId), request.Passes);
+            return Task.FromResult(new RouteOutcome(RegionLevel.City, Code, Assignee.Worker(pick.WorkerId), request.Passes));
         }
 
-        if (S.Queue.Add(request.IncidentId))
+        // The incident, once stored as summoning the department, holds itself in the queue (HoldAsync).
+        return Task.FromResult(new RouteOutcome(RegionLevel.City, Code, Assignee.Department(Code), request.Passes));
+    }
+
+    public async Task HoldAsync(string incidentId)
+    {
+        if (S.Queue.Add(incidentId))
         {
             await store.WriteStateAsync();
         }
-
-        return new RouteOutcome(RegionLevel.City, Code, Assignee.Department(Code), request.Passes);
     }
 
     public async Task ReleaseAsync(string incidentId)

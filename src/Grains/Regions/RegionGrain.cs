@@ -167,12 +167,7 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
 
         if (Level == RegionLevel.City)
         {
-            if (S.Queue.Add(request.IncidentId))
-            {
-                await StoreChangeAsync();
-            }
-
-            return new RouteOutcome(Level, Code, null, request.Passes);
+            return new RouteOutcome(Level, Code, null, request.Passes);     // the incident, once stored as queued, holds itself here
         }
 
         var reason = S.Definition is null ? $"{Level} is not defined" : S.Roster.ExplainMiss(request, Policy);
@@ -191,6 +186,14 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
         S.Children[summary.Code] = summary;
         MarkChanged();
         return Task.CompletedTask;
+    }
+
+    public async Task HoldAsync(string incidentId)
+    {
+        if (S.Queue.Add(incidentId))
+        {
+            await StoreChangeAsync();
+        }
     }
 
     public async Task ReleaseAsync(string incidentId)

@@ -141,6 +141,7 @@ public sealed partial class WorkerGrain(
         var id = offer.Incident.Id;
         if (S.Tasks.TryGetValue(id, out var existing) && IsOpen(existing.Status))
         {
+            await TrackAsync(offer);    // offered again (say after an escalation picked the same worker): the task as it is now
             return true;
         }
 
@@ -155,21 +156,39 @@ public sealed partial class WorkerGrain(
         return true;
     }
 
+    /// <summary>The incident's word on the task, told after its commit and repeated until heard: a repeat changes nothing.</summary>
     public async Task TrackAsync(WorkerTaskUpdate update)
     {
         var id = update.Incident.Id;
+        var known = S.Tasks.TryGetValue(id, out var existing);
         switch (update.Status)
         {
             case TaskStatus.Removed:
+                if (!known)
+                {
+                    return;
+                }
+
                 S.Tasks.Remove(id);
                 S.Kpi.Forget(id);
                 break;
             case TaskStatus.Closed:
+                if (!known && S.Kpi.FoldedIds.Contains(id))
+                {
+                    return;
+                }
+
                 S.Tasks.Remove(id);
                 S.Kpi.Record(id, update.Incident.Facts, terminal: true);
                 break;
             default:
-                S.Tasks[id] = ToTask(update);
+                var task = ToTask(update);
+                if (known && existing == task && S.Kpi.Open.TryGetValue(id, out var facts) && facts == update.Incident.Facts)
+                {
+                    return;
+                }
+
+                S.Tasks[id] = task;
                 S.Kpi.Record(id, update.Incident.Facts, terminal: false);
                 break;
         }

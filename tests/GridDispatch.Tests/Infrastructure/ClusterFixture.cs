@@ -36,6 +36,52 @@ public sealed class CallCounter : IIncomingGrainCallFilter
             .Sum(kv => kv.Value);
 }
 
+/// <summary>
+/// Lets a test stand between a grain and its callers: a hook registered for "Method:key" runs inside the silo before
+/// the call (throw to make the call fail as if the target were unreachable, or look at the silo's services).
+/// </summary>
+public sealed class CallHooks : IIncomingGrainCallFilter
+{
+    private static readonly ConcurrentDictionary<string, Func<IIncomingGrainCallContext, Task<bool>>> Hooks = new(StringComparer.Ordinal);
+
+    public static IDisposable Before(string method, string key, Func<IIncomingGrainCallContext, Task> hook) =>
+        Add(method, key, async call =>
+        {
+            await hook(call);
+            return true;
+        });
+
+    /// <summary>The call is answered with <paramref name="result"/> and never reaches the grain.</summary>
+    public static IDisposable Answer(string method, string key, object? result) =>
+        Add(method, key, call =>
+        {
+            call.Result = result;
+            return Task.FromResult(false);
+        });
+
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (!Hooks.IsEmpty && Hooks.TryGetValue($"{context.MethodName}:{context.TargetId.Key}", out var hook) && !await hook(context))
+        {
+            return;
+        }
+
+        await context.Invoke();
+    }
+
+    private static IDisposable Add(string method, string key, Func<IIncomingGrainCallContext, Task<bool>> hook)
+    {
+        var name = $"{method}:{key}";
+        Hooks[name] = hook;
+        return new Removal(name);
+    }
+
+    private sealed class Removal(string name) : IDisposable
+    {
+        public void Dispose() => Hooks.TryRemove(name, out _);
+    }
+}
+
 /// <summary>One in-process test cluster of two silos, shared by every engine test (run one after another).</summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
@@ -50,6 +96,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         ["GridDispatch:Simulation:Enabled"] = "false",
         ["GridDispatch:Dispatch:EpisodeSampleInterval"] = "00:00:00.200",
         ["GridDispatch:Dispatch:ShedInterval"] = "00:00:01",
+        ["GridDispatch:Dispatch:TellRetryDelay"] = "00:00:01",
         ["GridDispatch:Dispatch:Emergency:HandleLimits:16"] = "45m",
         ["GridDispatch:Command:Commanders:commander"] = "*",
         ["GridDispatch:Command:Commanders:commander-city"] = "*",
@@ -82,6 +129,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             var configuration = new ConfigurationBuilder().AddInMemoryCollection(Settings).Build();
             silo.Services.AddSingleton(new EngineClock(Time));
             silo.AddIncomingGrainCallFilter<CallCounter>();
+            silo.AddIncomingGrainCallFilter<CallHooks>();
             silo.AddMemoryGrainStorage(GridDispatchStorage.Name);
             silo.UseInMemoryReminderService();
             silo.AddGridDispatch(configuration);

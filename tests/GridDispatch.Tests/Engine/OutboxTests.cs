@@ -1,0 +1,142 @@
+using GridDispatch.Domain;
+using GridDispatch.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Core.Internal;
+
+namespace GridDispatch.Tests.Engine;
+
+/// <summary>
+/// Commit before telling, and tell until heard: a worker hears of an offer only once the dispatch is stored; news
+/// that must not be lost (a task taken away, a finished incident) is told again until heard, also when the incident's
+/// activation ended before it could tell (as a crash would end it).
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class OutboxTests(ClusterFixture fixture)
+{
+    private IGrainFactory Grains => fixture.Grains;
+
+    [Fact]
+    public async Task A_worker_is_offered_a_task_only_once_its_dispatch_is_stored()
+    {
+        var city = TestCity.Create();
+        var worker = city.AddWorker("only", [city.Grid]);
+        await city.LoadAsync(Grains);
+        var seen = new List<IncidentEventKind>();
+        using var _ = CallHooks.Before(nameof(IWorkerGrain.OfferAsync), worker, async call =>
+        {
+            var offer = (WorkerTaskUpdate)call.Request.GetArgument(0)!;
+            var store = call.TargetContext.ActivationServices.GetRequiredService<IIncidentStore>();
+            var stored = await store.ReadAsync(offer.Incident.Id);
+            lock (seen)
+            {
+                seen.AddRange(stored.Select(e => e.Kind));
+            }
+        });
+
+        var view = await Grains.ReportAsync(Reports.Make(city.Grid));
+
+        Assert.Equal(worker, view.Assignee!.Id);
+        Assert.Equal([IncidentEventKind.Reported, IncidentEventKind.Accepted, IncidentEventKind.Dispatched], seen);
+        Assert.Contains((await Grains.GetGrain<IWorkerGrain>(worker).GetAsync()).Tasks, t => t.IncidentId == view.Id);
+    }
+
+    [Fact]
+    public async Task A_worker_who_refuses_the_stored_offer_has_declined_it_and_the_next_one_is_offered()
+    {
+        var city = TestCity.Create();
+        var a = city.AddWorker("a", [city.Grid]);
+        var b = city.AddWorker("b", [city.Grid]);
+        await city.LoadAsync(Grains);
+
+        // "a" sorts first and its grid thinks it has room, but the worker itself says no (it filled up since the grid heard).
+        using var _ = CallHooks.Answer(nameof(IWorkerGrain.OfferAsync), a, false);
+        var view = await Grains.ReportAsync(Reports.Make(city.Grid));
+
+        Assert.Equal(b, view.Assignee!.Id);
+        Assert.Equal(
+            [IncidentEventKind.Reported, IncidentEventKind.Accepted, IncidentEventKind.Dispatched, IncidentEventKind.TaskDeclined, IncidentEventKind.Dispatched],
+            view.Timeline.Select(e => e.Kind));
+        Assert.Contains((await Grains.GetGrain<IWorkerGrain>(b).GetAsync()).Tasks, t => t.IncidentId == view.Id);
+    }
+
+    [Fact]
+    public async Task A_former_worker_who_cannot_be_reached_is_told_the_task_is_gone_once_it_can()
+    {
+        var city = TestCity.Create();
+        var a = city.AddWorker("a", [city.Grid]);
+        var b = city.AddWorker("b", [city.Grid]);
+        await city.LoadAsync(Grains);
+        var view = await Grains.ReportAsync(Reports.Make(city.Grid));
+        var first = view.Assignee!.Id;
+        var other = first == a ? b : a;
+
+        var unreachable = true;
+        var refused = 0;
+        using (CallHooks.Before(nameof(IWorkerGrain.TrackAsync), first, _ =>
+               {
+                   if (Volatile.Read(ref unreachable))
+                   {
+                       Interlocked.Increment(ref refused);
+                       throw new TimeoutException("test: the worker's silo does not answer");
+                   }
+
+                   return Task.CompletedTask;
+               }))
+        {
+            // Declined, so dispatched to the other: the former worker must hear it lost the task, but cannot.
+            var moved = await Grains.Incident(view).DeclineAsync(new ActorCommand(first, "not mine"));
+            Assert.Equal(other, moved.Assignee!.Id);
+            Assert.True(refused > 0);
+            Assert.Contains((await Grains.GetGrain<IWorkerGrain>(first).GetAsync()).Tasks, t => t.IncidentId == view.Id);
+
+            Volatile.Write(ref unreachable, false);
+            var former = await Eventually.Get(() => Grains.GetGrain<IWorkerGrain>(first).GetAsync(),
+                w => w.Tasks.All(t => t.IncidentId != view.Id), TimeSpan.FromSeconds(15), "the former worker heard the task was removed");
+            Assert.Equal(0, former.Load);
+        }
+
+        var after = await Grains.Incident(view).GetAsync();
+        Assert.Equal(other, after.Assignee!.Id);
+        Assert.DoesNotContain(DeadlineKind.Tell, after.Deadlines.Keys);
+    }
+
+    [Fact]
+    public async Task A_close_the_grid_did_not_hear_before_the_activation_ended_is_told_by_the_next_one()
+    {
+        var city = TestCity.Create();
+        var worker = city.AddWorker("w", [city.Grid]);
+        await city.LoadAsync(Grains);
+        var view = await Grains.ReportAsync(Reports.Make(city.Grid));
+        var incident = Grains.Incident(view);
+        await incident.StartAsync(new ActorCommand(worker));
+        await incident.ResolveAsync(new ActorCommand(worker, "done"));
+        await incident.VerifyAsync(new ActorCommand("supervisor"));
+        await Eventually.Get(() => Grains.GetGrain<IGridGrain>(city.Grid).GetAsync(), g => g.OpenIncidents.Any(i => i.Id == view.Id && i.State == IncidentState.Verified),
+            what: "the grid lists the verified incident");
+
+        var gridDeaf = true;
+        IncidentView closed;
+        using (CallHooks.Before(nameof(IGridGrain.IncidentChangedAsync), city.Grid, call =>
+               Volatile.Read(ref gridDeaf) && ((IncidentSummary)call.Request.GetArgument(0)!).Id == view.Id
+                   ? throw new TimeoutException("test: the grid's silo does not answer")
+                   : Task.CompletedTask))
+        {
+            closed = await incident.CloseAsync(new ActorCommand("supervisor"));
+            Assert.Equal(IncidentState.Closed, closed.State);
+
+            // The activation ends with its outbox in memory, as a crash would end it; then the grid can be reached again.
+            await incident.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+            await Task.Delay(200);
+            Assert.Contains((await Grains.GetGrain<IGridGrain>(city.Grid).GetAsync()).OpenIncidents, i => i.Id == view.Id);
+            Volatile.Write(ref gridDeaf, false);
+
+            // Nothing calls the incident: the due time its close stored wakes it, and it tells the grid again.
+            var grid = await Eventually.Get(() => Grains.GetGrain<IGridGrain>(city.Grid).GetAsync(), g => g.OpenIncidents.All(i => i.Id != view.Id),
+                TimeSpan.FromSeconds(20), "the grid no longer lists the closed incident");
+            Assert.Contains(grid.RecentlyFinished, i => i.Id == view.Id);
+        }
+
+        // Closed and heard: no entry was added for the telling.
+        Assert.Equal(closed.Version, (await incident.GetAsync()).Version);
+    }
+}
