@@ -29,6 +29,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<IIncidentEventSink, NoIncidentEventSink>();
         services.TryAddSingleton<IPersonalDataStore, MemoryPersonalDataStore>();
         services.TryAddSingleton<IIncidentStore, MemoryIncidentStore>();
+        services.TryAddSingleton<ILegacyIncidentRows, NoLegacyIncidentRows>();
         return services;
     }
 

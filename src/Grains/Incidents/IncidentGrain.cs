@@ -1,6 +1,8 @@
 using GridDispatch.Domain;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 
 namespace GridDispatch.Incidents;
 
@@ -10,7 +12,7 @@ namespace GridDispatch.Incidents;
 /// its own reminder and timers, so no call cycle can reach it.
 /// </summary>
 public sealed partial class IncidentGrain(
-    [PersistentState("incident", GridDispatchStorage.Name)] IPersistentState<IncidentRecord> store,
+    ILegacyIncidentRows legacyRows,
     EngineClock clock,
     CategoryCatalog catalog,
     DeadlinePolicy deadlines,
@@ -39,7 +41,7 @@ public sealed partial class IncidentGrain(
     private string? _rescheduleReason;
     private bool _appended;
 
-    private IncidentTimeline Timeline => _timeline ??= new IncidentTimeline(this.GetPrimaryKeyString(), store, incidents, eventLog);
+    private IncidentTimeline Timeline => _timeline ?? throw new InvalidOperationException("The incident's timeline is read at activation");
 
     private IncidentRecord S => Timeline.State;
 
@@ -55,6 +57,9 @@ public sealed partial class IncidentGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        var legacy = new LegacySnapshot(ServiceProvider.GetRequiredKeyedService<IGrainStorage>(GridDispatchStorage.Name), this.GetGrainId(),
+            await legacyRows.MayExistAsync());
+        _timeline = new IncidentTimeline(Id, legacy, incidents, eventLog);
         await Timeline.LoadAsync();
         _publishedAssignee = S.Assignee;
         _publishedQueue = S.QueuedAt;

@@ -1,4 +1,5 @@
 using GridDispatch.Domain;
+using Orleans.Storage;
 
 namespace GridDispatch.Incidents;
 
@@ -8,7 +9,7 @@ namespace GridDispatch.Incidents;
 /// by an older version (before the timeline became the store) is kept as the snapshot the fold starts from; its entries
 /// are handed once more to the old event log, which keeps each (incident, sequence) once, so none is missing there.
 /// </summary>
-internal sealed class IncidentTimeline(string id, IPersistentState<IncidentRecord> legacy, IIncidentStore store, IIncidentEventSink oldLog)
+internal sealed class IncidentTimeline(string id, LegacySnapshot legacy, IIncidentStore store, IIncidentEventSink oldLog)
 {
     public IncidentRecord State { get; private set; } = new();
 
@@ -21,6 +22,7 @@ internal sealed class IncidentTimeline(string id, IPersistentState<IncidentRecor
 
     public async Task LoadAsync()
     {
+        await legacy.ReadAsync();
         var record = legacy.RecordExists ? legacy.State : new IncidentRecord();
         foreach (var entry in await store.ReadAsync(id, record.Timeline.Count))
         {
@@ -49,25 +51,42 @@ internal sealed class IncidentTimeline(string id, IPersistentState<IncidentRecor
     }
 
     /// <summary>Throws away what was not committed: reads the snapshot and the timeline again.</summary>
-    public async Task ReloadAsync()
-    {
-        if (legacy.RecordExists)
-        {
-            await legacy.ReadStateAsync();
-        }
-
-        await LoadAsync();
-    }
+    public Task ReloadAsync() => LoadAsync();
 
     /// <summary>Stores the record as the snapshot row again (legacy incidents only, after their contact was moved out).</summary>
-    public Task SaveSnapshotAsync() => legacy.RecordExists ? legacy.WriteStateAsync() : Task.CompletedTask;
+    public Task SaveSnapshotAsync() => legacy.RecordExists ? legacy.WriteAsync() : Task.CompletedTask;
+
+    private static TimelineEntry WithoutContact(TimelineEntry e) =>
+        e.Report?.Reporter is { } r && (r.Name ?? r.Phone ?? r.Address) is not null
+            ? e with { Report = e.Report with { Reporter = new Reporter(r.Id, null, null, null) } }
+            : e;
 
     /// <summary>The old event log has every entry of a legacy incident (idempotent); new incidents' entries are the store itself.</summary>
     public void RepublishLegacy()
     {
         if (legacy.RecordExists && State.Timeline.Count > 0)
         {
-            oldLog.Append(id, State.Timeline);
+            // A row from before migration 008 still holds the reporter's contact in its report: it never goes to the log.
+            oldLog.Append(id, [.. State.Timeline.Select(WithoutContact)]);
         }
     }
+}
+
+/// <summary>
+/// An incident's state row from before the timeline became the store, read only where such rows may exist
+/// (<see cref="ILegacyIncidentRows"/>).
+/// </summary>
+internal sealed class LegacySnapshot(IGrainStorage storage, GrainId grain, bool mayExist)
+{
+    private const string StateName = "incident";
+
+    private readonly GrainState<IncidentRecord> _row = new();
+
+    public bool RecordExists => _row.RecordExists;
+
+    public IncidentRecord State => _row.State ??= new IncidentRecord();
+
+    public Task ReadAsync() => mayExist || _row.RecordExists ? storage.ReadStateAsync(StateName, grain, _row) : Task.CompletedTask;
+
+    public Task WriteAsync() => storage.WriteStateAsync(StateName, grain, _row);
 }

@@ -16,8 +16,8 @@ namespace GridDispatch.Silo.Database;
 internal sealed class StoreResilience
 {
     /// <param name="breaker">
-    /// False for background reads (the deadline sweep), which must not keep the request path's circuit open while
-    /// the database comes back.
+    /// False for reads (timelines, the deadline sweep), which must not keep the writer's circuit open while the
+    /// database comes back.
     /// </param>
     public StoreResilience(IncidentStoreOptions options, bool breaker = true)
     {

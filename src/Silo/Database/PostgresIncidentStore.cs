@@ -36,7 +36,7 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
     private readonly IncidentStoreOptions _options;
     private readonly ILogger<PostgresIncidentStore> _logger;
     private readonly StoreResilience _resilience;
-    private readonly StoreResilience _sweepResilience;
+    private readonly StoreResilience _readResilience;
     private readonly DatabasePing _ping;
     private readonly StoreMetrics _metrics;
     private readonly CancellationTokenSource _abort = new();
@@ -52,7 +52,7 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
         _options = options;
         _logger = logger;
         _resilience = new StoreResilience(options);
-        _sweepResilience = new StoreResilience(options, breaker: false);
+        _readResilience = new StoreResilience(options, breaker: false);
         _ping = new DatabasePing(database.ConnectionString);
         _metrics = new StoreMetrics(meters);
         _queue = Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(options.Capacity)
@@ -113,9 +113,16 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
     public async Task<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(incidentId);
+        if (_failing)
+        {
+            throw new StoreUnavailableException($"The incident store is failing; incident {incidentId} is read once it recovers");
+        }
+
         try
         {
-            return await _resilience.Pipeline.ExecuteAsync(
+            // Not through the writer's circuit breaker: reads refused by an open circuit would outlast the outage (the
+            // circuit stays open while reads keep failing), and readiness follows the writer, which probes for itself.
+            return await _readResilience.Pipeline.ExecuteAsync(
                 static (s, ct) => s.Table.ReadAsync(s.Id, s.After, ct), (Table: _table, Id: incidentId, After: afterSeq), CancellationToken.None);
         }
         catch (Exception ex)
@@ -137,7 +144,7 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
 
         try
         {
-            return await _sweepResilience.Pipeline.ExecuteAsync(
+            return await _readResilience.Pipeline.ExecuteAsync(
                 static (s, ct) => s.Table.DueAsync(s.Shard, s.After, s.UpTo, s.Limit, ct),
                 (Table: _table, Shard: shard, After: after, UpTo: upTo, Limit: limit), CancellationToken.None);
         }
