@@ -20,6 +20,38 @@ public sealed class DatabaseOptions
     public TimeSpan StartupDelay { get; set; } = TimeSpan.FromSeconds(1);
 }
 
+/// <summary>Connection settings the engine's statements are written for, unless the connection string sets them.</summary>
+public static class ConnectionTuning
+{
+    /// <summary>
+    /// Auto-prepare: the engine sends the same few statements (timeline append and read, grain state) thousands of
+    /// times a second, and parsing and planning them again each time was a quarter of PostgreSQL's CPU in the durable
+    /// bench. No reset on close: the engine sets no session state, so a pooled connection need not be discarded
+    /// (DISCARD ALL) on every return, which would also throw its prepared statements away.
+    /// </summary>
+    public static string Apply(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!Given(connectionString, "Max Auto Prepare"))
+        {
+            builder.MaxAutoPrepare = 32;
+            builder.AutoPrepareMinUsages = 2;
+        }
+
+        if (!Given(connectionString, "No Reset On Close"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
+        return builder.ConnectionString;
+    }
+
+    /// <summary>Whether the operator set the key (in either spelling Npgsql accepts: with or without spaces).</summary>
+    private static bool Given(string connectionString, string key) =>
+        connectionString.Contains(key, StringComparison.OrdinalIgnoreCase)
+        || connectionString.Contains(key.Replace(" ", "", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase);
+}
+
 /// <summary>Polly pipelines at the database boundary.</summary>
 public static class Resilience
 {

@@ -32,6 +32,7 @@ public static class DurableSiloExtensions
 
     public static ISiloBuilder UseDurableGridDispatch(this ISiloBuilder silo, IConfiguration configuration, string connectionString, SiloEndpointOptions endpoints)
     {
+        connectionString = ConnectionTuning.Apply(connectionString);
         var database = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
         database.ConnectionString = connectionString;
         silo.Services.AddSingleton(database);

@@ -15,6 +15,12 @@ public sealed class IncidentStoreOptions
     /// <summary>A batch is written as soon as it holds this many rows (an append larger than this goes alone).</summary>
     public int MaxBatchRows { get; set; } = 500;
 
+    /// <summary>
+    /// Batches committing at the same time (1: one after another). While one waits for its commit to be flushed the
+    /// next is sent, so PostgreSQL flushes them together.
+    /// </summary>
+    public int WritersInFlight { get; set; } = 2;
+
     /// <summary>Appends waiting for the writer; when full, AppendAsync waits for room (never drops).</summary>
     public int Capacity { get; set; } = 10_000;
 
@@ -33,6 +39,11 @@ public sealed class IncidentStoreOptions
         if (Linger < TimeSpan.Zero || Linger > TimeSpan.FromSeconds(1))
         {
             throw new ArgumentOutOfRangeException(nameof(Linger), Linger, $"{Section}:Linger must be from 0 to 1 s (2 ms or less in production)");
+        }
+
+        if (WritersInFlight is < 1 or > 16)
+        {
+            throw new ArgumentOutOfRangeException(nameof(WritersInFlight), WritersInFlight, $"{Section}:WritersInFlight must be from 1 to 16");
         }
 
         if (MaxBatchRows < 1 || Capacity < 1)

@@ -12,7 +12,8 @@ namespace GridDispatch.Silo.Database;
 /// The incident store of the durable silo, on incident_events, with group commit: appends wait in a bounded queue
 /// (AppendAsync waits for room when it is full) and one writer per silo commits them in batches — one transaction for
 /// up to <see cref="IncidentStoreOptions.MaxBatchRows"/> rows, written at the latest <see cref="IncidentStoreOptions.Linger"/>
-/// after the first of them was queued. Each AppendAsync returns when its batch has committed.
+/// after the first of them was queued, with up to <see cref="IncidentStoreOptions.WritersInFlight"/> batches committing
+/// at once. Each AppendAsync returns when its batch has committed.
 /// <para>
 /// The optimistic check is the row itself: an append at version v inserts seq v+1…v+k with ON CONFLICT DO NOTHING (that
 /// row v is stored is not checked: see <see cref="IncidentEventsTable"/>). An append that did not get all its rows is a conflict: the transaction
@@ -187,15 +188,25 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
 
     private async Task RunAsync()
     {
+        var writing = new List<(Task Done, HashSet<string> Incidents)>();
         var batch = new List<PendingAppend>();
         try
         {
             while (await NextBatchAsync(batch))
             {
-                Volatile.Write(ref _inFlight, batch.Count);
-                await WriteAsync(batch);
-                Volatile.Write(ref _inFlight, 0);
-                batch.Clear();
+                // Up to WritersInFlight batches commit at once (PostgreSQL flushes their WAL together). An incident has
+                // one append in flight at a time, as its grain awaits it; one that came again would wait for the
+                // batches before it, so appends of one incident still commit in order.
+                var incidents = batch.Select(a => a.IncidentId).ToHashSet(StringComparer.Ordinal);
+                while (writing.Count >= _options.WritersInFlight || (writing.Count > 0 && writing.Any(w => w.Incidents.Overlaps(incidents))))
+                {
+                    var done = await Task.WhenAny(writing.Select(w => w.Done));
+                    writing.RemoveAll(w => w.Done == done);
+                }
+
+                Interlocked.Add(ref _inFlight, batch.Count);
+                writing.Add((WriteCountedAsync(batch), incidents));
+                batch = [];
             }
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
@@ -203,8 +214,21 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
         }
         finally
         {
+            await Task.WhenAll(writing.Select(w => w.Done));
             FailQueued([.. batch, .. _carried is null ? [] : new[] { _carried }]);
-            Volatile.Write(ref _inFlight, 0);
+        }
+    }
+
+    private async Task WriteCountedAsync(List<PendingAppend> batch)
+    {
+        await Task.Yield();     // the loop goes on filling the next batch while this one commits
+        try
+        {
+            await WriteAsync(batch);
+        }
+        finally
+        {
+            Interlocked.Add(ref _inFlight, -batch.Count);
         }
     }
 
@@ -239,7 +263,8 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
                 break;
             }
 
-            var wake = await WaitAsync(_failing ? ProbeEvery : Timeout.InfiniteTimeSpan);
+            // Every second at least, so a batch that failed while this wait had already begun still starts the probe.
+            var wake = await WaitAsync(ProbeEvery);
             if (wake == Wake.Closed)
             {
                 return false;
