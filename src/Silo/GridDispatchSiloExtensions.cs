@@ -78,6 +78,7 @@ public static class GridDispatchSiloExtensions
     public static ISiloBuilder AddGridDispatch(this ISiloBuilder silo, IConfiguration configuration)
     {
         silo.Services.AddGridDispatchEngine(configuration);
+        silo.AddIncomingGrainCallFilter<StaleStateFilter>();
         silo.Services.AddOptions<CityOptions>().Bind(configuration.GetSection(CityOptions.Section));
         silo.AddStartupTask<CityBootstrap>();
         silo.AddStartupTask<DeadlineSweepStart>();

@@ -32,6 +32,10 @@ public sealed class RollupSchedule(IGrainBase grain, TimeSpan interval, Func<Tas
         {
             await flush();
         }
+        catch (Exception ex) when (grain.EndsActivation(ex))
+        {
+            // Another activation wrote this grain's state: this copy is stale and ends (the next one reads afresh).
+        }
         catch
         {
             // Keep the change pending so the next tick tries again; the timer logs the failure.

@@ -129,7 +129,15 @@ public sealed partial class DeadlineSweepGrain(
         mark.State.SweptUntil = firstFailed is { } first && first.AddTicks(-1) < upTo ? first.AddTicks(-1) : upTo;
         if (upTo - _savedAt >= SaveEvery)
         {
-            await mark.WriteStateAsync();
+            try
+            {
+                await mark.WriteStateAsync();
+            }
+            catch (Exception ex) when (this.EndsActivation(ex))
+            {
+                return woken;   // another activation of this shard's sweeper wrote its mark: this one ends
+            }
+
             _savedAt = upTo;
         }
 

@@ -106,6 +106,10 @@ public sealed partial class WorkerGrain
         {
             await store.WriteStateAsync();
         }
+        catch (Exception ex) when (this.EndsActivation(ex))
+        {
+            LogStale(Id);   // the next activation reads the newer copy and checks its tasks against their incidents
+        }
         catch (Exception ex)
         {
             LogFlushFailed(ex, Id);
@@ -115,6 +119,9 @@ public sealed partial class WorkerGrain
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Worker {WorkerId} could not store or check its snapshot; it tries again")]
     private partial void LogFlushFailed(Exception ex, string workerId);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Worker {WorkerId}'s snapshot was written by another activation; this one ends")]
+    private partial void LogStale(string workerId);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Worker {WorkerId} dropped task {IncidentId} from a snapshot left by a crash: the incident is {State} and not its")]
     private partial void LogReconciled(string workerId, string incidentId, IncidentState state);
