@@ -11,6 +11,7 @@ public sealed class SweepCampaign
     [Id(0)] public CampaignOrder Order { get; set; } = null!;
     [Id(1)] public List<SweepTask> Tasks { get; set; } = [];
     [Id(2)] public string? EndReason { get; set; }
+    [Id(3)] public DateTimeOffset? EndedAt { get; set; }
 }
 
 [GenerateSerializer, Alias("GridDispatch.SweepTask")]

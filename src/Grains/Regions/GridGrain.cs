@@ -21,6 +21,8 @@ public sealed class GridRecord : IUnitRecord
     [Id(7)] public long InheritedVersion { get; set; }
     /// <summary>Campaigns issued to this grid, by campaign id: the current round's tasks.</summary>
     [Id(8)] public Dictionary<string, SweepCampaign> Campaigns { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Ids of ended campaigns no longer kept in <see cref="Campaigns"/>, oldest first, so a late order cannot restart one.</summary>
+    [Id(9)] public List<string> Forgotten { get; set; } = [];
 }
 
 /// <summary>
@@ -35,6 +37,12 @@ public sealed class GridGrain(
     ILogger<GridGrain> logger) : UnitGrain<GridRecord>(store, options.Value, logger), IGridGrain
 {
     private const int RecentLimit = 50;
+
+    /// <summary>Ended campaigns kept with their tasks (and in every summary pushed up the tree); older ones are forgotten.</summary>
+    public const int EndedCampaignsKept = 8;
+
+    /// <summary>Ids of forgotten campaigns remembered, so a late order of one is ignored.</summary>
+    public const int ForgottenIdsKept = 256;
     private const int TopLoaded = 5;
 
     private readonly Dictionary<string, DateTimeOffset> _shedAsked = new(StringComparer.Ordinal);
@@ -51,7 +59,7 @@ public sealed class GridGrain(
 
     public async Task StartCampaignAsync(CampaignOrder order)
     {
-        if (S.Definition is null
+        if (S.Definition is null || S.Forgotten.Contains(order.CampaignId)
             || (S.Campaigns.TryGetValue(order.CampaignId, out var known) && (known.Order.Round >= order.Round || known.EndReason is not null)))
         {
             return;
@@ -73,7 +81,9 @@ public sealed class GridGrain(
         }
 
         Campaigns.Close(campaign, reason);
+        campaign.EndedAt = clock.Now;
         Campaigns.AssignPending(Running(), S.Roster, Policy);
+        ForgetOldCampaigns();
         await StoreChangeAsync();
         SendOutbox();
     }
@@ -170,6 +180,23 @@ public sealed class GridGrain(
     }
 
     private IEnumerable<SweepCampaign> Running() => S.Campaigns.Values.Where(c => c.EndReason is null);
+
+    /// <summary>Keeps the <see cref="EndedCampaignsKept"/> campaigns that ended last; the others leave state and summaries.</summary>
+    private void ForgetOldCampaigns()
+    {
+        var ended = S.Campaigns.Values.Where(c => c.EndReason is not null)
+            .OrderByDescending(c => c.EndedAt ?? c.Order.DueAt).Skip(EndedCampaignsKept).ToList();
+        foreach (var old in ended)
+        {
+            S.Campaigns.Remove(old.Order.CampaignId);
+            S.Forgotten.Add(old.Order.CampaignId);
+        }
+
+        if (S.Forgotten.Count > ForgottenIdsKept)
+        {
+            S.Forgotten.RemoveRange(0, S.Forgotten.Count - ForgottenIdsKept);
+        }
+    }
 
     private void SendOutbox()
     {
