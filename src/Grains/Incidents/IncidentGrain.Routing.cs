@@ -55,12 +55,7 @@ public sealed partial class IncidentGrain
         await RouteAsync();
     }
 
-    private void EscalateOneLevel(string actor, string reason)
-    {
-        var next = S.Level + 1;
-        Emit(IncidentEventKind.Escalated, actor, reason, level: next, unit: RegionCode.AncestorAt(S.R.GridCode, next),
-            until: deadlines.HandleDue(_now, Category, S.R.Severity, next, Policy));
-    }
+    private void EscalateOneLevel(string actor, string reason) => Record([_decider.Escalation(S, actor, reason, _now)]);
 
     /// <summary>
     /// Finds a handler by asking the chain from the current level up, and stores the outcome before anyone hears of it:

@@ -22,10 +22,11 @@ public sealed partial class IncidentGrain(
     IOptions<DispatchOptions> options,
     ILogger<IncidentGrain> logger) : Grain, IIncidentGrain, IRemindable
 {
-    private const string SystemActor = "system";
+    private const string SystemActor = IncidentDecider.SystemActor;
     private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromHours(12);
 
     private readonly DispatchOptions _o = options.Value;
+    private readonly IncidentDecider _decider = new(options.Value, catalog, deadlines);
     private IGrainTimer? _timer;
     private Assignee? _publishedAssignee;
     private string? _publishedQueue;
@@ -94,7 +95,7 @@ public sealed partial class IncidentGrain(
             return new ReportResult(View(), false, S.Fingerprint == IncidentIds.Fingerprint(report));
         }
 
-        ValidateReport(report);
+        _decider.ValidateReport(report);
         if (contact is not null)
         {
             ValidateContact(contact);
@@ -168,102 +169,31 @@ public sealed partial class IncidentGrain(
         await CommitOfferAsync();
     });
 
-    public Task<IncidentView> AcknowledgeAsync(ActorCommand command) =>
-        WorkerStep(IncidentEventKind.TaskAcknowledged, command, reasonRequired: false);
+    public Task<IncidentView> AcknowledgeAsync(ActorCommand command) => WorkerStep(IncidentEventKind.TaskAcknowledged, command);
 
-    public Task<IncidentView> StartAsync(ActorCommand command) =>
-        WorkerStep(IncidentEventKind.WorkStarted, command, reasonRequired: false);
+    public Task<IncidentView> StartAsync(ActorCommand command) => WorkerStep(IncidentEventKind.WorkStarted, command);
 
-    public Task<IncidentView> ResolveAsync(ActorCommand command) => WorkerStep(IncidentEventKind.Resolved, command, reasonRequired: false,
-        until: () => deadlines.Due(_now, Category.VerifyLimit, S.R.Severity));
+    public Task<IncidentView> ResolveAsync(ActorCommand command) => WorkerStep(IncidentEventKind.Resolved, command);
 
-    public Task<IncidentView> DeclineAsync(ActorCommand command) =>
-        WorkerStep(IncidentEventKind.TaskDeclined, command, reasonRequired: false, reroute: true);
+    public Task<IncidentView> DeclineAsync(ActorCommand command) => WorkerStep(IncidentEventKind.TaskDeclined, command, reroute: true);
 
-    public Task<IncidentView> HandBackAsync(ActorCommand command) =>
-        WorkerStep(IncidentEventKind.HandedBack, command, reasonRequired: true, reroute: true);
+    public Task<IncidentView> HandBackAsync(ActorCommand command) => WorkerStep(IncidentEventKind.HandedBack, command, reroute: true);
 
-    public Task<IncidentView> VerifyAsync(ActorCommand command) =>
-        Step(IncidentEventKind.Verified, command, reasonRequired: false, until: () => _now + _o.RatingWindow);
+    public Task<IncidentView> VerifyAsync(ActorCommand command) => Decided(() => _decider.Step(S, IncidentEventKind.Verified, command, _now));
 
-    public Task<IncidentView> ReworkAsync(ActorCommand command) => Step(IncidentEventKind.ReturnedForRework, command, reasonRequired: true,
-        until: () => deadlines.HandleDue(_now, Category, S.R.Severity, S.Level, Policy));
+    public Task<IncidentView> ReworkAsync(ActorCommand command) => Decided(() => _decider.Step(S, IncidentEventKind.ReturnedForRework, command, _now));
 
-    public Task<IncidentView> CloseAsync(ActorCommand command) => Step(IncidentEventKind.Closed, command, reasonRequired: false);
+    public Task<IncidentView> CloseAsync(ActorCommand command) => Decided(() => _decider.Step(S, IncidentEventKind.Closed, command, _now));
 
-    public Task<IncidentView> CancelAsync(ActorCommand command) => Step(IncidentEventKind.Cancelled, command, reasonRequired: true);
+    public Task<IncidentView> CancelAsync(ActorCommand command) => Decided(() => _decider.Step(S, IncidentEventKind.Cancelled, command, _now));
 
-    public Task<IncidentView> RateAsync(RateCommand command) => Run(async () =>
-    {
-        RequireActor(new ActorCommand(command.Actor));
-        Expect(IncidentEventKind.Rated);
-        if (command.Stars is < 1 or > 5)
-        {
-            throw new DomainException(DomainErrors.InvalidInput, "Stars must be from 1 to 5", "stars");
-        }
+    public Task<IncidentView> RateAsync(RateCommand command) => Decided(() => _decider.Rate(S, command, _now));
 
-        // The reporter rates; only an incident without one (hotline, patrol, sensor) is rated by a supervisor for the resident.
-        var reporter = S.R.Reporter?.Id is { Length: > 0 } id ? id : null;
-        var byReporter = reporter is not null && reporter == command.Actor;
-        if (reporter is not null && !byReporter)
-        {
-            throw new DomainException(DomainErrors.NotAllowed, "Only the reporter may rate this incident", "actor");
-        }
+    public Task<IncidentView> DeferAsync(DeferCommand command) => Decided(() => _decider.Defer(S, command, _now));
 
-        if (reporter is null && !command.OnBehalfOfReporter)
-        {
-            throw new DomainException(DomainErrors.NotAllowed,
-                "This incident has no reporter to rate it: a supervisor may record the resident's rating on their behalf", "actor");
-        }
+    public Task<IncidentView> ResumeAsync(ActorCommand command) => Decided(() => _decider.Resume(S, command, _now), route: true);
 
-        var stamp = byReporter ? command.Comment
-            : command.Comment is { Length: > 0 } comment ? $"recorded on behalf of the reporter: {comment}" : "recorded on behalf of the reporter";
-        Emit(IncidentEventKind.Rated, command.Actor, stamp, stars: command.Stars);
-        if (_o.ArchiveAfterRating)
-        {
-            Emit(IncidentEventKind.Closed, SystemActor, "archived after rating");
-        }
-
-        await CommitAsync();
-    });
-
-    public Task<IncidentView> DeferAsync(DeferCommand command) => Run(async () =>
-    {
-        RequireActor(new ActorCommand(command.Actor, command.Reason), reasonRequired: true);
-        Expect(IncidentEventKind.Deferred);
-        if (command.Until is { } until && until <= _now)
-        {
-            throw new DomainException(DomainErrors.InvalidInput, "A deferral must end in the future", "until");
-        }
-
-        Emit(IncidentEventKind.Deferred, command.Actor, command.Reason, until: command.Until);
-        await CommitAsync();
-    });
-
-    public Task<IncidentView> ResumeAsync(ActorCommand command) => Run(async () =>
-    {
-        RequireActor(command);
-        Expect(IncidentEventKind.Resumed);
-        var deferredAt = S.Timeline.Last(e => e.Kind == IncidentEventKind.Deferred).At;
-        var due = S.HandleDueWhenDeferred is { } handleDue
-            ? deadlines.Resume(_now, deadlines.Remaining(deferredAt, handleDue, S.R.Severity), S.R.Severity)
-            : deadlines.HandleDue(_now, Category, S.R.Severity, S.Level, Policy);
-        Emit(IncidentEventKind.Resumed, command.Actor, command.Reason, until: due);
-        await RouteAsync();
-    });
-
-    public Task<IncidentView> EscalateAsync(ActorCommand command) => Run(async () =>
-    {
-        RequireActor(command, reasonRequired: true);
-        Expect(IncidentEventKind.Escalated);
-        if (S.Level == RegionLevel.City)
-        {
-            throw new DomainException(DomainErrors.IllegalTransition, "The incident is already at city level; there is no level above");
-        }
-
-        EscalateOneLevel(command.Actor, command.Reason!);
-        await RouteAsync();
-    });
+    public Task<IncidentView> EscalateAsync(ActorCommand command) => Decided(() => _decider.Escalate(S, command, _now), route: true);
 
     public Task<IncidentView> ErasePersonalDataAsync(ActorCommand command) => Run(async () =>
     {
@@ -317,21 +247,14 @@ public sealed partial class IncidentGrain(
         }
     }
 
-    private Task<IncidentView> WorkerStep(IncidentEventKind kind, ActorCommand command, bool reasonRequired,
-        Func<DateTimeOffset>? until = null, bool reroute = false) => Run(async () =>
-    {
-        RequireActor(command, reasonRequired);
-        if (!S.Exists)
-        {
-            throw new DomainException(DomainErrors.NotFound, $"No incident '{Id}'");
-        }
+    private Task<IncidentView> WorkerStep(IncidentEventKind kind, ActorCommand command, bool reroute = false) =>
+        Decided(() => _decider.WorkerStep(S, kind, command, _now), route: reroute);
 
-        // Who comes before what: a worker step by anyone but the assignee is refused as such, whatever the state (the
-        // task may just have moved on), and the refusal changes nothing here (the API's audit log keeps it).
-        RequireAssignee(command);
-        Expect(kind);
-        Emit(kind, command.Actor, command.Reason, until: until?.Invoke());
-        if (reroute)
+    /// <summary>Runs a decision: its entries are applied, then the incident is routed on (where it hands it on) or committed.</summary>
+    private Task<IncidentView> Decided(Func<IReadOnlyList<TimelineEntry>> decide, bool route = false) => Run(async () =>
+    {
+        Record(decide());
+        if (route)
         {
             await RouteAsync();
         }
@@ -341,14 +264,15 @@ public sealed partial class IncidentGrain(
         }
     });
 
-    private Task<IncidentView> Step(IncidentEventKind kind, ActorCommand command, bool reasonRequired, Func<DateTimeOffset>? until = null) =>
-        Run(async () =>
+    /// <summary>Applies entries a decision made (numbered after the timeline, not yet stored).</summary>
+    private void Record(IReadOnlyList<TimelineEntry> entries)
+    {
+        foreach (var entry in entries)
         {
-            RequireActor(command, reasonRequired);
-            Expect(kind);
-            Emit(kind, command.Actor, command.Reason, until: until?.Invoke());
-            await CommitAsync();
-        });
+            S.Apply(entry);
+            _dirty = true;
+        }
+    }
 
     private TimelineEntry Emit(IncidentEventKind kind, string actor, string? reason = null, RegionLevel? level = null, string? unit = null,
         Assignee? assignee = null, int? stars = null, DateTimeOffset? until = null, DeadlineKind? deadline = null, IncidentReport? report = null,
@@ -443,6 +367,10 @@ public sealed partial class IncidentGrain(
             await RouteAsync();
         }
     }
+
+    private void Expect(IncidentEventKind kind) => IncidentDecider.Expect(S, kind);
+
+    private static void RequireActor(ActorCommand command, bool reasonRequired = false) => IncidentDecider.RequireActor(command, reasonRequired);
 
     private IncidentView View() => S.Exists
         ? S.View(Id, clock.Now, _contact)
