@@ -56,6 +56,15 @@ public static class GridDispatchSiloExtensions
     /// <c>ConnectionStrings:GridDispatch</c> is set, a durable silo on PostgreSQL that forms a cluster with every other silo
     /// on the same database.
     /// </summary>
+    /// <summary>
+    /// In-memory grain state, written with the Orleans serializer as on PostgreSQL: the default JSON serializer keeps
+    /// object references, and a state holding one immutable record twice (a KPI set's zero counters) could not be read
+    /// back by a grain activated again.
+    /// </summary>
+    public static ISiloBuilder AddEmbeddedGrainStorage(this ISiloBuilder silo) =>
+        silo.AddMemoryGrainStorage(GridDispatchStorage.Name, options => options.Configure<Orleans.Serialization.Serializer>(
+            (o, serializer) => o.GrainStorageSerializer = new Orleans.Storage.OrleansGrainStorageSerializer(serializer)));
+
     public static ISiloBuilder UseGridDispatch(this ISiloBuilder silo, IConfiguration configuration)
     {
         var endpoints = configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new SiloEndpointOptions();
@@ -63,7 +72,7 @@ public static class GridDispatchSiloExtensions
         if (string.IsNullOrWhiteSpace(connectionString))
         {
             silo.UseLocalhostClustering(endpoints.SiloPort, endpoints.GatewayPort);
-            silo.AddMemoryGrainStorage(GridDispatchStorage.Name);
+            silo.AddEmbeddedGrainStorage();
             silo.UseInMemoryReminderService();
         }
         else

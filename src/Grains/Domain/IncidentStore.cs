@@ -27,6 +27,9 @@ public interface IIncidentStore
     /// next due time in (<paramref name="after"/>, <paramref name="upTo"/>], earliest first, at most <paramref name="limit"/>.
     /// </summary>
     Task<IReadOnlyList<DueIncident>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit);
+
+    /// <summary>The incidents reported in grid <paramref name="gridCode"/> that are not closed or cancelled, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<string>> OpenInGridAsync(string gridCode, int limit);
 }
 
 /// <summary>An incident whose next deadline is due, as its latest append recorded it.</summary>
@@ -112,6 +115,28 @@ public sealed class MemoryIncidentStore(IOptions<ClusterOptions> cluster) : IInc
 
     public Task<IReadOnlyList<DueIncident>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit) =>
         Task.FromResult(Due[shard].Between(after, upTo, limit));
+
+    public Task<IReadOnlyList<string>> OpenInGridAsync(string gridCode, int limit)
+    {
+        var open = new List<string>();
+        foreach (var (id, timeline) in Timelines)
+        {
+            lock (timeline)
+            {
+                if (timeline.Count > 0 && timeline[0].Report?.GridCode == gridCode && !timeline.Any(e => e.To is IncidentState.Closed or IncidentState.Cancelled))
+                {
+                    open.Add(id);
+                }
+            }
+
+            if (open.Count >= limit)
+            {
+                break;
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<string>>(open);
+    }
 
     private sealed class Space
     {

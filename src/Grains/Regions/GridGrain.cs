@@ -23,20 +23,29 @@ public sealed class GridRecord : IUnitRecord
     [Id(8)] public Dictionary<string, SweepCampaign> Campaigns { get; set; } = new(StringComparer.Ordinal);
     /// <summary>Ids of ended campaigns no longer kept in <see cref="Campaigns"/>, oldest first, so a late order cannot restart one.</summary>
     [Id(9)] public List<string> Forgotten { get; set; } = [];
+    /// <summary>
+    /// Written true only by a deactivation's final store, false by the first incident change after it: a snapshot read
+    /// back not clean may lack the last seconds of its open-work index, which is then rebuilt from the timelines.
+    /// </summary>
+    [Id(10)] public bool Clean { get; set; }
 }
 
 /// <summary>
 /// A unit grid: first link of the escalation chain, keeper of its open-work index and colour.
 /// It calls only upwards (its community), and only by routing requests and one-way, batched summaries.
 /// </summary>
-public sealed class GridGrain(
+public sealed partial class GridGrain(
     [PersistentState("grid", GridDispatchStorage.Name)] IPersistentState<GridRecord> store,
     EngineClock clock,
     DifficultyScorer scorer,
+    IIncidentStore incidents,
     IOptions<DispatchOptions> options,
     ILogger<GridGrain> logger) : UnitGrain<GridRecord>(store, options.Value, logger), IGridGrain
 {
     private const int RecentLimit = 50;
+
+    /// <summary>At most this many open incidents are read back when the index is rebuilt (a grid has 30–300 households).</summary>
+    private const int MaxRebuilt = 5_000;
 
     /// <summary>Ended campaigns kept with their tasks (and in every summary pushed up the tree); older ones are forgotten.</summary>
     public const int EndedCampaignsKept = 8;
@@ -51,10 +60,13 @@ public sealed class GridGrain(
 
     private GridCampaigns Campaigns => _campaigns ??= new GridCampaigns(Code, () => clock.Now, Options.CampaignTaskWeight);
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         ArmDueTimer();
-        return Task.CompletedTask;
+        if (Store.RecordExists && !S.Clean && S.Definition is not null)
+        {
+            await RebuildOpenAsync();
+        }
     }
 
     public async Task StartCampaignAsync(CampaignOrder order)
@@ -337,12 +349,23 @@ public sealed class GridGrain(
         await StoreChangeAsync();
     }
 
-    public Task IncidentChangedAsync(IncidentSummary incident)
+    public async Task IncidentChangedAsync(IncidentSummary incident)
+    {
+        if (Take(incident) && S.Clean)
+        {
+            // The stored copy says clean: it must say otherwise before a change goes unstored (see GridRecord.Clean).
+            S.Clean = false;
+            await Store.WriteStateAsync();
+        }
+    }
+
+    /// <summary>Takes an incident's latest summary into the open-work index and KPIs; false when it was known already.</summary>
+    private bool Take(IncidentSummary incident)
     {
         if (S.Kpi.FoldedIds.Contains(incident.Id)
             || (S.Open.TryGetValue(incident.Id, out var known) && known.Version >= incident.Version))
         {
-            return Task.CompletedTask;
+            return false;
         }
 
         S.Kpi.Record(incident.Id, incident.Facts, incident.IsTerminal);
@@ -361,7 +384,7 @@ public sealed class GridGrain(
         }
 
         MarkChanged();
-        return Task.CompletedTask;
+        return true;
     }
 
     protected override UnitSummary? CurrentSummary() => S.Definition is null ? null : Summary();

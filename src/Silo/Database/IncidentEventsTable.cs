@@ -42,6 +42,14 @@ internal sealed class IncidentEventsTable(string connectionString)
         LIMIT $4
         """;
 
+    /// <summary>A grid's incidents without a Closed or Cancelled row, through incident_events_grid and the primary key.</summary>
+    private const string OpenInGridSql = """
+        SELECT r.incident_id FROM incident_events r
+        WHERE r.kind = 'Reported' AND r.payload->'report'->>'gridCode' = $1
+          AND NOT EXISTS (SELECT 1 FROM incident_events t WHERE t.incident_id = r.incident_id AND t.to_state IN ('Closed', 'Cancelled'))
+        LIMIT $2
+        """;
+
     private const string SelectColumns = "SELECT incident_id, seq, kind, actor, at, from_state, to_state, payload FROM incident_events";
 
     /// <summary>One attempt: insert every row in one transaction; commit unless some append conflicts.</summary>
@@ -160,6 +168,23 @@ internal sealed class IncidentEventsTable(string connectionString)
         }
 
         return due;
+    }
+
+    public async ValueTask<IReadOnlyList<string>> OpenInGridAsync(string gridCode, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var read = new NpgsqlCommand(OpenInGridSql, connection);
+        read.Parameters.Add(new NpgsqlParameter { Value = gridCode, NpgsqlDbType = NpgsqlDbType.Text });
+        read.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        var open = new List<string>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            open.Add(reader.GetString(0));
+        }
+
+        return open;
     }
 
     private static TimelineEntry ReadEntry(NpgsqlDataReader r) =>

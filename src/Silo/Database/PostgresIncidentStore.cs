@@ -155,6 +155,25 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
         }
     }
 
+    public async Task<IReadOnlyList<string>> OpenInGridAsync(string gridCode, int limit)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(gridCode);
+        if (_failing)
+        {
+            throw new StoreUnavailableException($"The incident store is failing; grid {gridCode}'s open incidents are read once it recovers");
+        }
+
+        try
+        {
+            return await _readResilience.Pipeline.ExecuteAsync(
+                static (s, ct) => s.Table.OpenInGridAsync(s.Grid, s.Limit, ct), (Table: _table, Grid: gridCode, Limit: limit), CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            throw new StoreUnavailableException($"The incident store cannot read grid {gridCode}'s open incidents now", StoreResilience.Portable(ex));
+        }
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         // Take no new appends and commit those queued, unless the host runs out of patience first.

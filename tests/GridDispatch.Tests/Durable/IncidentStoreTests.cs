@@ -45,6 +45,24 @@ public sealed class IncidentStoreTests(PostgresServer postgres, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task A_grids_open_incidents_are_those_reported_there_and_not_closed_or_cancelled()
+    {
+        await using var s = await StartAsync(await NewDatabaseAsync(postgres));
+        TimelineEntry Reported(string grid) => new(1, DateTimeOffset.UtcNow, "intake", IncidentEventKind.Reported, IncidentState.Reported,
+            IncidentState.Reported, Report: new IncidentReport("0101", Severity.Routine, grid, "lamp out", "test", Guid.NewGuid().ToString("N")));
+        const string here = "449901001001001", there = "449901001001002";
+
+        await s.Store.AppendAsync("open-1", 0, [Reported(here)]);
+        await s.Store.AppendAsync("closed-1", 0, [Reported(here),
+            new TimelineEntry(2, DateTimeOffset.UtcNow, "leader", IncidentEventKind.Cancelled, IncidentState.Reported, IncidentState.Cancelled, "duplicate")]);
+        await s.Store.AppendAsync("elsewhere-1", 0, [Reported(there)]);
+
+        Assert.Equal(["open-1"], await s.Store.OpenInGridAsync(here, 100));
+        Assert.Equal(["elsewhere-1"], await s.Store.OpenInGridAsync(there, 100));
+        Assert.Empty(await s.Store.OpenInGridAsync("449901001001003", 100));
+    }
+
+    [Fact]
     public async Task Due_times_are_those_of_each_incidents_latest_append()
     {
         await using var s = await StartAsync(await NewDatabaseAsync(postgres));

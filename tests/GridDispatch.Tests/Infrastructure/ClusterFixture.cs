@@ -130,7 +130,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddSingleton(new EngineClock(Time));
             silo.AddIncomingGrainCallFilter<CallCounter>();
             silo.AddIncomingGrainCallFilter<CallHooks>();
-            silo.AddMemoryGrainStorage(GridDispatchStorage.Name);
+            silo.AddEmbeddedGrainStorage();
             silo.UseInMemoryReminderService();
             silo.AddGridDispatch(configuration);
         }
