@@ -8,9 +8,9 @@ public sealed partial class WorkerGrain
 {
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (store.RecordExists && !S.Clean && S.Tasks.Count > 0)
+        if (store.RecordExists && !S.Clean && S.Tasks.Count > 0 && await ReconcileAsync())
         {
-            await ReconcileAsync();
+            await ChangedAsync();   // its units and pools still count the dropped tasks in its load: tell them (one-way)
         }
     }
 
@@ -39,8 +39,10 @@ public sealed partial class WorkerGrain
     /// last flush are not found here; the incident tells the worker again at its next change, and an unacknowledged
     /// offer moves on at its deadline.) A timeline that cannot be read, or is empty, leaves its task as it is.
     /// </summary>
-    private async Task ReconcileAsync()
+    /// <returns>Whether a task was dropped.</returns>
+    private async Task<bool> ReconcileAsync()
     {
+        var dropped = false;
         foreach (var task in S.Tasks.Values.Where(t => t.Campaign is null).ToList())
         {
             try
@@ -62,6 +64,7 @@ public sealed partial class WorkerGrain
                     S.Tasks.Remove(task.IncidentId);
                     S.Kpi.Forget(task.IncidentId);
                     LogReconciled(Id, task.IncidentId, incident.State);
+                    dropped = true;
                 }
             }
             catch (Exception ex) when (ex is StoreUnavailableException or DomainException)
@@ -69,6 +72,8 @@ public sealed partial class WorkerGrain
                 LogFlushFailed(ex, Id);
             }
         }
+
+        return dropped;
     }
 
     /// <summary>Stores a change of tasks or status write-behind (see the class remarks).</summary>

@@ -1,6 +1,7 @@
 using GridDispatch.Domain;
 using GridDispatch.Regions;
 using GridDispatch.Tests.Infrastructure;
+using GridDispatch.Workers;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Core.Internal;
 using Orleans.Storage;
@@ -9,11 +10,11 @@ using Orleans.TestingHost;
 namespace GridDispatch.Tests.Engine;
 
 /// <summary>
-/// A grid's open-work index is a write-behind snapshot: one whose last activation crashed before its roll-up tick
-/// stored the index (it reads back "not clean") rebuilds it from the incidents' timelines.
+/// Write-behind snapshots left by a crash (they read back "not clean") are corrected from the incidents' timelines: a
+/// grid rebuilds its open-work index, a worker drops tasks that are no longer its own and tells its units its load.
 /// </summary>
 [Collection(ClusterCollection.Name)]
-public sealed class GridRebuildTests(ClusterFixture fixture)
+public sealed class SnapshotRebuildTests(ClusterFixture fixture)
 {
     private IGrainFactory Grains => fixture.Grains;
 
@@ -54,5 +55,38 @@ public sealed class GridRebuildTests(ClusterFixture fixture)
         Assert.Contains(rebuilt.OpenIncidents, i => i.Id == open.Id && i.State == IncidentState.Dispatched);
         Assert.DoesNotContain(rebuilt.OpenIncidents, i => i.Id == cancelled.Id);
         Assert.Contains(rebuilt.RecentlyFinished, i => i.Id == cancelled.Id);
+    }
+
+    [Fact]
+    public async Task A_worker_whose_snapshot_was_left_by_a_crash_drops_a_task_that_moved_on_and_tells_its_grid_its_load()
+    {
+        var city = TestCity.Create();
+        var id = city.AddWorker("w", [city.Grid]);
+        await city.LoadAsync(Grains);
+        var kept = await Grains.ReportAsync(Reports.Make(city.Grid));
+        var gone = await Grains.ReportAsync(Reports.Make(city.Grid));
+        await Grains.Incident(gone).CancelAsync(new ActorCommand("leader", "duplicate"));
+        var worker = Grains.GetGrain<IWorkerGrain>(id);
+        await Eventually.Get(worker.GetAsync, w => w.Load == 1, what: "the worker heard the cancel");
+        await worker.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+        await Task.Delay(200);
+
+        // A crash left a snapshot from before the cancel, and the grid last heard load 2 from it.
+        var row = new GrainState<WorkerRecord>();
+        await Storage.ReadStateAsync("worker", worker.GetGrainId(), row);
+        Assert.NotNull(row.State);
+        var grid = Grains.GetGrain<IGridGrain>(city.Grid);
+        var heard = (await grid.GetAsync()).Roster.Single(e => e.WorkerId == id);
+        row.State.Tasks[gone.Id] = new WorkerTask(gone.Id, gone.Category, gone.Severity, TaskStatus.Offered, 1, false);
+        row.State.Clean = false;
+        row.State.Version = heard.Version + 2;
+        await Storage.WriteStateAsync("worker", worker.GetGrainId(), row);
+        await grid.WorkerChangedAsync(heard with { Load = 2, Version = heard.Version + 1 });
+        await Eventually.Get(grid.GetAsync, g => g.Roster.Single(e => e.WorkerId == id).Load == 2, what: "the grid counts the stale load");
+
+        var reconciled = await worker.GetAsync();
+        Assert.Equal([kept.Id], reconciled.Tasks.Select(t => t.IncidentId));
+        Assert.Equal(1, reconciled.Load);
+        await Eventually.Get(grid.GetAsync, g => g.Roster.Single(e => e.WorkerId == id).Load == 1, what: "the worker told its grid its load");
     }
 }
