@@ -11,6 +11,9 @@ namespace GridDispatch.Silo.Database;
 /// </summary>
 internal sealed class IncidentEventsTable(string connectionString)
 {
+    /// <summary>Reads only: their statements are auto-prepared (see <see cref="ConnectionTuning"/>); commits use the plain pool.</summary>
+    private readonly string _reads = ConnectionTuning.Apply(connectionString, autoPrepare: true);
+
     /// <summary>The unique index that keeps one incident per (report source, external id).</summary>
     public const string IntakeIndex = "incident_events_intake_key";
 
@@ -136,7 +139,7 @@ internal sealed class IncidentEventsTable(string connectionString)
 
     public async ValueTask<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        await using var connection = new NpgsqlConnection(_reads);
         await connection.OpenAsync(cancellationToken);
         await using var read = new NpgsqlCommand($"{SelectColumns} WHERE incident_id = $1 AND seq > $2 ORDER BY seq", connection);
         read.Parameters.Add(new NpgsqlParameter { Value = incidentId, NpgsqlDbType = NpgsqlDbType.Varchar });
@@ -153,7 +156,7 @@ internal sealed class IncidentEventsTable(string connectionString)
 
     public async ValueTask<IReadOnlyList<DueIncident>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        await using var connection = new NpgsqlConnection(_reads);
         await connection.OpenAsync(cancellationToken);
         await using var read = new NpgsqlCommand(DueSql, connection);
         read.Parameters.Add(new NpgsqlParameter { Value = (short)shard, NpgsqlDbType = NpgsqlDbType.Smallint });
@@ -172,7 +175,7 @@ internal sealed class IncidentEventsTable(string connectionString)
 
     public async ValueTask<IReadOnlyList<string>> OpenInGridAsync(string gridCode, int limit, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        await using var connection = new NpgsqlConnection(_reads);
         await connection.OpenAsync(cancellationToken);
         await using var read = new NpgsqlCommand(OpenInGridSql, connection);
         read.Parameters.Add(new NpgsqlParameter { Value = gridCode, NpgsqlDbType = NpgsqlDbType.Text });
