@@ -114,63 +114,49 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
     public async Task<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(incidentId);
-        if (_failing)
-        {
-            throw new StoreUnavailableException($"The incident store is failing; incident {incidentId} is read once it recovers");
-        }
-
         try
         {
-            // Not through the writer's circuit breaker: reads refused by an open circuit would outlast the outage (the
-            // circuit stays open while reads keep failing), and readiness follows the writer, which probes for itself.
-            return await _readResilience.Pipeline.ExecuteAsync(
-                static (s, ct) => s.Table.ReadAsync(s.Id, s.After, ct), (Table: _table, Id: incidentId, After: afterSeq), CancellationToken.None);
+            return await ReadGuardedAsync($"incident {incidentId}", (table, ct) => table.ReadAsync(incidentId, afterSeq, ct));
         }
-        catch (Exception ex)
+        catch (StoreUnavailableException ex) when (ex.InnerException is not null)
         {
             LogReadFailed(ex, incidentId);
-            throw new StoreUnavailableException($"The incident store cannot read incident {incidentId} now", StoreResilience.Portable(ex));
+            throw;
         }
     }
 
-    public async Task<IReadOnlyList<DueIncident>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit)
+    public Task<IReadOnlyList<DueIncident>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(shard);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(shard, DeadlineShards.Count);
-        if (_failing)
-        {
-            // The writer is probing the database: the sweep waits for it instead of adding failures of its own.
-            throw new StoreUnavailableException($"The incident store is failing; shard {shard}'s due deadlines are read once it recovers");
-        }
-
-        try
-        {
-            return await _readResilience.Pipeline.ExecuteAsync(
-                static (s, ct) => s.Table.DueAsync(s.Shard, s.After, s.UpTo, s.Limit, ct),
-                (Table: _table, Shard: shard, After: after, UpTo: upTo, Limit: limit), CancellationToken.None);
-        }
-        catch (Exception ex)
-        {
-            throw new StoreUnavailableException($"The incident store cannot read the due deadlines of shard {shard} now", StoreResilience.Portable(ex));
-        }
+        return ReadGuardedAsync($"the due deadlines of shard {shard}", (table, ct) => table.DueAsync(shard, after, upTo, limit, ct));
     }
 
-    public async Task<IReadOnlyList<string>> OpenInGridAsync(string gridCode, int limit)
+    public Task<IReadOnlyList<string>> OpenInGridAsync(string gridCode, int limit)
     {
         ArgumentException.ThrowIfNullOrEmpty(gridCode);
+        return ReadGuardedAsync($"grid {gridCode}'s open incidents", (table, ct) => table.OpenInGridAsync(gridCode, limit, ct));
+    }
+
+    /// <summary>
+    /// A read, refused at once while the writer finds the database failing (it probes for itself; readers would only
+    /// add failures), and not through the writer's circuit breaker: reads refused by an open circuit would outlast the
+    /// outage (the circuit stays open while reads keep failing). Failures cross silos as <see cref="StoreUnavailableException"/>.
+    /// </summary>
+    private async Task<T> ReadGuardedAsync<T>(string what, Func<IncidentEventsTable, CancellationToken, ValueTask<T>> read)
+    {
         if (_failing)
         {
-            throw new StoreUnavailableException($"The incident store is failing; grid {gridCode}'s open incidents are read once it recovers");
+            throw new StoreUnavailableException($"The incident store is failing; {what} is read once it recovers");
         }
 
         try
         {
-            return await _readResilience.Pipeline.ExecuteAsync(
-                static (s, ct) => s.Table.OpenInGridAsync(s.Grid, s.Limit, ct), (Table: _table, Grid: gridCode, Limit: limit), CancellationToken.None);
+            return await _readResilience.Pipeline.ExecuteAsync(static (s, ct) => s.Read(s.Table, ct), (Table: _table, Read: read), CancellationToken.None);
         }
         catch (Exception ex)
         {
-            throw new StoreUnavailableException($"The incident store cannot read grid {gridCode}'s open incidents now", StoreResilience.Portable(ex));
+            throw new StoreUnavailableException($"The incident store cannot read {what} now", StoreResilience.Portable(ex));
         }
     }
 

@@ -2,10 +2,8 @@ using GridDispatch.Domain;
 using GridDispatch.Regions;
 using GridDispatch.Tests.Infrastructure;
 using GridDispatch.Workers;
-using Microsoft.Extensions.DependencyInjection;
 using Orleans.Core.Internal;
 using Orleans.Storage;
-using Orleans.TestingHost;
 
 namespace GridDispatch.Tests.Engine;
 
@@ -18,8 +16,7 @@ public sealed class SnapshotRebuildTests(ClusterFixture fixture)
 {
     private IGrainFactory Grains => fixture.Grains;
 
-    private IGrainStorage Storage => (fixture.Cluster.Primary as InProcessSiloHandle ?? throw new InvalidOperationException("in-process silos only"))
-        .SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(GridDispatchStorage.Name);
+    private IGrainStorage Storage => fixture.Storage;
 
     [Fact]
     public async Task A_grid_whose_snapshot_was_left_by_a_crash_rebuilds_its_open_work_from_the_timelines()

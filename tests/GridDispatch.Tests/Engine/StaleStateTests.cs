@@ -2,9 +2,7 @@ using GridDispatch.Domain;
 using GridDispatch.Regions;
 using GridDispatch.Tests.Infrastructure;
 using GridDispatch.Workers;
-using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
-using Orleans.TestingHost;
 
 namespace GridDispatch.Tests.Engine;
 
@@ -17,8 +15,7 @@ public sealed class StaleStateTests(ClusterFixture fixture)
 {
     private IGrainFactory Grains => fixture.Grains;
 
-    private IGrainStorage Storage => (fixture.Cluster.Primary as InProcessSiloHandle ?? throw new InvalidOperationException("in-process silos only"))
-        .SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(GridDispatchStorage.Name);
+    private IGrainStorage Storage => fixture.Storage;
 
     /// <summary>What another activation would do: read the row, change it, write it back (its version moves on).</summary>
     private async Task WriteElsewhereAsync<T>(string stateName, GrainId grain, Action<T> change) where T : new()

@@ -108,6 +108,10 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.GrainFactory;
 
+    /// <summary>The cluster's grain storage, for tests that write a grain's row as another activation or a crash would leave it.</summary>
+    public Orleans.Storage.IGrainStorage Storage => (Cluster.Primary as InProcessSiloHandle ?? throw new InvalidOperationException("in-process silos only"))
+        .SiloHost.Services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(GridDispatchStorage.Name);
+
     public async Task InitializeAsync()
     {
         var builder = new TestClusterBuilder(2);
