@@ -48,15 +48,6 @@ public static class GridDispatchSiloExtensions
     }
 
     /// <summary>
-    /// The embedded default: one silo on localhost, in-memory grain storage and reminders, the engine's services,
-    /// and the city loaded at start-up.
-    /// </summary>
-    /// <summary>
-    /// The embedded default (localhost clustering, in-memory storage and reminders) — or, when
-    /// <c>ConnectionStrings:GridDispatch</c> is set, a durable silo on PostgreSQL that forms a cluster with every other silo
-    /// on the same database.
-    /// </summary>
-    /// <summary>
     /// In-memory grain state, written with the Orleans serializer as on PostgreSQL: the default JSON serializer keeps
     /// object references, and a state holding one immutable record twice (a KPI set's zero counters) could not be read
     /// back by a grain activated again.
@@ -65,6 +56,11 @@ public static class GridDispatchSiloExtensions
         silo.AddMemoryGrainStorage(GridDispatchStorage.Name, options => options.Configure<Orleans.Serialization.Serializer>(
             (o, serializer) => o.GrainStorageSerializer = new Orleans.Storage.OrleansGrainStorageSerializer(serializer)));
 
+    /// <summary>
+    /// The embedded default (localhost clustering, in-memory storage and reminders) — or, when
+    /// <c>ConnectionStrings:GridDispatch</c> is set, a durable silo on PostgreSQL that forms a cluster with every other silo
+    /// on the same database.
+    /// </summary>
     public static ISiloBuilder UseGridDispatch(this ISiloBuilder silo, IConfiguration configuration)
     {
         var endpoints = configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new SiloEndpointOptions();

@@ -57,10 +57,11 @@ public interface IIncidentGrain : IGrainWithStringKey
     [OneWay, Alias("MoveOff")] Task MoveOffAsync(MoveOff request);
 
     /// <summary>
-    /// Its deadline shard's sweeper found its recorded due time passed: handle what is due (nothing, if it was already
-    /// handled or the incident does not exist).
+    /// Its deadline shard's sweeper found its recorded due time <paramref name="dueAt"/> passed: handle what is due
+    /// (nothing, if it was already handled or the incident does not exist). A due time that is none of its deadlines was
+    /// a tell's (news that must not be lost): what its timeline implies is told again.
     /// </summary>
-    [Alias("Wake")] Task WakeAsync();
+    [Alias("Wake")] Task WakeAsync(DateTimeOffset dueAt);
 
     /// <summary>
     /// Erases the reporter's name, phone and address (kept apart from the timeline) and records that it happened; any

@@ -37,8 +37,11 @@ public interface IGridGrain : IRosterHolder, IRouteTarget, IModeFollower, ICampa
     /// <summary>The grid's effective operating mode; null when the grid is not defined.</summary>
     [Alias("GetMode")] Task<OperatingMode?> GetModeAsync();
 
-    /// <summary>An incident of this grid changed. One-way: incidents never wait on their grid's bookkeeping.</summary>
-    [OneWay, Alias("IncidentChanged")] Task IncidentChangedAsync(IncidentSummary incident);
+    /// <summary>
+    /// An incident of this grid changed (its latest summary; an older or repeated one is ignored). Awaited by the
+    /// incident's outbox, so a grid that does not answer is told again; the grid never calls incidents back.
+    /// </summary>
+    [Alias("IncidentChanged")] Task IncidentChangedAsync(IncidentSummary incident);
 }
 
 /// <summary>A region of the tree above the grids: its children, own staff, roll-ups and escalation handling.</summary>

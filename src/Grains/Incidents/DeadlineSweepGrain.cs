@@ -148,7 +148,7 @@ public sealed partial class DeadlineSweepGrain(
     {
         try
         {
-            await GrainFactory.GetGrain<IIncidentGrain>(due.IncidentId).WakeAsync();
+            await GrainFactory.GetGrain<IIncidentGrain>(due.IncidentId).WakeAsync(due.DueAt);
             return true;
         }
         catch (Exception ex)

@@ -24,8 +24,15 @@ public sealed partial class IncidentGrain
         await CommitAsync();
     });
 
-    public async Task WakeAsync()
+    public async Task WakeAsync(DateTimeOffset dueAt)
     {
+        // (The store keeps microseconds, the grain ticks: a due time within a millisecond of a deadline is that deadline.)
+        if (S.Exists && !S.Deadlines.Values.Any(d => Math.Abs((d - dueAt).Ticks) < TimeSpan.TicksPerMillisecond))
+        {
+            // Stored as the due time but none of the deadlines: a tell's, whose activation ended before it was heard.
+            TellEverything();
+        }
+
         if (S.Exists && S.Deadlines.Count > 0)
         {
             await CheckDeadlinesAsync();
@@ -121,12 +128,14 @@ public sealed partial class IncidentGrain
     }
 
     /// <summary>
-    /// Before a commit: a next deadline that moved while no entry is pending (a routing retry) is recorded as a
-    /// <see cref="IncidentEventKind.Rescheduled"/> entry, so the due time in the timeline stays the one the grain keeps.
+    /// Before a commit: a next deadline that moved while no entry is pending (a routing retry, a tell tried again) is
+    /// recorded as a <see cref="IncidentEventKind.Rescheduled"/> entry, so the due time in the timeline stays the one the
+    /// grain keeps. A finished incident records none (its state takes no more entries): a tell it keeps failing to
+    /// deliver is retried by its timer while it is active, and told again at its next activation within the horizon.
     /// </summary>
     private void RecordMovedDeadline()
     {
-        if (!Timeline.HasPending && NextDeadline() is { } next && next.At != _recordedDue)
+        if (!Timeline.HasPending && !IncidentRules.IsTerminal(S.State) && NextDeadline() is { } next && next.At != _recordedDue)
         {
             Emit(IncidentEventKind.Rescheduled, SystemActor, _rescheduleReason ?? $"next deadline: {next.Kind} at {next.At:u}",
                 until: next.At, deadline: next.Kind);

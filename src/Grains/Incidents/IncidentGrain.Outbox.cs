@@ -28,14 +28,24 @@ public sealed partial class IncidentGrain
 
     private enum TellTo { Grid, Worker, Queue }
 
-    /// <summary>At activation: after a crash shortly after a commit, or with tells recorded as unheard, tell all the timeline implies.</summary>
+    /// <summary>
+    /// At activation: after a crash shortly after a commit, or when the last entry moved a tell's retry (it was not heard
+    /// then), tell all the timeline implies.
+    /// </summary>
     private void TellAgainIfRecent()
     {
-        if (!S.Exists || (clock.Now - S.UpdatedAt > TellHorizon && !S.Deadlines.ContainsKey(DeadlineKind.Tell)))
+        if (S.Exists && (clock.Now - S.UpdatedAt <= TellHorizon || S.Timeline[^1] is { Kind: IncidentEventKind.Rescheduled, Deadline: DeadlineKind.Tell }))
         {
-            return;
+            TellEverything();
         }
+    }
 
+    /// <summary>
+    /// Puts every grid, worker and queue the timeline ever named in the outbox, due at once; the store's due time
+    /// (possibly that of the lost tells) is recorded afresh after.
+    /// </summary>
+    private void TellEverything()
+    {
         _unheard.Add((TellTo.Grid, S.R.GridCode));
         foreach (var e in S.Timeline)
         {
@@ -54,7 +64,6 @@ public sealed partial class IncidentGrain
             }
         }
 
-        // Due now: the timer tells at once; the store's due time (possibly that of the lost tells) is recorded afresh after.
         S.Deadlines[DeadlineKind.Tell] = clock.Now;
         _recordedDue = null;
     }
@@ -173,8 +182,10 @@ public sealed partial class IncidentGrain
                 var holds = S.Assignee is { Kind: AssigneeKind.Worker } a && a.Id == tell.Target;
                 if (holds && _offer is { } offer && offer.WorkerId == tell.Target && S.State == IncidentState.Dispatched && !S.Acknowledged)
                 {
+                    // Cleared only once heard: a retry after a timeout asks again, with the worker's own check.
+                    var taken = await worker.OfferAsync(new WorkerTaskUpdate(summary, TaskStatus.Offered, Weight, offer.OverloadedAt));
                     _offer = null;
-                    return await worker.OfferAsync(new WorkerTaskUpdate(summary, TaskStatus.Offered, Weight, offer.OverloadedAt));
+                    return taken;
                 }
 
                 await worker.TrackAsync(new WorkerTaskUpdate(summary, holds ? TaskStatusOf(S) : TaskStatus.Removed, Weight));

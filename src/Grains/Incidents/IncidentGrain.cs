@@ -305,6 +305,13 @@ public sealed partial class IncidentGrain(
                 await Timeline.ReloadAsync();
                 ResumeRouting();
                 _recordedDue = NextDeadline()?.At;
+                if (_unheard.Count > 0)
+                {
+                    // Tells of an earlier commit are still unheard, and the store may hold their due time, not this one.
+                    S.Deadlines[DeadlineKind.Tell] = clock.Now + _o.TellRetryDelay;
+                    _recordedDue = null;
+                }
+
                 ArmTimer();
             }
             catch

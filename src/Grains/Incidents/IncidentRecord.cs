@@ -133,7 +133,8 @@ public sealed class IncidentRecord
 
                 break;
             case IncidentEventKind.Rescheduled:
-                if (e.Deadline is { } moved)
+                // A tell's retry is bookkeeping of the activation that wrote it (which keeps it itself): not folded.
+                if (e.Deadline is { } moved && moved != DeadlineKind.Tell)
                 {
                     SetDeadline(moved, e.Until);
                 }

@@ -355,7 +355,15 @@ public sealed partial class GridGrain(
         {
             // The stored copy says clean: it must say otherwise before a change goes unstored (see GridRecord.Clean).
             S.Clean = false;
-            await Store.WriteStateAsync();
+            try
+            {
+                await Store.WriteStateAsync();
+            }
+            catch
+            {
+                S.Clean = true;     // still clean as stored: the next change tries again
+                throw;
+            }
         }
     }
 

@@ -25,11 +25,11 @@ public static class ConnectionTuning
 {
     /// <summary>
     /// No reset on close: the engine sets no session state, so a pooled connection need not be discarded (DISCARD ALL)
-    /// on every return. Auto-prepare (<paramref name="autoPrepare"/>) for connections that only read: parsing and
-    /// planning the same few statements again was a quarter of PostgreSQL's CPU in the durable bench, but with
-    /// Npgsql 10.0.3 an auto-prepared statement that fails inside a transaction (a row PostgreSQL refuses) leaves the
-    /// connection out of step ("Received unexpected backend message DataRow", npgsql/npgsql#6391), so connections
-    /// that write do not auto-prepare.
+    /// on every return — which also keeps the statements prepared on it. The timeline's reads prepare their statements
+    /// explicitly (parsing and planning the same few statements again was a quarter of PostgreSQL's CPU in the durable
+    /// bench). Nothing auto-prepares: with Npgsql 10.0.3 an auto-prepared statement that fails inside a transaction (a
+    /// row PostgreSQL refuses) leaves the connection out of step ("Received unexpected backend message DataRow",
+    /// npgsql/npgsql#6391). <paramref name="autoPrepare"/> is for statements that never fail so (the bench's rivals).
     /// </summary>
     public static string Apply(string connectionString, bool autoPrepare = false)
     {

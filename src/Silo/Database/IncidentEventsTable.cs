@@ -11,8 +11,6 @@ namespace GridDispatch.Silo.Database;
 /// </summary>
 internal sealed class IncidentEventsTable(string connectionString)
 {
-    /// <summary>Reads only: their statements are auto-prepared (see <see cref="ConnectionTuning"/>); commits use the plain pool.</summary>
-    private readonly string _reads = ConnectionTuning.Apply(connectionString, autoPrepare: true);
 
     /// <summary>The unique index that keeps one incident per (report source, external id).</summary>
     public const string IntakeIndex = "incident_events_intake_key";
@@ -139,11 +137,12 @@ internal sealed class IncidentEventsTable(string connectionString)
 
     public async ValueTask<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(_reads);
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var read = new NpgsqlCommand($"{SelectColumns} WHERE incident_id = $1 AND seq > $2 ORDER BY seq", connection);
         read.Parameters.Add(new NpgsqlParameter { Value = incidentId, NpgsqlDbType = NpgsqlDbType.Varchar });
         read.Parameters.Add(new NpgsqlParameter { Value = afterSeq, NpgsqlDbType = NpgsqlDbType.Integer });
+        await read.PrepareAsync(cancellationToken);    // reads only: prepared once per connection (see ConnectionTuning)
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
         var entries = new List<TimelineEntry>();
         while (await reader.ReadAsync(cancellationToken))
@@ -156,13 +155,14 @@ internal sealed class IncidentEventsTable(string connectionString)
 
     public async ValueTask<IReadOnlyList<DueIncident>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(_reads);
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var read = new NpgsqlCommand(DueSql, connection);
         read.Parameters.Add(new NpgsqlParameter { Value = (short)shard, NpgsqlDbType = NpgsqlDbType.Smallint });
         read.Parameters.Add(new NpgsqlParameter { Value = after.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         read.Parameters.Add(new NpgsqlParameter { Value = upTo.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         read.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
+        await read.PrepareAsync(cancellationToken);    // reads only: prepared once per connection (see ConnectionTuning)
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
         var due = new List<DueIncident>();
         while (await reader.ReadAsync(cancellationToken))
@@ -175,11 +175,12 @@ internal sealed class IncidentEventsTable(string connectionString)
 
     public async ValueTask<IReadOnlyList<string>> OpenInGridAsync(string gridCode, int limit, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(_reads);
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var read = new NpgsqlCommand(OpenInGridSql, connection);
         read.Parameters.Add(new NpgsqlParameter { Value = gridCode, NpgsqlDbType = NpgsqlDbType.Text });
         read.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
+        await read.PrepareAsync(cancellationToken);    // reads only: prepared once per connection (see ConnectionTuning)
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
         var open = new List<string>();
         while (await reader.ReadAsync(cancellationToken))
