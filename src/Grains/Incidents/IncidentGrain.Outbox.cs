@@ -64,8 +64,11 @@ public sealed partial class IncidentGrain
             }
         }
 
+        // What the store holds as due is known only when the last entry recorded it (a Rescheduled entry, whose append
+        // carried its time as the due time); otherwise it may be a lost tell's, and the next due time is recorded again.
+        var next = NextDeadline()?.At;
+        _recordedDue = S.Timeline[^1] is { Kind: IncidentEventKind.Rescheduled, Deadline: not DeadlineKind.Tell } last && last.Until == next ? next : null;
         S.Deadlines[DeadlineKind.Tell] = clock.Now;
-        _recordedDue = null;
     }
 
     /// <summary>

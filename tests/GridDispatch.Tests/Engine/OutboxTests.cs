@@ -140,4 +140,89 @@ public sealed class OutboxTests(ClusterFixture fixture)
         // Closed and heard: no entry was added for the telling.
         Assert.Equal(closed.Version, (await incident.GetAsync()).Version);
     }
+
+    [Fact]
+    public async Task A_finished_incident_keeps_telling_a_worker_who_cannot_be_reached_until_it_is_heard()
+    {
+        var city = TestCity.Create();
+        var worker = city.AddWorker("w", [city.Grid]);
+        await city.LoadAsync(Grains);
+        var view = await Grains.ReportAsync(Reports.Make(city.Grid));
+        var unreachable = true;
+        var tries = 0;
+        using (CallHooks.Before(nameof(IWorkerGrain.TrackAsync), worker, _ =>
+               {
+                   Interlocked.Increment(ref tries);
+                   return Volatile.Read(ref unreachable) ? throw new TimeoutException("test: the worker's silo does not answer") : Task.CompletedTask;
+               }))
+        {
+            await Grains.Incident(view).CancelAsync(new ActorCommand("leader", "duplicate"));
+            await Eventually.Get(() => Task.FromResult(Volatile.Read(ref tries)), n => n >= 3, TimeSpan.FromSeconds(15), "told, and tried again twice");
+            Volatile.Write(ref unreachable, false);
+            await Eventually.Get(() => Grains.GetGrain<IWorkerGrain>(worker).GetAsync(), w => w.Tasks.All(t => t.IncidentId != view.Id),
+                TimeSpan.FromSeconds(20), "the worker heard the task is gone");
+        }
+    }
+
+    [Fact]
+    public async Task A_grid_that_does_not_answer_a_close_is_told_again()
+    {
+        var city = TestCity.Create();
+        city.AddWorker("w", [city.Grid]);
+        await city.LoadAsync(Grains);
+        var view = await Grains.ReportAsync(Reports.Make(city.Grid));
+        var grid = Grains.GetGrain<IGridGrain>(city.Grid);
+        await Eventually.Get(grid.GetAsync, g => g.OpenIncidents.Any(i => i.Id == view.Id), what: "the grid lists the incident");
+        var deaf = true;
+        using (CallHooks.Before(nameof(IGridGrain.IncidentChangedAsync), city.Grid, call =>
+               Volatile.Read(ref deaf) && ((IncidentSummary)call.Request.GetArgument(0)!).Id == view.Id
+                   ? throw new TimeoutException("test: the grid's silo does not answer")
+                   : Task.CompletedTask))
+        {
+            await Grains.Incident(view).CancelAsync(new ActorCommand("leader", "duplicate"));
+            Assert.Contains((await grid.GetAsync()).OpenIncidents, i => i.Id == view.Id);
+            Volatile.Write(ref deaf, false);
+            await Eventually.Get(grid.GetAsync, g => g.OpenIncidents.All(i => i.Id != view.Id), TimeSpan.FromSeconds(20),
+                "the grid heard the cancel on a retry");
+        }
+    }
+
+    [Fact]
+    public async Task A_tell_retried_and_heard_leaves_no_entry_behind_for_later_activations()
+    {
+        var city = TestCity.Create();
+        city.AddWorker("a", [city.Grid]);
+        city.AddWorker("b", [city.Grid]);
+        await city.LoadAsync(Grains);
+        var view = await Grains.ReportAsync(Reports.Make(city.Grid));
+        var first = view.Assignee!.Id;
+        var unreachable = true;
+        var tries = 0;
+        var incident = Grains.Incident(view);
+        using (CallHooks.Before(nameof(IWorkerGrain.TrackAsync), first, _ =>
+               {
+                   Interlocked.Increment(ref tries);
+                   return Volatile.Read(ref unreachable) ? throw new TimeoutException("test") : Task.CompletedTask;
+               }))
+        {
+            await incident.DeclineAsync(new ActorCommand(first, "not mine"));
+            await Eventually.Get(() => Task.FromResult(Volatile.Read(ref tries)), n => n >= 3, TimeSpan.FromSeconds(15), "tried again twice");
+            Volatile.Write(ref unreachable, false);
+            await Eventually.Get(() => Grains.GetGrain<IWorkerGrain>(first).GetAsync(), w => w.Tasks.All(t => t.IncidentId != view.Id),
+                TimeSpan.FromSeconds(20), "the former worker heard");
+        }
+
+        // Two more activations: they may record the next due time once, but not an entry each.
+        async Task<long> Reactivated()
+        {
+            await incident.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+            await Task.Delay(300);
+            await incident.GetAsync();
+            await Task.Delay(1500);     // its tell timer (due at once) has run
+            return (await incident.GetAsync()).Version;
+        }
+
+        var once = await Reactivated();
+        Assert.Equal(once, await Reactivated());
+    }
 }
