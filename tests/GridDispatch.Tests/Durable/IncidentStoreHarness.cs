@@ -51,6 +51,7 @@ internal sealed class StoreUnderTest : IAsyncDisposable
         await Store.StopAsync(CancellationToken.None);
         Store.Dispose();
         await _services.DisposeAsync();
+        Npgsql.NpgsqlConnection.ClearAllPools();     // its database's pool is of no use to later tests (see DurableHost)
     }
 
     public static TimelineEntry Entry(int seq, string actor = "leader", string? reason = null) => new(

@@ -59,5 +59,9 @@ public sealed class DurableHost : IAsyncDisposable
         }
 
         _host.Dispose();
+
+        // Each test has a database of its own, so a pool of its own; their idle connections would otherwise stay open
+        // for minutes and add up to the server's connection limit over a run.
+        Npgsql.NpgsqlConnection.ClearAllPools();
     }
 }

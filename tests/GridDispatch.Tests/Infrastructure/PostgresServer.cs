@@ -43,7 +43,7 @@ public sealed class PostgresServer : IAsyncLifetime
     {
         var asRoot = Environment.UserName == "root";
         await Run(Path.Combine(BinDir, "pg_ctl"),
-            $"-D {DataDir} -l {Path.Combine(_root, "server.log")} -w -t 30 -o \"-p {Port} -k {_root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" start",
+            $"-D {DataDir} -l {Path.Combine(_root, "server.log")} -w -t 30 -o \"-p {Port} -k {_root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400\" start",
             asRoot);
 
         // Pooled connections to the previous server process are dead; let the next use open fresh ones.
