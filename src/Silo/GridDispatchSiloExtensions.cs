@@ -48,6 +48,13 @@ public static class GridDispatchSiloExtensions
     }
 
     /// <summary>
+    /// Database errors cross silos: Orleans serializes only exceptions of the namespaces it lists, so a grain-state
+    /// read that failed on one silo reached its caller on another as CodecNotFoundException instead of the cause.
+    /// </summary>
+    public static void AllowDatabaseErrors(Orleans.Serialization.ExceptionSerializationOptions options) =>
+        options.SupportedNamespacePrefixes.Add("Npgsql");
+
+    /// <summary>
     /// In-memory grain state, written with the Orleans serializer as on PostgreSQL: the default JSON serializer keeps
     /// object references, and a state holding one immutable record twice (a KPI set's zero counters) could not be read
     /// back by a grain activated again.
@@ -84,6 +91,7 @@ public static class GridDispatchSiloExtensions
     {
         silo.Services.AddGridDispatchEngine(configuration);
         silo.AddIncomingGrainCallFilter<StaleStateFilter>();
+        silo.Services.Configure<Orleans.Serialization.ExceptionSerializationOptions>(AllowDatabaseErrors);
         silo.Services.AddOptions<CityOptions>().Bind(configuration.GetSection(CityOptions.Section));
         silo.AddStartupTask<CityBootstrap>();
         silo.AddStartupTask<DeadlineSweepStart>();

@@ -84,3 +84,20 @@ public sealed class StateFormatTests
         Assert.Equal(OperatingMode.Default, back.Mode);
     }
 }
+
+/// <summary>A database error raised on one silo reaches a caller on another with its SQL state, not as a codec failure.</summary>
+public sealed class DatabaseErrorSerializationTests
+{
+    [Fact]
+    public void A_postgres_error_crosses_the_silo_boundary_with_its_message()
+    {
+        var serializer = new ServiceCollection().AddSerializer()
+            .Configure<Orleans.Serialization.ExceptionSerializationOptions>(GridDispatch.Silo.GridDispatchSiloExtensions.AllowDatabaseErrors)
+            .BuildServiceProvider().GetRequiredService<Serializer>();
+        var error = new Npgsql.PostgresException("sorry, too many clients already", "FATAL", "FATAL", "53300");
+
+        var copy = serializer.Deserialize<Exception>(serializer.SerializeToArray<Exception>(new InvalidOperationException("read failed", error)))!;
+
+        Assert.Contains("53300", copy.InnerException!.Message, StringComparison.Ordinal);
+    }
+}
