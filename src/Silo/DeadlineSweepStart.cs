@@ -10,20 +10,8 @@ namespace GridDispatch.Silo;
 /// </summary>
 internal sealed partial class DeadlineSweepStart(IGrainFactory grains, ILogger<DeadlineSweepStart> logger) : IStartupTask
 {
-    public async Task Execute(CancellationToken cancellationToken)
-    {
-        for (var shard = 0; shard < DeadlineShards.Count; shard++)
-        {
-            try
-            {
-                await grains.GetGrain<IDeadlineSweepGrain>(shard).StartAsync();
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogStartFailed(ex, shard);
-            }
-        }
-    }
+    public Task Execute(CancellationToken cancellationToken) =>
+        DeadlineShardCalls.EachAsync(grains, sweeper => sweeper.StartAsync(), LogStartFailed);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Deadline shard {Shard} could not be started from this silo; another silo or the next start will")]
     private partial void LogStartFailed(Exception ex, int shard);
@@ -43,20 +31,29 @@ internal sealed partial class DeadlineSweepKeeper(IGrainFactory grains, ILogger<
         using var timer = new PeriodicTimer(Every);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            for (var shard = 0; shard < DeadlineShards.Count; shard++)
-            {
-                try
-                {
-                    await grains.GetGrain<IDeadlineSweepGrain>(shard).KeepAliveAsync();
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogKeepAliveFailed(ex, shard);
-                }
-            }
+            await DeadlineShardCalls.EachAsync(grains, sweeper => sweeper.KeepAliveAsync(), LogKeepAliveFailed);
         }
     }
 
     [LoggerMessage(EventId = 5003, Level = LogLevel.Debug, Message = "Deadline shard {Shard} did not answer; the next round tries again")]
     private partial void LogKeepAliveFailed(Exception ex, int shard);
+}
+
+/// <summary>One call to every deadline shard's sweeper, one after another; a shard that fails is logged and skipped.</summary>
+internal static class DeadlineShardCalls
+{
+    public static async Task EachAsync(IGrainFactory grains, Func<IDeadlineSweepGrain, Task> call, Action<Exception, int> failed)
+    {
+        for (var shard = 0; shard < DeadlineShards.Count; shard++)
+        {
+            try
+            {
+                await call(grains.GetGrain<IDeadlineSweepGrain>(shard));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                failed(ex, shard);
+            }
+        }
+    }
 }

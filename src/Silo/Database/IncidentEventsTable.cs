@@ -135,60 +135,40 @@ internal sealed class IncidentEventsTable(string connectionString)
             stored.GetValueOrDefault((a.IncidentId, e.Seq)) is { } s && s == e with { At = TimelineRows.AsStored(e.At) }))];
     }
 
-    public async ValueTask<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq, CancellationToken cancellationToken) =>
+        QueryAsync($"{SelectColumns} WHERE incident_id = $1 AND seq > $2 ORDER BY seq", ReadEntry, cancellationToken,
+            new NpgsqlParameter { Value = incidentId, NpgsqlDbType = NpgsqlDbType.Varchar },
+            new NpgsqlParameter { Value = afterSeq, NpgsqlDbType = NpgsqlDbType.Integer });
+
+    public ValueTask<IReadOnlyList<DueIncident>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit, CancellationToken cancellationToken) =>
+        QueryAsync(DueSql, r => new DueIncident(r.GetString(0), new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(1), DateTimeKind.Utc))), cancellationToken,
+            new NpgsqlParameter { Value = (short)shard, NpgsqlDbType = NpgsqlDbType.Smallint },
+            new NpgsqlParameter { Value = after.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz },
+            new NpgsqlParameter { Value = upTo.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz },
+            new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
+
+    public ValueTask<IReadOnlyList<string>> OpenInGridAsync(string gridCode, int limit, CancellationToken cancellationToken) =>
+        QueryAsync(OpenInGridSql, r => r.GetString(0), cancellationToken,
+            new NpgsqlParameter { Value = gridCode, NpgsqlDbType = NpgsqlDbType.Text },
+            new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
+
+    /// <summary>A read: its own pooled connection, the statement prepared on it (once per connection; see ConnectionTuning), every row mapped.</summary>
+    private async ValueTask<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<NpgsqlDataReader, T> map, CancellationToken cancellationToken,
+        params NpgsqlParameter[] parameters)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
-        await using var read = new NpgsqlCommand($"{SelectColumns} WHERE incident_id = $1 AND seq > $2 ORDER BY seq", connection);
-        read.Parameters.Add(new NpgsqlParameter { Value = incidentId, NpgsqlDbType = NpgsqlDbType.Varchar });
-        read.Parameters.Add(new NpgsqlParameter { Value = afterSeq, NpgsqlDbType = NpgsqlDbType.Integer });
-        await read.PrepareAsync(cancellationToken);    // reads only: prepared once per connection (see ConnectionTuning)
+        await using var read = new NpgsqlCommand(sql, connection);
+        read.Parameters.AddRange(parameters);
+        await read.PrepareAsync(cancellationToken);
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-        var entries = new List<TimelineEntry>();
+        var rows = new List<T>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            entries.Add(ReadEntry(reader));
+            rows.Add(map(reader));
         }
 
-        return entries;
-    }
-
-    public async ValueTask<IReadOnlyList<DueIncident>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var read = new NpgsqlCommand(DueSql, connection);
-        read.Parameters.Add(new NpgsqlParameter { Value = (short)shard, NpgsqlDbType = NpgsqlDbType.Smallint });
-        read.Parameters.Add(new NpgsqlParameter { Value = after.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        read.Parameters.Add(new NpgsqlParameter { Value = upTo.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        read.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
-        await read.PrepareAsync(cancellationToken);    // reads only: prepared once per connection (see ConnectionTuning)
-        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-        var due = new List<DueIncident>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            due.Add(new DueIncident(reader.GetString(0), new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(1), DateTimeKind.Utc))));
-        }
-
-        return due;
-    }
-
-    public async ValueTask<IReadOnlyList<string>> OpenInGridAsync(string gridCode, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var read = new NpgsqlCommand(OpenInGridSql, connection);
-        read.Parameters.Add(new NpgsqlParameter { Value = gridCode, NpgsqlDbType = NpgsqlDbType.Text });
-        read.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
-        await read.PrepareAsync(cancellationToken);    // reads only: prepared once per connection (see ConnectionTuning)
-        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-        var open = new List<string>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            open.Add(reader.GetString(0));
-        }
-
-        return open;
+        return rows;
     }
 
     private static TimelineEntry ReadEntry(NpgsqlDataReader r) =>
