@@ -19,9 +19,10 @@ public sealed class BenchSilo : IAsyncDisposable
 
     private readonly IHost _host;
 
-    private BenchSilo(IHost host, string[] grids, string? connectionString)
+    private BenchSilo(IHost host, CallCounter calls, string[] grids, string? connectionString)
     {
         _host = host;
+        Calls = calls;
         Grids = grids;
         ConnectionString = connectionString;
     }
@@ -29,6 +30,9 @@ public sealed class BenchSilo : IAsyncDisposable
     public IGrainFactory Grains => _host.Services.GetRequiredService<IGrainFactory>();
 
     public string[] Grids { get; }
+
+    /// <summary>Grain calls the silo has received, by interface and method.</summary>
+    public CallCounter Calls { get; }
 
     public string? ConnectionString { get; }
 
@@ -41,7 +45,12 @@ public sealed class BenchSilo : IAsyncDisposable
             ["GridDispatch:City:LoadOnStart"] = "false",
             ["GridDispatch:Simulation:Enabled"] = "false",
         });
-        builder.UseOrleans(silo => silo.UseGridDispatch(builder.Configuration));
+        var calls = new CallCounter();
+        builder.UseOrleans(silo =>
+        {
+            silo.UseGridDispatch(builder.Configuration);
+            silo.AddIncomingGrainCallFilter(calls);
+        });
         var host = builder.Build();
         await host.StartAsync();
         var spec = new CitySpec(Code: cityCode, Districts: 1, StreetsPerDistrict: 4, CommunitiesPerStreet: 5, GridsPerCommunity: gridsPerCommunity, WorkersPerGrid: 3);
@@ -49,7 +58,7 @@ public sealed class BenchSilo : IAsyncDisposable
         var grains = host.Services.GetRequiredService<IGrainFactory>();
         var load = await CityLoader.LoadAsync(grains, city);
         Console.WriteLine($"city: {load.Grids} grids, {load.Workers} workers loaded in {load.Elapsed.TotalSeconds:F1} s");
-        return new BenchSilo(host, [.. city.Grids.Select(g => g.Code)], builder.Configuration.GetConnectionString("GridDispatch"));
+        return new BenchSilo(host, calls, [.. city.Grids.Select(g => g.Code)], builder.Configuration.GetConnectionString("GridDispatch"));
     }
 
     /// <summary>
@@ -94,6 +103,37 @@ public sealed class BenchSilo : IAsyncDisposable
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (id, _) =>
             await Grains.GetGrain<IIncidentGrain>(id).CancelAsync(new ActorCommand("bench", "bench cleanup")));
         return (rate, [.. latencies.Order()]);
+    }
+
+    /// <summary>
+    /// The incident store alone, as the engine's grains use it: <paramref name="concurrency"/> callers, each appending
+    /// timelines of 2 entries then 1 (as intake and a later command do) and awaiting each commit, for
+    /// <paramref name="duration"/>. Appends per second and their latencies: the floor under every command.
+    /// </summary>
+    public async Task<(double PerSecond, double[] LatenciesMs)> StoreAppendsAsync(int concurrency, TimeSpan duration, string run)
+    {
+        var store = _host.Services.GetRequiredService<IIncidentStore>();
+        var at = DateTimeOffset.UtcNow;
+        TimelineEntry Entry(int seq) => new(seq, at, "bench", seq == 1 ? IncidentEventKind.Reported : IncidentEventKind.Accepted,
+            IncidentState.Reported, seq == 1 ? IncidentState.Reported : IncidentState.Accepted, "bench");
+        var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
+        var appends = 0;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(caller => Task.Run(async () =>
+        {
+            for (var n = 0; watch.Elapsed < duration; n++)
+            {
+                var id = $"store-{run}-{caller}-{n}";
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                await store.AppendAsync(id, 0, [Entry(1), Entry(2)], at.AddDays(1));     // due after the bench is over: never woken
+                latencies.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                started = System.Diagnostics.Stopwatch.GetTimestamp();
+                await store.AppendAsync(id, 2, [Entry(3) with { Kind = IncidentEventKind.Dispatched }], at.AddDays(1));
+                latencies.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Interlocked.Add(ref appends, 2);
+            }
+        })));
+        return (appends / watch.Elapsed.TotalSeconds, [.. latencies.Order()]);
     }
 
     public async ValueTask DisposeAsync()

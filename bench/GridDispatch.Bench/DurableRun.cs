@@ -44,19 +44,45 @@ public static class DurableRun
         figures["baseline_p50_ms"] = Math.Round(baseline.P50Ms, 2);
         figures["baseline_p99_ms"] = Math.Round(baseline.P99Ms, 2);
 
+        using var meter = new StoreMeter();
         await using var silo = await BenchSilo.StartAsync("4496", gridsPerCommunity: 50);
+        void StoreFigures(string phase)
+        {
+            var (batch, commitMs, appendMs, commits) = meter.TakeMedians();
+            figures[$"{phase}_commits"] = commits;
+            figures[$"{phase}_appends_per_commit_p50"] = batch;
+            figures[$"{phase}_commit_p50_ms"] = Math.Round(commitMs, 2);
+            figures[$"{phase}_append_wait_p50_ms"] = Math.Round(appendMs, 2);
+        }
 
         var run = $"{DateTime.UtcNow:HHmmss}";
+        await silo.StoreAppendsAsync(concurrency, TimeSpan.FromSeconds(1), $"warm-{run}");
+        meter.TakeMedians();
+        var (appendRate, appendLatencies) = await silo.StoreAppendsAsync(concurrency, TimeSpan.FromSeconds(5), run);
+        StoreFigures("store");
+        figures["store_append_per_s"] = Math.Round(appendRate);
+        figures["store_append_p50_ms"] = Math.Round(SqlBaseline.Percentile(appendLatencies, 0.5), 2);
+        figures["store_append_p99_ms"] = Math.Round(SqlBaseline.Percentile(appendLatencies, 0.99), 2);
+
         await silo.IntakeAsync(Math.Min(500, incidents), concurrency, $"warm-{run}");
+        meter.TakeMedians();
         var (intakeRate, latencies) = await silo.IntakeAsync(incidents, concurrency, $"in-{run}");
+        StoreFigures("intake");
         figures["intake_per_s"] = Math.Round(intakeRate);
         figures["intake_p50_ms"] = Math.Round(SqlBaseline.Percentile(latencies, 0.5), 2);
         figures["intake_p99_ms"] = Math.Round(SqlBaseline.Percentile(latencies, 0.99), 2);
 
+        await silo.FullLoopAsync(Math.Min(500, incidents), concurrency, $"warm-loop-{run}");     // the loop's other commands get their JIT too
         var before = await DatabaseCounters.ReadAsync(connection);
+        var callsBefore = silo.Calls.Snapshot();
+        meter.TakeMedians();
         var loop = await silo.FullLoopAsync(incidents, concurrency, $"loop-{run}");
+        StoreFigures("loop");
         await Task.Delay(TimeSpan.FromSeconds(3));      // roll-ups and write-behind flush, statistics settle
         var after = await DatabaseCounters.ReadAsync(connection);
+        var calls = CallCounter.Between(callsBefore, silo.Calls.Snapshot(), incidents);
+        figures["grain_calls_per_incident"] = Math.Round(calls.Sum(c => c.PerIncident), 1);
+        figures["grain_calls_by_method"] = calls.Take(12).ToDictionary(c => c.Call[(c.Call.LastIndexOf('.', c.Call.LastIndexOf('.') - 1) + 1)..], c => Math.Round(c.PerIncident, 1));
         figures["full_loop_per_s"] = Math.Round(loop);
         figures["rows_per_incident"] = Math.Round((after.Rows - before.Rows) / (double)incidents, 1);
         figures["commits_per_incident"] = Math.Round((after.Commits - before.Commits - 1) / (double)incidents, 2);

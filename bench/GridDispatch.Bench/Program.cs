@@ -37,7 +37,15 @@ var intake = new List<double>();
 for (var run = 0; run <= runs; run++)
 {
     var writesBefore = durable is null || run != 1 ? null : await GridDispatch.Bench.WriteCounter.ReadAsync(durable);
+    var callsBefore = silo.Calls.Snapshot();
     var loopRate = await silo.FullLoopAsync(incidents, concurrency, $"{run}");
+    if (run == 1)
+    {
+        var calls = GridDispatch.Bench.CallCounter.Between(callsBefore, silo.Calls.Snapshot(), incidents);
+        Console.WriteLine($"grain calls per full-loop incident: {calls.Sum(c => c.PerIncident):F1} ("
+            + string.Join(", ", calls.Take(10).Select(c => $"{c.Call[(c.Call.LastIndexOf('.', c.Call.LastIndexOf('.') - 1) + 1)..]} {c.PerIncident:F1}")) + ")");
+    }
+
     if (writesBefore is not null)
     {
         await Task.Delay(3000); // let roll-ups flush and the event log drain, then let the statistics settle

@@ -51,16 +51,6 @@ public interface ILiveObserver : IGrainObserver
     [OneWay, Alias("OnUpdates")] Task OnUpdatesAsync(ImmutableArray<LiveUpdate> updates);
 }
 
-/// <summary>
-/// Per-silo collector of live updates ([StatelessWorker]): grains hand it their changes one-way; it keeps only the latest
-/// version per entity and forwards small batches to every registered web host a few times a second.
-/// </summary>
-[Alias("GridDispatch.ILiveNotifierGrain")]
-public interface ILiveNotifierGrain : IGrainWithIntegerKey
-{
-    [OneWay, Alias("Publish")] Task PublishAsync(LiveUpdate update);
-}
-
 /// <summary>Which web hosts want live updates. Hosts re-register every few seconds; silent ones are dropped.</summary>
 [Alias("GridDispatch.ILiveHostRegistryGrain")]
 public interface ILiveHostRegistryGrain : IGrainWithIntegerKey

@@ -30,6 +30,7 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<IPersonalDataStore, MemoryPersonalDataStore>();
         services.TryAddSingleton<IIncidentStore, MemoryIncidentStore>();
         services.TryAddSingleton<ILegacyIncidentRows, NoLegacyIncidentRows>();
+        services.TryAddSingleton<Live.LiveFeed>();
         return services;
     }
 

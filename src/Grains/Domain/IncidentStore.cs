@@ -13,8 +13,11 @@ namespace GridDispatch.Domain;
 /// </summary>
 public interface IIncidentStore
 {
-    /// <summary>The entries with a sequence above <paramref name="afterSeq"/>, in order.</summary>
-    Task<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq = 0);
+    /// <summary>
+    /// The entries with a sequence above <paramref name="afterSeq"/>, in order, with the next due time stored with the
+    /// last of them (<see cref="StoredTimeline.DueAt"/>).
+    /// </summary>
+    Task<StoredTimeline> ReadAsync(string incidentId, int afterSeq = 0);
 
     /// <summary>
     /// Appends entries numbered <paramref name="expectedVersion"/> + 1, + 2, … as one unit, with the incident's next
@@ -30,6 +33,27 @@ public interface IIncidentStore
 
     /// <summary>The incidents reported in grid <paramref name="gridCode"/> that are not closed or cancelled, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<string>> OpenInGridAsync(string gridCode, int limit);
+}
+
+/// <summary>
+/// Entries read from an incident's timeline, and the next due time its latest append stored (the sweeper's view of
+/// it): null when nothing is due, or when no entry was read (<see cref="DueKnown"/> is false then).
+/// </summary>
+public sealed class StoredTimeline(IReadOnlyList<TimelineEntry> entries, DateTimeOffset? dueAt) : IReadOnlyList<TimelineEntry>
+{
+    public static readonly StoredTimeline Empty = new([], null);
+
+    public DateTimeOffset? DueAt => dueAt;
+
+    public bool DueKnown => entries.Count > 0;
+
+    public int Count => entries.Count;
+
+    public TimelineEntry this[int index] => entries[index];
+
+    public IEnumerator<TimelineEntry> GetEnumerator() => entries.GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }
 
 /// <summary>An incident whose next deadline is due, as its latest append recorded it.</summary>
@@ -72,16 +96,18 @@ public sealed class MemoryIncidentStore(IOptions<ClusterOptions> cluster) : IInc
 
     private DueIndex[] Due => _space.Due;
 
-    public Task<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq = 0)
+    public Task<StoredTimeline> ReadAsync(string incidentId, int afterSeq = 0)
     {
         if (!Timelines.TryGetValue(incidentId, out var timeline))
         {
-            return Task.FromResult<IReadOnlyList<TimelineEntry>>([]);
+            return Task.FromResult(StoredTimeline.Empty);
         }
 
         lock (timeline)
         {
-            return Task.FromResult<IReadOnlyList<TimelineEntry>>([.. timeline.Where(e => e.Seq > afterSeq)]);
+            // The last entry read is the latest: its append's due time is the one the index holds.
+            TimelineEntry[] entries = [.. timeline.Where(e => e.Seq > afterSeq)];
+            return Task.FromResult(new StoredTimeline(entries, entries.Length > 0 ? Due[DeadlineShards.Of(incidentId)].Get(incidentId) : null));
         }
     }
 
@@ -166,6 +192,14 @@ public sealed class MemoryIncidentStore(IOptions<ClusterOptions> cluster) : IInc
                     _current[id] = at;
                     _byTime.Add((at, id));
                 }
+            }
+        }
+
+        public DateTimeOffset? Get(string id)
+        {
+            lock (_byTime)
+            {
+                return _current.TryGetValue(id, out var at) ? at : null;
             }
         }
 

@@ -62,6 +62,14 @@ public sealed class DispatchOptions
     public TimeSpan WorkerFlushInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// A worker reports its load and status to its units and pools at once when it has not reported for this long,
+    /// otherwise once at the end of this interval with its newest state: a busy worker costs its units at most a few
+    /// messages a second, however many tasks it changes. (Units reserve load as they pick, so a report that is a
+    /// moment late does not lead them to overfill a worker; the worker also refuses an offer beyond its capacity.)
+    /// </summary>
+    public TimeSpan WorkerReportInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
     /// When a commit implies news someone must hear (a former worker losing the task, a queue gaining or losing it, the
     /// grid of a finished incident), its due time is at most this far ahead until they heard it: if the silo dies before
     /// telling, the sweeper wakes the incident to tell again. Failed tells are retried from this delay, doubling up to

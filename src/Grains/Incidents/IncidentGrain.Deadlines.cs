@@ -26,10 +26,10 @@ public sealed partial class IncidentGrain
 
     public async Task WakeAsync(DateTimeOffset dueAt)
     {
-        // (The store keeps microseconds, the grain ticks: a due time within a millisecond of a deadline is that deadline.)
-        if (S.Exists && !S.Deadlines.Values.Any(d => Math.Abs((d - dueAt).Ticks) < TimeSpan.TicksPerMillisecond))
+        // Stored as the due time but none of the deadlines (a tell's deadline stays until its time, heard or not): an
+        // earlier activation's tell, which may have ended before it was heard.
+        if (S.Exists && !S.Deadlines.Values.Any(d => SameInstant(d, dueAt)))
         {
-            // Stored as the due time but none of the deadlines: a tell's, whose activation ended before it was heard.
             TellEverything();
         }
 
@@ -133,9 +133,16 @@ public sealed partial class IncidentGrain
     /// grain keeps. A finished incident records none (its state takes no more entries): a tell it keeps failing to
     /// deliver is retried by its timer while it is active, and told again at its next activation within the horizon.
     /// </summary>
+    /// <summary>The store keeps microseconds, the grain ticks: times within a millisecond are the same due time.</summary>
+    private static bool SameInstant(DateTimeOffset a, DateTimeOffset b) => Math.Abs((a - b).Ticks) < TimeSpan.TicksPerMillisecond;
+
+    private void ReadRecordedDue() =>
+        (_recordedDue, _recordedDueExact) = Timeline.StoredDueKnown ? (Timeline.StoredDue, true) : (NextDeadline()?.At, false);
+
     private void RecordMovedDeadline()
     {
-        if (!Timeline.HasPending && !IncidentRules.IsTerminal(S.State) && NextDeadline() is { } next && next.At != _recordedDue)
+        if (!Timeline.HasPending && !IncidentRules.IsTerminal(S.State) && NextDeadline() is { } next
+            && !(_recordedDue is { } recorded && SameInstant(recorded, next.At)))
         {
             Emit(IncidentEventKind.Rescheduled, SystemActor, _rescheduleReason ?? $"next deadline: {next.Kind} at {next.At:u}",
                 until: next.At, deadline: next.Kind);

@@ -64,10 +64,14 @@ public sealed partial class IncidentGrain
             }
         }
 
-        // What the store holds as due is known only when the last entry recorded it (a Rescheduled entry, whose append
-        // carried its time as the due time); otherwise it may be a lost tell's, and the next due time is recorded again.
-        var next = NextDeadline()?.At;
-        _recordedDue = S.Timeline[^1] is { Kind: IncidentEventKind.Rescheduled, Deadline: not DeadlineKind.Tell } last && last.Until == next ? next : null;
+        // What the store holds as due is known (read at activation, or written by this activation's appends), so once
+        // all is heard the next deadline is recorded again only if it differs. An incident with nothing read from the
+        // store since its legacy snapshot does not know: it records it.
+        if (!_recordedDueExact)
+        {
+            _recordedDue = null;
+        }
+
         S.Deadlines[DeadlineKind.Tell] = clock.Now;
     }
 
@@ -135,7 +139,7 @@ public sealed partial class IncidentGrain
         var summary = S.Summary(Id, clock.Now);
         if (plan.Count > 0)
         {
-            GrainFactory.GetGrain<ILiveNotifierGrain>(0).PublishAsync(LiveUpdate.Of(summary, S.UpdatedAt)).Ignore();   // live screens: best effort
+            live.Publish(LiveUpdate.Of(summary, S.UpdatedAt));   // live screens: best effort
         }
 
         return await TellAsync(summary);

@@ -19,6 +19,7 @@ public sealed partial class IncidentGrain(
     IIncidentEventSink eventLog,
     IIncidentStore incidents,
     IPersonalDataStore personalData,
+    Live.LiveFeed live,
     IOptions<DispatchOptions> options,
     ILogger<IncidentGrain> logger) : Grain, IIncidentGrain, IRemindable
 {
@@ -37,8 +38,13 @@ public sealed partial class IncidentGrain(
 
     private IncidentTimeline? _timeline;
 
-    /// <summary>The next due time the store holds for this incident (as of the last append, or of the fold at activation).</summary>
+    /// <summary>
+    /// The next due time the store holds for this incident: as read at activation, then as each append wrote it. (Only
+    /// an incident stored before deadlines became data, with no entry after its snapshot, starts from its fold's
+    /// guess, and <see cref="_recordedDueExact"/> is false until its first append.)
+    /// </summary>
     private DateTimeOffset? _recordedDue;
+    private bool _recordedDueExact;
     private string? _rescheduleReason;
     private bool _appended;
 
@@ -71,7 +77,7 @@ public sealed partial class IncidentGrain(
             await LoadContactAsync();
         }
 
-        _recordedDue = NextDeadline()?.At;
+        ReadRecordedDue();
         TellAgainIfRecent();
         ArmTimer();
     }
@@ -304,12 +310,11 @@ public sealed partial class IncidentGrain(
                 _offer = null;
                 await Timeline.ReloadAsync();
                 ResumeRouting();
-                _recordedDue = NextDeadline()?.At;
+                ReadRecordedDue();
                 if (_unheard.Count > 0)
                 {
                     // Tells of an earlier commit are still unheard, and the store may hold their due time, not this one.
                     S.Deadlines[DeadlineKind.Tell] = clock.Now + _o.TellRetryDelay;
-                    _recordedDue = null;
                 }
 
                 ArmTimer();
@@ -358,7 +363,7 @@ public sealed partial class IncidentGrain(
 
         if (appending)
         {
-            (_recordedDue, _appended) = (due, true);
+            (_recordedDue, _recordedDueExact, _appended) = (due, true, true);
         }
 
         _dirty = false;

@@ -20,14 +20,26 @@ internal sealed class IncidentTimeline(string id, LegacySnapshot legacy, IIncide
 
     public bool FromLegacyRow => legacy.RecordExists;
 
+    /// <summary>The next due time the store holds for the incident, as read at the last load (null: nothing due).</summary>
+    public DateTimeOffset? StoredDue { get; private set; }
+
+    /// <summary>
+    /// False when the load read no entry from the store (a legacy snapshot with nothing after it, or no incident):
+    /// then what the store holds as due is not known.
+    /// </summary>
+    public bool StoredDueKnown { get; private set; }
+
     public async Task LoadAsync()
     {
         await legacy.ReadAsync();
         var record = legacy.RecordExists ? legacy.State : new IncidentRecord();
-        foreach (var entry in await store.ReadAsync(id, record.Timeline.Count))
+        var stored = await store.ReadAsync(id, record.Timeline.Count);
+        foreach (var entry in stored)
         {
             record.Apply(entry);
         }
+
+        (StoredDue, StoredDueKnown) = (stored.DueAt, stored.DueKnown);
 
         State = record;
         Committed = record.Timeline.Count;

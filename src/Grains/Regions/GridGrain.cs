@@ -39,8 +39,9 @@ public sealed partial class GridGrain(
     EngineClock clock,
     DifficultyScorer scorer,
     IIncidentStore incidents,
+    Live.LiveFeed live,
     IOptions<DispatchOptions> options,
-    ILogger<GridGrain> logger) : UnitGrain<GridRecord>(store, options.Value, logger), IGridGrain
+    ILogger<GridGrain> logger) : UnitGrain<GridRecord>(store, live, options.Value, logger), IGridGrain
 {
     private const int RecentLimit = 50;
 

@@ -33,8 +33,8 @@ public sealed class RegionRecord : IUnitRecord
 /// never passes, it queues for a commander. Roll-ups arrive from children as one-way snapshots and leave upwards in
 /// batches, so the city receives one message per district per interval, never one per incident.
 /// </summary>
-public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineClock clock, IOptions<DispatchOptions> options, ILogger logger)
-    : UnitGrain<RegionRecord>(store, options.Value, logger), IRegionGrain
+public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineClock clock, Live.LiveFeed live, IOptions<DispatchOptions> options, ILogger logger)
+    : UnitGrain<RegionRecord>(store, live, options.Value, logger), IRegionGrain
 {
     private const int TopLoaded = 10;
 
@@ -280,32 +280,32 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
 
 public sealed class CommunityGrain(
     [PersistentState("region", GridDispatchStorage.Name)] IPersistentState<RegionRecord> store,
-    EngineClock clock, IOptions<DispatchOptions> options, ILogger<CommunityGrain> logger)
-    : RegionGrain(store, clock, options, logger), ICommunityGrain
+    EngineClock clock, Live.LiveFeed live, IOptions<DispatchOptions> options, ILogger<CommunityGrain> logger)
+    : RegionGrain(store, clock, live, options, logger), ICommunityGrain
 {
     protected override RegionLevel Level => RegionLevel.Community;
 }
 
 public sealed class StreetGrain(
     [PersistentState("region", GridDispatchStorage.Name)] IPersistentState<RegionRecord> store,
-    EngineClock clock, IOptions<DispatchOptions> options, ILogger<StreetGrain> logger)
-    : RegionGrain(store, clock, options, logger), IStreetGrain
+    EngineClock clock, Live.LiveFeed live, IOptions<DispatchOptions> options, ILogger<StreetGrain> logger)
+    : RegionGrain(store, clock, live, options, logger), IStreetGrain
 {
     protected override RegionLevel Level => RegionLevel.Street;
 }
 
 public sealed class DistrictGrain(
     [PersistentState("region", GridDispatchStorage.Name)] IPersistentState<RegionRecord> store,
-    EngineClock clock, IOptions<DispatchOptions> options, ILogger<DistrictGrain> logger)
-    : RegionGrain(store, clock, options, logger), IDistrictGrain
+    EngineClock clock, Live.LiveFeed live, IOptions<DispatchOptions> options, ILogger<DistrictGrain> logger)
+    : RegionGrain(store, clock, live, options, logger), IDistrictGrain
 {
     protected override RegionLevel Level => RegionLevel.District;
 }
 
 public sealed class CityGrain(
     [PersistentState("region", GridDispatchStorage.Name)] IPersistentState<RegionRecord> store,
-    EngineClock clock, IOptions<DispatchOptions> options, ILogger<CityGrain> logger)
-    : RegionGrain(store, clock, options, logger), ICityGrain
+    EngineClock clock, Live.LiveFeed live, IOptions<DispatchOptions> options, ILogger<CityGrain> logger)
+    : RegionGrain(store, clock, live, options, logger), ICityGrain
 {
     protected override RegionLevel Level => RegionLevel.City;
 }

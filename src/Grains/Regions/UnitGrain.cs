@@ -20,7 +20,7 @@ public interface IUnitRecord
 /// <summary>
 /// What grids and regions share: a roster of workers with live load, dispatch from it, and batched roll-ups — every
 /// change marks the unit dirty, and one timer tick later the state is stored and the summary pushed to the parent and to
-/// the live notifier.
+/// the silo's live feed.
 /// </summary>
 public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
     where TRecord : class, IUnitRecord, new()
@@ -32,8 +32,11 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
     private bool _shuttingDown;
     private long _pushedVersion = -1;
 
-    protected UnitGrain(IPersistentState<TRecord> store, DispatchOptions options, ILogger logger)
+    private readonly Live.LiveFeed _live;
+
+    protected UnitGrain(IPersistentState<TRecord> store, Live.LiveFeed live, DispatchOptions options, ILogger logger)
     {
+        _live = live;
         Options = options;
         Store = store;
         _logger = logger;
@@ -159,7 +162,7 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
             await GrainFactory.GetRegion(parent).ChildChangedAsync(summary);
         }
 
-        await GrainFactory.GetGrain<ILiveNotifierGrain>(0).PublishAsync(LiveUpdate.Of(summary));
+        _live.Publish(LiveUpdate.Of(summary));
         _pushedVersion = summary.Version;
     }
 }

@@ -16,6 +16,13 @@ public sealed partial class WorkerGrain
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        if (_report is not null)
+        {
+            _report.Dispose();
+            _report = null;
+            Report();   // the last changes still reach the units
+        }
+
         _flush?.Dispose();
         if (!store.RecordExists || (S.Clean && _flush is null))
         {

@@ -38,6 +38,7 @@ public sealed partial class WorkerGrain(
     [PersistentState("worker", GridDispatchStorage.Name)] IPersistentState<WorkerRecord> store,
     EngineClock clock,
     IIncidentStore incidents,
+    Live.LiveFeed live,
     Microsoft.Extensions.Options.IOptions<DispatchOptions> options,
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
 {
@@ -45,6 +46,8 @@ public sealed partial class WorkerGrain(
 
     private readonly Dictionary<string, DateTimeOffset> _moving = new(StringComparer.Ordinal);
     private IGrainTimer? _flush;
+    private IGrainTimer? _report;
+    private long _reportedAt;
 
     private WorkerRecord S => store.State;
 
@@ -274,42 +277,77 @@ public sealed partial class WorkerGrain(
         return View();
     }
 
+    /// <summary>
+    /// A change of load, tasks or status: stored write-behind, shown live, and reported to the worker's units and
+    /// pools — at once, or with the next changes at the end of <see cref="DispatchOptions.WorkerReportInterval"/>.
+    /// </summary>
     private async Task ChangedAsync()
     {
         await StoreLaterAsync();
-        if (S.Profile is null)
+        if (S.Profile is not { } p)
+        {
+            return;
+        }
+
+        var load = Load;
+        live.Publish(LiveUpdate.Of(new WorkerLoad(Id, p.Name, p.Kind, S.Status, load, p.Capacity, p.Units.IsEmpty ? p.Department! : p.Units[0],
+            S.Tasks.Values.Count(t => IsOpen(t.Status))), S.Version, clock.Now));
+        if (_report is not null)
+        {
+            return;     // a report is due: it carries this change too
+        }
+
+        var quiet = System.Diagnostics.Stopwatch.GetElapsedTime(_reportedAt);
+        var interval = options.Value.WorkerReportInterval;
+        if (_reportedAt == 0 || quiet >= interval)
+        {
+            Report();
+            return;
+        }
+
+        _report = this.RegisterGrainTimer(static (self, _) =>
+        {
+            self._report?.Dispose();
+            self._report = null;
+            self.Report();
+            return Task.CompletedTask;
+        }, this, new GrainTimerCreationOptions(interval - quiet, Timeout.InfiniteTimeSpan));
+    }
+
+    /// <summary>
+    /// The worker's newest state to its units and pools, one-way: each report carries the worker's version, so a late
+    /// one never overwrites a newer one. A released worker has left its pools and does not rejoin them by reporting.
+    /// </summary>
+    private void Report()
+    {
+        _reportedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (S.Profile is not { } p)
         {
             return;
         }
 
         var entry = Entry();
-        foreach (var unit in UnitsOf(S.Profile))
+        foreach (var unit in UnitsOf(p))
         {
-            try
-            {
-                await GrainFactory.GetRosterHolder(unit).WorkerChangedAsync(entry);
-            }
-            catch (Exception ex)
-            {
-                LogNotifyFailed(ex, Id, unit);
-            }
+            Notify(GrainFactory.GetRosterHolder(unit).WorkerChangedAsync(entry), unit);
         }
 
-        foreach (var pool in PoolsOf(S.Profile))
+        if (S.ReleasedAt is null)
         {
-            try
+            foreach (var pool in PoolsOf(p))
             {
-                await GrainFactory.GetRegion(pool).PoolChangedAsync(entry, member: true);
-            }
-            catch (Exception ex)
-            {
-                LogNotifyFailed(ex, Id, pool);
+                Notify(GrainFactory.GetRegion(pool).PoolChangedAsync(entry, member: true), pool);
             }
         }
+    }
 
-        var p = S.Profile;
-        var load = new WorkerLoad(Id, p.Name, p.Kind, S.Status, entry.Load, p.Capacity, entry.HomeUnit, S.Tasks.Values.Count(t => IsOpen(t.Status)));
-        await GrainFactory.GetGrain<ILiveNotifierGrain>(0).PublishAsync(LiveUpdate.Of(load, S.Version, clock.Now));
+    private void Notify(Task oneWay, string unit)
+    {
+        if (!oneWay.IsCompletedSuccessfully)
+        {
+            oneWay.ContinueWith(t => LogNotifyFailed(t.Exception!, Id, unit), CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
     }
 
     private RosterEntry Entry()

@@ -51,7 +51,7 @@ internal sealed class IncidentEventsTable(string connectionString)
         LIMIT $2
         """;
 
-    private const string SelectColumns = "SELECT incident_id, seq, kind, actor, at, from_state, to_state, payload FROM incident_events";
+    private const string SelectColumns = "SELECT incident_id, seq, kind, actor, at, from_state, to_state, payload";
 
     /// <summary>One attempt: insert every row in one transaction; commit unless some append conflicts.</summary>
     public async ValueTask<CommitOutcome> TryCommitAsync(IReadOnlyList<PendingAppend> appends, CancellationToken cancellationToken)
@@ -119,7 +119,7 @@ internal sealed class IncidentEventsTable(string connectionString)
     {
         var keys = appends.SelectMany(a => a.Entries.Select(e => (a.IncidentId, e.Seq))).ToList();
         await using var read = new NpgsqlCommand(
-            $"{SelectColumns} WHERE (incident_id, seq) IN (SELECT * FROM unnest($1::varchar[], $2::integer[]))", connection, transaction);
+            $"{SelectColumns} FROM incident_events WHERE (incident_id, seq) IN (SELECT * FROM unnest($1::varchar[], $2::integer[]))", connection, transaction);
         read.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.IncidentId).ToArray() });
         read.Parameters.Add(new NpgsqlParameter { Value = keys.Select(k => k.Seq).ToArray() });
         var stored = new Dictionary<(string, int), TimelineEntry?>();
@@ -135,10 +135,16 @@ internal sealed class IncidentEventsTable(string connectionString)
             stored.GetValueOrDefault((a.IncidentId, e.Seq)) is { } s && s == e with { At = TimelineRows.AsStored(e.At) }))];
     }
 
-    public ValueTask<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq, CancellationToken cancellationToken) =>
-        QueryAsync($"{SelectColumns} WHERE incident_id = $1 AND seq > $2 ORDER BY seq", ReadEntry, cancellationToken,
+    /// <summary>The entries after <paramref name="afterSeq"/>, with the due time stored in the last row (the latest append's).</summary>
+    public async ValueTask<StoredTimeline> ReadAsync(string incidentId, int afterSeq, CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync($"{SelectColumns}, due_at FROM incident_events WHERE incident_id = $1 AND seq > $2 ORDER BY seq",
+            r => (Entry: ReadEntry(r), Due: r.IsDBNull(8) ? (DateTimeOffset?)null : new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(8), DateTimeKind.Utc))),
+            cancellationToken,
             new NpgsqlParameter { Value = incidentId, NpgsqlDbType = NpgsqlDbType.Varchar },
             new NpgsqlParameter { Value = afterSeq, NpgsqlDbType = NpgsqlDbType.Integer });
+        return new StoredTimeline([.. rows.Select(r => r.Entry)], rows.Count > 0 ? rows[^1].Due : null);
+    }
 
     public ValueTask<IReadOnlyList<DueIncident>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit, CancellationToken cancellationToken) =>
         QueryAsync(DueSql, r => new DueIncident(r.GetString(0), new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(1), DateTimeKind.Utc))), cancellationToken,

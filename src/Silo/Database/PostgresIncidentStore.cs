@@ -111,7 +111,7 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
         _metrics.AppendDuration.Record(Stopwatch.GetElapsedTime(append.Queued).TotalSeconds);
     }
 
-    public async Task<IReadOnlyList<TimelineEntry>> ReadAsync(string incidentId, int afterSeq = 0)
+    public async Task<StoredTimeline> ReadAsync(string incidentId, int afterSeq = 0)
     {
         ArgumentException.ThrowIfNullOrEmpty(incidentId);
         try
@@ -197,7 +197,7 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
         var batch = new List<PendingAppend>();
         try
         {
-            while (await NextBatchAsync(batch))
+            while (await NextBatchAsync(batch, writing))
             {
                 // Up to WritersInFlight batches commit at once (PostgreSQL flushes their WAL together). An incident has
                 // one append in flight at a time, as its grain awaits it; one that came again would wait for the
@@ -254,10 +254,12 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
 
     /// <summary>
     /// Fills <paramref name="batch"/>: waits for a first append (probing the database every second while commits are
-    /// failing), then takes what is queued until the row limit or the end of the linger. An append of an incident
-    /// already in the batch, or one that would pass the row limit, ends it and opens the next. False once stopped.
+    /// failing), then takes what is queued until the row limit, or until the linger has passed and a writer is free —
+    /// while every writer is busy the batch keeps growing, so the busier the database the larger the batch, and an idle
+    /// one is written to at once. An append of an incident already in the batch, or one that would pass the row limit,
+    /// ends it and opens the next. False once stopped.
     /// </summary>
-    private async Task<bool> NextBatchAsync(List<PendingAppend> batch)
+    private async Task<bool> NextBatchAsync(List<PendingAppend> batch, List<(Task Done, HashSet<string> Incidents)> writing)
     {
         var first = _carried;
         _carried = null;
@@ -301,7 +303,15 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
             }
 
             var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), flushAt);
-            if (left <= TimeSpan.Zero || await WaitAsync(left) != Wake.Ready)
+            var busy = writing.Count(w => !w.Done.IsCompleted) >= _options.WritersInFlight;
+            if (left <= TimeSpan.Zero && !busy)
+            {
+                break;
+            }
+
+            var wake = await WaitAsync(left > TimeSpan.Zero ? left : Timeout.InfiniteTimeSpan,
+                busy ? Task.WhenAny(writing.Select(w => w.Done)) : null);
+            if (wake == Wake.Closed)
             {
                 break;
             }
@@ -310,15 +320,18 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
         return true;
     }
 
-    /// <summary>Waits until an append is queued, the queue is closed or <paramref name="timeout"/> passes.</summary>
-    private async Task<Wake> WaitAsync(TimeSpan timeout)
+    /// <summary>
+    /// Waits until an append is queued, the queue is closed, <paramref name="timeout"/> passes or
+    /// <paramref name="writerDone"/> (when given) completes.
+    /// </summary>
+    private async Task<Wake> WaitAsync(TimeSpan timeout, Task? writerDone = null)
     {
         _abort.Token.ThrowIfCancellationRequested();
         _wait ??= _queue.Reader.WaitToReadAsync(_abort.Token).AsTask();
-        if (!_wait.IsCompleted && timeout != Timeout.InfiniteTimeSpan)
+        if (!_wait.IsCompleted && (timeout != Timeout.InfiniteTimeSpan || writerDone is not null))
         {
             // No token on the delay: a timer that outlives its wait is gone a moment later, a registration is not.
-            await Task.WhenAny(_wait, Task.Delay(timeout));
+            await Task.WhenAny(_wait, timeout == Timeout.InfiniteTimeSpan ? writerDone! : Task.Delay(timeout), writerDone ?? _wait);
             if (!_wait.IsCompleted)
             {
                 return Wake.TimedOut;

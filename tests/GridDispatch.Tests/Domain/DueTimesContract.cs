@@ -37,10 +37,20 @@ internal static class DueTimesContract
         await store.AppendAsync(c, 1, [Entry(2), Entry(3)], T0.AddMinutes(20));
         Assert.Equal([(c, T0.AddMinutes(20)), (a, T0.AddMinutes(30))], await DueAsync(store, shard, T0, T0.AddHours(1)));
 
+        // A read says what the latest append stored as due (the incident's own view of what the sweeper will find),
+        // also when reading only the entries after a sequence; reading nothing says nothing.
+        Assert.Equal((T0.AddMinutes(30), true), Due(await store.ReadAsync(a)));
+        Assert.Equal((T0.AddMinutes(30), true), Due(await store.ReadAsync(a, afterSeq: 1)));
+        Assert.Equal((null, true), Due(await store.ReadAsync(b)));
+        Assert.Equal((null, false), Due(await store.ReadAsync(b, afterSeq: 3)));
+        Assert.Equal((null, false), Due(await store.ReadAsync(prefix + "never")));
+
         // A failed append (a conflict: another writer's entry 2) changes nothing.
         await Assert.ThrowsAsync<IncidentConflictException>(() => store.AppendAsync(a, 1, [Entry(2) with { Actor = "rival" }], T0.AddMinutes(2)));
         Assert.Equal([(c, T0.AddMinutes(20)), (a, T0.AddMinutes(30))], await DueAsync(store, shard, T0, T0.AddHours(1)));
     }
+
+    private static (DateTimeOffset? At, bool Known) Due(StoredTimeline read) => (read.DueAt, read.DueKnown);
 
     private static async Task<List<(string, DateTimeOffset)>> DueAsync(IIncidentStore store, int shard, DateTimeOffset after, DateTimeOffset upTo, int limit = 100) =>
         [.. (await store.DueAsync(shard, after, upTo, limit)).Where(d => d.IncidentId.StartsWith("due-", StringComparison.Ordinal))

@@ -151,6 +151,9 @@ public sealed class ModeTests(ClusterFixture fixture)
         var declined = await Grains.Incident(calm).DeclineAsync(new ActorCommand(calm.Assignee!.Id));
         Assert.Equal(RegionLevel.Grid, declined.Level);
         Assert.Contains(declined.Assignee!.Id, new[] { first, second });
+        // Workers report their load at most every 100 ms: wait until the grid has heard the decliner is free again.
+        await Eventually.Get(() => Grains.GetGrain<IGridGrain>(city.Grid).GetAsync(),
+            g => g.Roster.Single(e => e.WorkerId == calm.Assignee!.Id).Load == 0, what: "the decliner's load reported");
 
         await SwitchStreetAsync(city, Mode.Emergency);
         var hot = await Grains.ReportAsync(Reports.Make(city.Grid));

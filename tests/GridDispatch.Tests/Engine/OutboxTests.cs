@@ -142,6 +142,58 @@ public sealed class OutboxTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task An_incident_woken_at_the_due_time_of_tells_it_has_heard_tells_nobody_again()
+    {
+        var city = TestCity.Create();
+        var worker = city.AddWorker("w", [city.Grid]);
+        await city.LoadAsync(Grains);
+        var view = await Grains.ReportAsync(Reports.Make(city.Grid));
+        var incident = Grains.Incident(view);
+        var cancelled = await incident.CancelAsync(new ActorCommand("dispatcher", "duplicate"));
+
+        // Telling the worker it lost the task and the grid the incident ended must not be lost, so the cancel stored a
+        // due time for telling again; both were heard at once, so when the sweeper wakes the incident then, it is a no-op.
+        var due = (await fixture.IncidentStore.ReadAsync(view.Id)).DueAt;
+        Assert.NotNull(due);
+        var (gridTells, workerTells) = (CallCounter.Count("GridDispatch.IGridGrain", "IncidentChangedAsync", city.Grid),
+            CallCounter.Count("GridDispatch.IWorkerGrain", "TrackAsync", worker));
+        Assert.True(gridTells > 0 && workerTells > 0, "the counters see the cancel's tells");
+
+        await incident.WakeAsync(due.Value);
+
+        Assert.Equal(gridTells, CallCounter.Count("GridDispatch.IGridGrain", "IncidentChangedAsync", city.Grid));
+        Assert.Equal(workerTells, CallCounter.Count("GridDispatch.IWorkerGrain", "TrackAsync", worker));
+        Assert.Equal(cancelled.Version, (await incident.GetAsync()).Version);
+    }
+
+    [Fact]
+    public async Task An_incident_that_tells_again_after_reactivation_records_no_new_entry_when_its_stored_due_time_is_still_right()
+    {
+        var city = TestCity.Create();
+        var worker = city.AddWorker("w", [city.Grid]);
+        await city.LoadAsync(Grains);
+        var view = await Grains.ReportAsync(Reports.Make(city.Grid));
+        var incident = Grains.Incident(view);
+        var stored = await fixture.IncidentStore.ReadAsync(view.Id);
+        Assert.Equal(view.Deadlines[DeadlineKind.TaskAcceptance], stored.DueAt!.Value, TimeSpan.FromMilliseconds(1));
+
+        // Activated again soon after its last entry, the incident tells everyone its timeline names (a crash may have
+        // lost those tells). Once heard, its next deadline is the one its last append stored, read back at activation:
+        // nothing to record.
+        await incident.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+        await Task.Delay(200);
+        var tells = CallCounter.Count("GridDispatch.IGridGrain", "IncidentChangedAsync", city.Grid);
+        await incident.GetAsync();
+        await Eventually.Get(async () => CallCounter.Count("GridDispatch.IGridGrain", "IncidentChangedAsync", city.Grid), n => n > tells,
+            what: "the reactivated incident told its grid again");
+        await Task.Delay(300);
+
+        var after = await incident.GetAsync();
+        Assert.Equal(view.Version, after.Version);
+        Assert.DoesNotContain(after.Timeline, e => e.Kind == IncidentEventKind.Rescheduled);
+    }
+
+    [Fact]
     public async Task A_finished_incident_keeps_telling_a_worker_who_cannot_be_reached_until_it_is_heard()
     {
         var city = TestCity.Create();

@@ -53,6 +53,39 @@ public sealed class RollupAndKpiTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_busy_worker_reports_its_load_a_few_times_a_second_not_once_per_change_and_its_units_end_with_the_newest()
+    {
+        var city = TestCity.Create();
+        var worker = city.AddWorker("w", [city.Grid], capacity: 1000);
+        await city.LoadAsync(Grains);
+        var before = (Grid: CallCounter.Count("GridDispatch.IRosterHolder", "WorkerChangedAsync", city.Grid),
+            Pool: CallCounter.Count("GridDispatch.IRegionGrain", "PoolChangedAsync", city.Community));
+
+        const int incidents = 40;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < incidents; i++)
+        {
+            var view = await Grains.ReportAsync(Reports.Make(city.Grid));
+            await Grains.Incident(view).StartAsync(new ActorCommand(worker));
+        }
+
+        var load = (await Grains.GetGrain<IWorkerGrain>(worker).GetAsync()).Load;
+        await Eventually.Get(() => Grains.GetGrain<IGridGrain>(city.Grid).GetAsync(), g => g.Roster.Single(e => e.WorkerId == worker).Load == load,
+            what: "the grid has the worker's newest load");
+        var elapsed = watch.Elapsed;
+        var reports = (Grid: CallCounter.Count("GridDispatch.IRosterHolder", "WorkerChangedAsync", city.Grid) - before.Grid,
+            Pool: CallCounter.Count("GridDispatch.IRegionGrain", "PoolChangedAsync", city.Community) - before.Pool);
+
+        // 80 changes (an offer and a start per incident); at most one report per 100 ms interval reached each unit,
+        // plus the first, however busy the machine was.
+        Assert.True(load >= incidents, $"load {load} for {incidents} open tasks");
+        Assert.Equal(incidents, (await Grains.GetGrain<IWorkerGrain>(worker).GetAsync()).Tasks.Length);
+        Assert.InRange(reports.Grid, 1, (int)(elapsed.TotalMilliseconds / 100) + 2);
+        Assert.True(reports.Grid < 2 * incidents, $"{reports.Grid} reports to the grid for {2 * incidents} changes");
+        Assert.True(reports.Pool <= reports.Grid + 1, $"{reports.Pool} reports to the community pool, {reports.Grid} to the grid");
+    }
+
+    [Fact]
     public async Task Roll_ups_reach_the_city_in_batches_not_one_call_per_event()
     {
         var city = TestCity.Create();

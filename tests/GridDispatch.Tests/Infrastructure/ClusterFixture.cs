@@ -112,6 +112,10 @@ public sealed class ClusterFixture : IAsyncLifetime
     public Orleans.Storage.IGrainStorage Storage => (Cluster.Primary as InProcessSiloHandle ?? throw new InvalidOperationException("in-process silos only"))
         .SiloHost.Services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(GridDispatchStorage.Name);
 
+    /// <summary>The cluster's incident store (the timelines every silo of the test cluster shares).</summary>
+    public IIncidentStore IncidentStore => (Cluster.Primary as InProcessSiloHandle ?? throw new InvalidOperationException("in-process silos only"))
+        .SiloHost.Services.GetRequiredService<IIncidentStore>();
+
     public async Task InitializeAsync()
     {
         var builder = new TestClusterBuilder(2);
