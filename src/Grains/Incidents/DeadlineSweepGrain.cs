@@ -18,6 +18,8 @@ public sealed class SweepMark
 /// stamped by a silo whose clock runs behind, is still found); its reminder brings it back after its silo died. It
 /// moves its mark past a due time only once that incident was woken, and stores the mark at most every
 /// <see cref="SaveEvery"/> and when it deactivates: a lost mark costs a second wake, which incidents shrug off.
+/// Within the overlap it remembers what it woke (incident and due time), so a due time is woken once per activation,
+/// not once per sweep; bound: one entry per incident of the shard due in the last <see cref="Overlap"/>.
 /// </summary>
 public sealed partial class DeadlineSweepGrain(
     [PersistentState("deadline-sweep", GridDispatchStorage.Name)] IPersistentState<SweepMark> mark,
@@ -32,6 +34,7 @@ public sealed partial class DeadlineSweepGrain(
     private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan SaveEvery = TimeSpan.FromSeconds(30);
 
+    private readonly Dictionary<string, DateTimeOffset> _woken = new(StringComparer.Ordinal);
     private IGrainTimer? _timer;
     private DateTimeOffset _savedAt;
     private Task<int>? _sweeping;
@@ -104,19 +107,31 @@ public sealed partial class DeadlineSweepGrain(
         var after = swept == DateTimeOffset.MinValue ? swept : swept - Overlap;
         DateTimeOffset? firstFailed = null;
         var woken = 0;
+        foreach (var (id, at) in _woken.Where(w => w.Value <= after).ToList())
+        {
+            _woken.Remove(id);      // out of the overlap: not found again
+        }
+
         while (true)
         {
             var due = await store.DueAsync(Shard, after, upTo, PageSize);
-            foreach (var chunk in due.Chunk(Parallelism))
+            foreach (var chunk in due.Where(d => !(_woken.TryGetValue(d.IncidentId, out var at) && at == d.DueAt)).Chunk(Parallelism))
             {
                 var results = await Task.WhenAll(chunk.Select(WakeAsync));
-                foreach (var failed in chunk.Where((_, i) => !results[i]))
+                for (var i = 0; i < chunk.Length; i++)
                 {
-                    firstFailed = firstFailed is { } f && f <= failed.DueAt ? f : failed.DueAt;
+                    if (results[i])
+                    {
+                        _woken[chunk[i].IncidentId] = chunk[i].DueAt;
+                        woken++;
+                    }
+                    else
+                    {
+                        firstFailed = firstFailed is { } f && f <= chunk[i].DueAt ? f : chunk[i].DueAt;
+                    }
                 }
             }
 
-            woken += due.Count;
             if (due.Count < PageSize || due[^1].DueAt == after)
             {
                 break;

@@ -6,11 +6,13 @@ public sealed class IncidentStoreOptions
     public const string Section = "GridDispatch:IncidentStore";
 
     /// <summary>
-    /// How long the writer waits after the first pending append for others to join its transaction. Every command
-    /// waits up to this long on top of its commit, so keep it at 2 ms or less in production (0 writes at once what is
-    /// queued); up to 1 s is accepted, for tests that need several appends in one batch.
+    /// How long the writer waits after the first pending append for others to join its transaction, when a writer is
+    /// free (while every writer is busy the batch grows anyway, so batches are large exactly when the database is).
+    /// Every command waits up to this long on top of its commit. 0, the default, writes at once what is queued: in
+    /// the durable bench that doubled the store's appends per second against 2 ms, with under 0.45 commits per command.
+    /// Up to 1 s is accepted, for tests that need several appends in one batch.
     /// </summary>
-    public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(2);
+    public TimeSpan Linger { get; set; } = TimeSpan.Zero;
 
     /// <summary>A batch is written as soon as it holds this many rows (an append larger than this goes alone).</summary>
     public int MaxBatchRows { get; set; } = 500;

@@ -40,4 +40,27 @@ public sealed class DeadlineSweepTests(ClusterFixture fixture)
         await Grains.GetGrain<IDeadlineSweepGrain>(DeadlineShards.Of(view.Id)).SweepAsync();
         Assert.Equal(after.Version, (await Grains.Incident(view).GetAsync()).Version);
     }
+
+    [Fact]
+    public async Task A_due_time_is_woken_once_although_every_sweep_looks_back_over_the_overlap()
+    {
+        var city = TestCity.Create();
+        city.AddWorker("w", [city.Grid]);
+        await city.LoadAsync(Grains);
+        var view = await Grains.ReportAsync(Reports.Make(city.Grid));
+        await Grains.Incident(view).CancelAsync(new ActorCommand("dispatcher", "duplicate"));
+        var due = (await fixture.IncidentStore.ReadAsync(view.Id)).DueAt!.Value;    // telling again, in case a tell was lost
+        var sweeper = Grains.GetGrain<IDeadlineSweepGrain>(DeadlineShards.Of(view.Id));
+        var before = CallCounter.Count("GridDispatch.IIncidentGrain", "WakeAsync", view.Id);
+
+        // The due time passes; each sweep reads back a minute before its mark (a due time committed just after a sweep
+        // went by is still found), so three sweeps in that minute all see it.
+        ClusterFixture.Time.Advance(due - ClusterFixture.Time.GetUtcNow() + TimeSpan.FromSeconds(1));
+        await sweeper.SweepAsync();
+        await sweeper.SweepAsync();
+        ClusterFixture.Time.Advance(TimeSpan.FromSeconds(20));
+        await sweeper.SweepAsync();
+
+        Assert.Equal(1, CallCounter.Count("GridDispatch.IIncidentGrain", "WakeAsync", view.Id) - before);
+    }
 }
