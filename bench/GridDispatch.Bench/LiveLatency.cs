@@ -39,8 +39,10 @@ public static class LiveLatency
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         var grids = (await http.GetFromJsonAsync<JsonElement>("/api/regions/4499"))!.GetProperty("definition").GetProperty("code").GetString();
 
+        // The id is the one the API answers with (it derives it from the caller and the key): the first push of an
+        // incident can arrive before that answer, so receipts are kept by id and matched with the send times at the end.
         var sent = new ConcurrentDictionary<string, long>();
-        var latencies = new ConcurrentDictionary<string, double>();
+        var received = new ConcurrentDictionary<string, long>();
         await using var hub = new HubConnectionBuilder().WithUrl(new Uri(baseAddress, "/hubs/live"),
             o => o.AccessTokenProvider = () => Task.FromResult<string?>(token)).Build();
         hub.On<JsonElement[]>("incidentChanged", items =>
@@ -48,11 +50,7 @@ public static class LiveLatency
             var now = Stopwatch.GetTimestamp();
             foreach (var item in items)
             {
-                var id = item.GetProperty("id").GetString()!;
-                if (sent.TryGetValue(id, out var at))
-                {
-                    latencies.TryAdd(id, Stopwatch.GetElapsedTime(at, now).TotalMilliseconds);
-                }
+                received.TryAdd(item.GetProperty("id").GetString()!, now);
             }
         });
         await hub.StartAsync();
@@ -71,23 +69,33 @@ public static class LiveLatency
                 await Task.Delay(wait);
             }
 
-            var externalId = $"lat-{i}";
-            var id = IncidentIds.For("latency", externalId);
-            sent[id] = Stopwatch.GetTimestamp();
-            posts.Add(http.PostAsJsonAsync("/api/incidents", new
+            var externalId = $"lat-{Guid.NewGuid():N}";
+            var at = Stopwatch.GetTimestamp();
+            posts.Add(Task.Run(async () =>
             {
-                category = "0101", severity = "routine", gridCode = gridCodes[i % gridCodes.Length], description = "latency", source = "latency", externalId,
-            }).ContinueWith(t => t.Result.EnsureSuccessStatusCode(), TaskScheduler.Default));
+                var response = await http.PostAsJsonAsync("/api/incidents", new
+                {
+                    category = "0101", severity = "routine", gridCode = gridCodes[i % gridCodes.Length], description = "latency", source = "latency", externalId,
+                });
+                response.EnsureSuccessStatusCode();
+                sent[(await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!] = at;
+            }));
         }
 
         await Task.WhenAll(posts);
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (latencies.Count < reports && DateTime.UtcNow < deadline)
+        while (sent.Keys.Count(received.ContainsKey) < reports && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
         }
 
-        var sorted = latencies.Values.Order().ToArray();
+        var sorted = sent.Where(s => received.ContainsKey(s.Key))
+            .Select(s => Stopwatch.GetElapsedTime(s.Value, received[s.Key]).TotalMilliseconds).Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            throw new InvalidOperationException($"No push arrived for any of {reports} reports");
+        }
+
         double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
         Console.WriteLine($"{reports} reports at {perSecond}/s over HTTP; {sorted.Length} pushes received ({grids} city topic)");
         Console.WriteLine($"push latency ms: median {At(0.5):F0}, p90 {At(0.9):F0}, p99 {At(0.99):F0}, max {sorted[^1]:F0}");

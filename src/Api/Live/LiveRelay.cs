@@ -4,9 +4,12 @@ using Microsoft.AspNetCore.SignalR;
 namespace GridDispatch.Api.Live;
 
 /// <summary>
-/// This host's <see cref="ILiveObserver"/>: takes batches from every silo's notifier, keeps per topic only the newest
-/// version of each entity, and pushes each topic at most <see cref="PushesPerSecond"/> times a second. It registers
-/// itself with the host registry every few seconds, so it keeps receiving after a silo restart.
+/// This host's <see cref="ILiveObserver"/>: takes batches from every silo's live feed, keeps per topic only the newest
+/// version of each entity, and pushes each topic at most <see cref="PushesPerSecond"/> times a second: a topic that has
+/// been quiet for a push interval is pushed at once (leading edge), one pushed less than that ago waits for the rest of
+/// the interval and then takes everything that came meanwhile. It registers itself with the host registry every few
+/// seconds, so it keeps receiving after a silo restart. Bound: one pending update per entity per subscribed topic, and
+/// one last-push time per topic pushed in the last interval.
 /// </summary>
 public sealed partial class LiveRelay(
     IGrainFactory grains,
@@ -14,14 +17,19 @@ public sealed partial class LiveRelay(
     LiveSubscriptions subscriptions,
     ILogger<LiveRelay> logger) : BackgroundService, ILiveObserver
 {
-    public const int PushesPerSecond = 4;
+    public const int PushesPerSecond = 20;
     private static readonly TimeSpan RegisterEvery = TimeSpan.FromSeconds(5);
     private readonly string _hostId = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
+    private static readonly TimeSpan PushInterval = TimeSpan.FromSeconds(1.0 / PushesPerSecond);
     private readonly object _gate = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly Dictionary<string, long> _pushedAt = new(StringComparer.Ordinal);   // the push loop's own
     private Dictionary<string, Dictionary<(LiveKind, string), LiveUpdate>> _pending = new(StringComparer.Ordinal);
+    private bool _signalled;
 
     public Task OnUpdatesAsync(ImmutableArray<LiveUpdate> updates)
     {
+        var signal = false;
         lock (_gate)
         {
             foreach (var update in updates)
@@ -45,6 +53,16 @@ public sealed partial class LiveRelay(
                     }
                 }
             }
+
+            if (_pending.Count > 0 && !_signalled)
+            {
+                (_signalled, signal) = (true, true);
+            }
+        }
+
+        if (signal)
+        {
+            _wake.Release();
         }
 
         return Task.CompletedTask;
@@ -54,10 +72,9 @@ public sealed partial class LiveRelay(
     {
         var reference = grains.CreateObjectReference<ILiveObserver>(this);
         var lastRegistered = DateTimeOffset.MinValue;
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / PushesPerSecond));
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (!stoppingToken.IsCancellationRequested)
             {
                 if (DateTimeOffset.UtcNow - lastRegistered > RegisterEvery)
                 {
@@ -72,7 +89,15 @@ public sealed partial class LiveRelay(
                     }
                 }
 
-                await PushAsync(stoppingToken);
+                var next = await PushAsync(stoppingToken);
+                // (Not registered yet, or the last try failed: try again after one push interval, not in a tight loop.)
+                var untilRegister = lastRegistered == DateTimeOffset.MinValue ? PushInterval : lastRegistered + RegisterEvery - DateTimeOffset.UtcNow;
+                var sleep = next is { } n && n < untilRegister ? n : untilRegister;
+                await _wake.WaitAsync(sleep > TimeSpan.Zero ? sleep : TimeSpan.Zero, stoppingToken);
+                while (_wake.CurrentCount > 0 && _wake.Wait(0))
+                {
+                    // one scan serves every signal that came meanwhile
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -84,21 +109,41 @@ public sealed partial class LiveRelay(
         }
     }
 
-    private async Task PushAsync(CancellationToken cancellationToken)
+    /// <summary>Pushes the topics whose interval has passed; how long until the next waiting one may go (null: none waits).</summary>
+    private async Task<TimeSpan?> PushAsync(CancellationToken cancellationToken)
     {
-        Dictionary<string, Dictionary<(LiveKind, string), LiveUpdate>> batch;
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        foreach (var stale in _pushedAt.Where(p => System.Diagnostics.Stopwatch.GetElapsedTime(p.Value, now) >= PushInterval).Select(p => p.Key).ToList())
+        {
+            _pushedAt.Remove(stale);    // quiet for a whole interval: its next update goes at once
+        }
+
+        var batch = new List<(string Topic, Dictionary<(LiveKind, string), LiveUpdate> Entities)>();
+        TimeSpan? next = null;
         lock (_gate)
         {
-            if (_pending.Count == 0)
+            _signalled = false;
+            foreach (var (topic, entities) in _pending)
             {
-                return;
+                if (_pushedAt.TryGetValue(topic, out var at))
+                {
+                    var left = PushInterval - System.Diagnostics.Stopwatch.GetElapsedTime(at, now);
+                    next = next is { } n && n < left ? n : left;
+                    continue;
+                }
+
+                batch.Add((topic, entities));
             }
 
-            (batch, _pending) = (_pending, new(StringComparer.Ordinal));
+            foreach (var (topic, _) in batch)
+            {
+                _pending.Remove(topic);
+            }
         }
 
         foreach (var (topic, entities) in batch)
         {
+            _pushedAt[topic] = now;
             foreach (var kind in entities.Values.GroupBy(u => u.Kind))
             {
                 try
@@ -111,6 +156,8 @@ public sealed partial class LiveRelay(
                 }
             }
         }
+
+        return next;
     }
 
     public static string EventName(LiveKind kind) => kind switch

@@ -5,26 +5,29 @@ namespace GridDispatch.Live;
 
 /// <summary>
 /// The silo's collector of live updates. Grains hand it their changes in process — a method call, not a grain message,
-/// so a change costs a dictionary write — and it keeps only the newest version per entity. The first change of a batch
-/// schedules a flush <see cref="FlushInterval"/> later, which forwards the batch to every registered web host; a host
-/// that fails is logged and skipped, never failing the batch for the others. Flushes run one at a time, so a host sees
+/// so a change costs a dictionary write — and it keeps only the newest version per entity. A change after a quiet spell
+/// is flushed at once (leading edge); changes within <see cref="FlushInterval"/> of the last flush wait for the end of
+/// that interval and go together, so under load a host gets at most 20 batches a second. A flush forwards the batch to
+/// every registered web host; a host that fails is logged and skipped, never failing the batch for the others. Flushes run one at a time, so a host sees
 /// batches in order. What is pending when the process dies is lost: screens re-read state when they reconnect.
 /// Bound: one pending update per entity that changed in the last <see cref="FlushInterval"/>.
 /// </summary>
 public sealed partial class LiveFeed(IGrainFactory grains, TimeProvider time, ILogger<LiveFeed> logger)
 {
-    public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan HostRefresh = TimeSpan.FromMilliseconds(250);
 
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _flushing = new(1, 1);
     private Dictionary<(LiveKind, string), LiveUpdate> _pending = [];
     private bool _armed;
+    private long _lastFlush;
     private ImmutableArray<ILiveObserver> _hosts = [];
     private DateTimeOffset _hostsReadAt = DateTimeOffset.MinValue;
 
     public void Publish(LiveUpdate update)
     {
+        TimeSpan wait;
         lock (_gate)
         {
             var key = (update.Kind, update.Id);
@@ -39,15 +42,21 @@ public sealed partial class LiveFeed(IGrainFactory grains, TimeProvider time, IL
             }
 
             _armed = true;
+            var quiet = _lastFlush == 0 ? FlushInterval : time.GetElapsedTime(_lastFlush);
+            wait = quiet >= FlushInterval ? TimeSpan.Zero : FlushInterval - quiet;
         }
 
         // Off the calling grain's scheduler: the flush is the silo's work, not part of any grain's turn.
-        _ = Task.Run(FlushLaterAsync);
+        _ = Task.Run(() => FlushLaterAsync(wait));
     }
 
-    private async Task FlushLaterAsync()
+    private async Task FlushLaterAsync(TimeSpan wait)
     {
-        await Task.Delay(FlushInterval, time).ConfigureAwait(false);
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, time).ConfigureAwait(false);
+        }
+
         await _flushing.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -57,6 +66,7 @@ public sealed partial class LiveFeed(IGrainFactory grains, TimeProvider time, IL
                 batch = [.. _pending.Values];
                 _pending = [];
                 _armed = false;
+                _lastFlush = time.GetTimestamp();
             }
 
             await SendAsync(batch).ConfigureAwait(false);
