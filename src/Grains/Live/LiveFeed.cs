@@ -8,9 +8,9 @@ namespace GridDispatch.Live;
 /// so a change costs a dictionary write — and it keeps only the newest version per entity. A change after a quiet spell
 /// is flushed at once (leading edge); changes within <see cref="FlushInterval"/> of the last flush wait for the end of
 /// that interval and go together, so under load a host gets at most 20 batches a second. A flush forwards the batch to
-/// every registered web host; a host that fails is logged and skipped, never failing the batch for the others. Flushes run one at a time, so a host sees
-/// batches in order. What is pending when the process dies is lost: screens re-read state when they reconnect.
-/// Bound: one pending update per entity that changed in the last <see cref="FlushInterval"/>.
+/// every registered web host; a host that fails is logged and skipped, never failing the batch for the others.
+/// Flushes run one at a time, so a host sees batches in order. What is pending when the process dies is lost: screens
+/// re-read state when they reconnect. Bound: one pending update per entity changed in the last <see cref="FlushInterval"/>.
 /// </summary>
 public sealed partial class LiveFeed(IGrainFactory grains, TimeProvider time, ILogger<LiveFeed> logger)
 {

@@ -290,7 +290,7 @@ public sealed partial class WorkerGrain(
         }
 
         var load = Load;
-        live.Publish(LiveUpdate.Of(new WorkerLoad(Id, p.Name, p.Kind, S.Status, load, p.Capacity, p.Units.IsEmpty ? p.Department! : p.Units[0],
+        live.Publish(LiveUpdate.Of(new WorkerLoad(Id, p.Name, p.Kind, S.Status, load, p.Capacity, HomeUnitOf(p),
             S.Tasks.Values.Count(t => IsOpen(t.Status))), S.Version, clock.Now));
         if (_report is not null)
         {
@@ -329,31 +329,22 @@ public sealed partial class WorkerGrain(
         var entry = Entry();
         foreach (var unit in UnitsOf(p))
         {
-            Notify(GrainFactory.GetRosterHolder(unit).WorkerChangedAsync(entry), unit);
+            GrainFactory.GetRosterHolder(unit).WorkerChangedAsync(entry).Ignore();
         }
 
         if (S.ReleasedAt is null)
         {
             foreach (var pool in PoolsOf(p))
             {
-                Notify(GrainFactory.GetRegion(pool).PoolChangedAsync(entry, member: true), pool);
+                GrainFactory.GetRegion(pool).PoolChangedAsync(entry, member: true).Ignore();
             }
-        }
-    }
-
-    private void Notify(Task oneWay, string unit)
-    {
-        if (!oneWay.IsCompletedSuccessfully)
-        {
-            oneWay.ContinueWith(t => LogNotifyFailed(t.Exception!, Id, unit), CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
     private RosterEntry Entry()
     {
         var p = S.Profile!;
-        return new RosterEntry(Id, p.Kind, p.Categories, S.Status, Load, p.Capacity, p.Units.IsEmpty ? p.Department! : p.Units[0], S.Version, p.Temporary);
+        return new RosterEntry(Id, p.Kind, p.Categories, S.Status, Load, p.Capacity, HomeUnitOf(p), S.Version, p.Temporary);
     }
 
     private WorkerView View()
@@ -409,6 +400,9 @@ public sealed partial class WorkerGrain(
         }
     }
 
+    /// <summary>Where the worker belongs on screens and in rosters: its first grid or region, else its department.</summary>
+    private static string HomeUnitOf(WorkerProfile p) => p.Units.IsEmpty ? p.Department! : p.Units[0];
+
     private static IReadOnlyList<string> UnitsOf(WorkerProfile p) =>
         string.IsNullOrEmpty(p.Department) ? p.Units : [.. p.Units, p.Department];
 
@@ -445,7 +439,4 @@ public sealed partial class WorkerGrain(
             failures.Add(ex);
         }
     }
-
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Worker {WorkerId} could not report to {Unit}")]
-    private partial void LogNotifyFailed(Exception ex, string workerId, string unit);
 }

@@ -203,6 +203,7 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
                 // one append in flight at a time, as its grain awaits it; one that came again would wait for the
                 // batches before it, so appends of one incident still commit in order.
                 var incidents = batch.Select(a => a.IncidentId).ToHashSet(StringComparer.Ordinal);
+                writing.RemoveAll(w => w.Done.IsCompleted);     // NextBatchAsync already waited for a free writer
                 while (writing.Count >= _options.WritersInFlight || (writing.Count > 0 && writing.Any(w => w.Incidents.Overlaps(incidents))))
                 {
                     var done = await Task.WhenAny(writing.Select(w => w.Done));
