@@ -109,6 +109,16 @@ public sealed class ModeTests(ClusterFixture fixture)
 
         Assert.Equal([neighbour, neighbour, own, neighbour], picks);   // loads (own, neighbour): 2/0 → 2/1 → 2/2 → 3/2 → 3/3
 
+        // Workers report their load at most every 100 ms, to their grids and pools at once: wait until both grids have
+        // heard the newest, so the pools have been sent it too.
+        foreach (var (worker, grid) in new[] { (own, city.Grids[0]), (neighbour, city.Grids[1]) })
+        {
+            var load = (await Grains.GetGrain<IWorkerGrain>(worker).GetAsync()).Load;
+            await Eventually.Get(() => Grains.GetGrain<IGridGrain>(grid).GetAsync(), g => g.Roster.Single(e => e.WorkerId == worker).Load == load,
+                what: $"{worker}'s load reported");
+        }
+
+        await Task.Delay(200);      // and the pools, which hear the same reports one-way
         var full = await Grains.ReportAsync(Reports.Make(city.Grid));       // 4 > 3 for both: the street's pool is next
         Assert.Equal(streetStaff, full.Assignee!.Id);
         Assert.Contains($"least loaded fitting worker of street {city.Street}", full.Timeline.Single(e => e.Kind == IncidentEventKind.Dispatched).Reason);
