@@ -170,6 +170,11 @@ public sealed partial class IncidentGrain
         try
         {
             await CheckDeadlinesAsync();
+
+            // A timer counts whole milliseconds on its own clock, so it can fire a moment before the due time: then
+            // nothing was due, nothing was committed, and the timer must be armed again or the deadline waits for
+            // the sweeper (which a finished incident's retried tell never reaches again).
+            ArmTimer();
         }
         catch (Exception ex)
         {
@@ -177,9 +182,12 @@ public sealed partial class IncidentGrain
         }
     }
 
+    /// <summary>Rounded up to the next whole millisecond and one more, so the timer does not fire before the due time.</summary>
     private TimeSpan DelayUntil(DateTimeOffset at)
     {
         var delay = at - clock.Now;
-        return delay > TimeSpan.Zero ? delay : TimeSpan.Zero;
+        return delay > TimeSpan.Zero
+            ? TimeSpan.FromMilliseconds(Math.Ceiling(delay.TotalMilliseconds) + 1)
+            : TimeSpan.Zero;
     }
 }
