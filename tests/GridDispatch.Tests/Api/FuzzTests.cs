@@ -12,12 +12,15 @@ namespace GridDispatch.Tests.Api;
 /// outside the region of the targets) and none, bodies mutated from valid ones. No response may be a 5xx, and no refused
 /// request may change its target: requests go one at a time and each target is read before and after. Some generated
 /// requests are accidentally valid (a commander's mode switch, a campaign) and change things; that is allowed.
-/// Roll-up ticks are an hour apart here, so nothing but the requests moves the targets (no rebalancing between reads).
+/// Roll-up ticks and an incident's retried tells are an hour apart here, so nothing but the requests moves the targets
+/// (no rebalancing between reads, and no tell deadline passing 15 s after an accepted reassignment and recording the
+/// incident's next due time as a new entry).
 /// </summary>
 [Collection(ApiCollection.Name)]
 public sealed class FuzzTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly ApiFixture api = new("--GridDispatch:Dispatch:RollupInterval=01:00:00");
+    private readonly ApiFixture api = new("--GridDispatch:Dispatch:RollupInterval=01:00:00",
+        "--GridDispatch:Dispatch:TellRetryDelay=01:00:00");
 
     public Task InitializeAsync() => api.InitializeAsync();
 
