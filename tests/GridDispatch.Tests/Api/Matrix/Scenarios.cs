@@ -248,7 +248,7 @@ public static class TargetState
     public static async Task<string> WorkerAsync(IGrainFactory grains, string id)
     {
         var w = await grains.GetGrain<IWorkerGrain>(id).GetAsync();
-        return $"v{w.Version} {w.Status} {w.Location} load {w.Load} tasks {string.Join(",", w.Tasks.Select(t => $"{t.IncidentId}:{t.Status}"))}";
+        return $"v{w.Version} {w.Status} {w.Location} load {w.Load} tasks {string.Join(",", w.Tasks.Select(t => $"{t.IncidentId}:{t.Status}:{t.Severity}:{t.Weight}:{t.Overdue}:{t.Campaign}"))} kpi {w.Kpi.All}";
     }
 
     public static async Task<string> GridAsync(IGrainFactory grains, string code)
