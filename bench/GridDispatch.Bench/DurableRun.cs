@@ -23,16 +23,13 @@ public static class DurableRun
         var concurrency = Arg(1, 32);
         var connection = Environment.GetEnvironmentVariable("ConnectionStrings__GridDispatch")
             ?? throw new InvalidOperationException("Set ConnectionStrings__GridDispatch to a PostgreSQL database the bench may fill (and whose baseline_* tables it drops).");
-        var figures = new Dictionary<string, object>
+        var figures = new Dictionary<string, object?>
         {
-            ["cores"] = Environment.ProcessorCount,
-            ["memory_mib"] = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024),
-            ["dotnet"] = RuntimeInformation.FrameworkDescription,
             ["incidents"] = incidents,
             ["concurrency"] = concurrency,
         };
 
-        Console.WriteLine($"{Environment.ProcessorCount} cores, {figures["memory_mib"]} MiB, {RuntimeInformation.FrameworkDescription}; {incidents} incidents, {concurrency} callers");
+        Console.WriteLine($"{Environment.ProcessorCount} cores, {RuntimeInformation.FrameworkDescription}; {incidents} incidents, {concurrency} callers");
         // The rivals get the best of the engine's connection settings: auto-prepared statements (theirs never fail
         // mid-transaction), no reset on close.
         var tuned = GridDispatch.Silo.Database.ConnectionTuning.Apply(connection, autoPrepare: true);
@@ -90,22 +87,11 @@ public static class DurableRun
         figures["rows_by_table"] = after.ByTable.ToDictionary(kv => kv.Key, kv => Math.Round((kv.Value - before.ByTable.GetValueOrDefault(kv.Key)) / (double)incidents, 1))
             .Where(kv => kv.Value > 0).ToDictionary();
         figures["intake_vs_baseline"] = Math.Round(intakeRate / baseline.DispatchPerSecond, 2);
-        figures["intake_vs_raw_insert"] = Math.Round(intakeRate / (double)figures["raw_insert_per_s"], 2);
+        figures["intake_vs_raw_insert"] = Math.Round(intakeRate / (double)figures["raw_insert_per_s"]!, 2);
         figures["intake_p99_vs_baseline_p99"] = Math.Round(SqlBaseline.Percentile(latencies, 0.99) / baseline.P99Ms, 2);
         figures["peak_working_set_mib"] = Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024);
 
-        Console.WriteLine();
-        Console.WriteLine("| figure | value |");
-        Console.WriteLine("| --- | --- |");
-        foreach (var (key, value) in figures)
-        {
-            Console.WriteLine($"| {key} | {(value is Dictionary<string, double> d ? string.Join(", ", d.Select(kv => $"{kv.Key} {kv.Value}")) : value)} |");
-        }
-
-        Directory.CreateDirectory(Path.Combine("artifacts", "bench"));
-        var path = Path.Combine("artifacts", "bench", "durable.json");
-        await File.WriteAllTextAsync(path, JsonSerializer.Serialize(figures, new JsonSerializerOptions { WriteIndented = true }));
-        Console.WriteLine($"written {Path.GetFullPath(path)}");
+        await BenchReport.WriteAsync("durable", figures);
     }
 }
 

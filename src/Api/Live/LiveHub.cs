@@ -37,6 +37,12 @@ public sealed class LiveHub(IGrainFactory grains, LiveSubscriptions subscription
         return snapshot;
     }
 
+    /// <summary>
+    /// This host's clock. Every push carries the time its entity changed (<c>changedAt</c>); a client that shows or
+    /// measures how old a push is corrects its own clock by this (the round trip's midpoint against this answer).
+    /// </summary>
+    public DateTimeOffset ServerTime() => DateTimeOffset.UtcNow;
+
     private Caller CallerOrRefuse()
     {
         try
