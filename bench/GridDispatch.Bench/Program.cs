@@ -2,8 +2,8 @@ using System.Globalization;
 
 // Loop throughput on one in-process silo (embedded default: in-memory storage and reminders).
 // usage: dotnet run -c Release --project bench/GridDispatch.Bench -- [incidents=2000] [concurrency=32] [runs=3]
-//        dotnet run -c Release --project bench/GridDispatch.Bench -- live [reports=1000] [per-second=50]
-//        dotnet run -c Release --project bench/GridDispatch.Bench -- scale [districts=10] [streets=10] [communities=20] [grids=25]
+//        dotnet run -c Release --project bench/GridDispatch.Bench -- live [clients=1000] [rates=20,200] [seconds=20]
+//        [ConnectionStrings__GridDispatch=...] dotnet run -c Release --project bench/GridDispatch.Bench -- storm [districts=10] [streets=10] [communities=20] [grids=25]
 //        ConnectionStrings__GridDispatch=... dotnet run -c Release --project bench/GridDispatch.Bench -- durable [incidents=3000] [concurrency=32]
 if (args is ["durable", ..])
 {
@@ -17,9 +17,9 @@ if (args is ["live", ..])
     return;
 }
 
-if (args is ["scale", ..])
+if (args is ["storm" or "scale", ..])
 {
-    await GridDispatch.Bench.ScaleRun.RunAsync(args[1..]);
+    await GridDispatch.Bench.StormRun.RunAsync(args[1..]);
     return;
 }
 

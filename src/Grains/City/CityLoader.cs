@@ -18,6 +18,14 @@ public static class CityLoader
 {
     public static async Task<CityLoadReport> LoadAsync(IGrainFactory grains, CityDefinition city, int parallelism = 32, CancellationToken cancellationToken = default)
     {
+        var units = await LoadUnitsAsync(grains, city, parallelism, cancellationToken);
+        var workers = await LoadWorkersAsync(grains, city, parallelism, cancellationToken);
+        return units with { Workers = workers.Workers, Elapsed = units.Elapsed + workers.Elapsed, Failures = [.. units.Failures, .. workers.Failures] };
+    }
+
+    /// <summary>The first stages: departments, regions (top down), grids. Workers need these to join.</summary>
+    public static async Task<CityLoadReport> LoadUnitsAsync(IGrainFactory grains, CityDefinition city, int parallelism = 32, CancellationToken cancellationToken = default)
+    {
         var errors = city.Validate();
         if (errors.Count > 0)
         {
@@ -26,40 +34,44 @@ public static class CityLoader
 
         var watch = Stopwatch.StartNew();
         var failures = new ConcurrentQueue<string>();
-
-        async Task Stage<T>(IEnumerable<T> items, Func<T, Task> define, Func<T, string> name)
-        {
-            await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
-                async (item, _) =>
-                {
-                    try
-                    {
-                        await define(item);
-                    }
-                    catch (Exception ex)
-                    {
-                        failures.Enqueue($"{name(item)}: {ex.Message}");
-                    }
-                });
-        }
-
         await Stage(city.Departments, d =>
         {
             var key = RegionCode.DepartmentKey(city.Code, d.Code);
             return grains.GetGrain<IDepartmentGrain>(key).DefineAsync(new DepartmentDefinition(key, d.Name));
-        }, d => d.Code);
+        }, d => d.Code, failures, parallelism, cancellationToken);
 
         var regions = new List<RegionDefinition> { new(city.Code, city.Name, [.. city.Districts.Select(d => d.Code)]) };
         regions.AddRange(city.Districts.Select(d => new RegionDefinition(d.Code, d.Name, [.. d.Streets.Select(s => s.Code)])));
         regions.AddRange(city.Streets.Select(s => new RegionDefinition(s.Code, s.Name, [.. s.Communities.Select(c => c.Code)])));
         regions.AddRange(city.Communities.Select(c => new RegionDefinition(c.Code, c.Name, [.. c.Grids.Select(g => g.Code)])));
-        await Stage(regions, r => grains.GetRegion(r.Code).DefineAsync(r), r => r.Code);
+        await Stage(regions, r => grains.GetRegion(r.Code).DefineAsync(r), r => r.Code, failures, parallelism, cancellationToken);
 
         var grids = city.Grids.ToList();
-        await Stage(grids, g => grains.GetGrain<IGridGrain>(g.Code).DefineAsync(g.ToDefinition()), g => g.Code);
-
-        await Stage(city.Workers, w => grains.GetGrain<IWorkerGrain>(w.Id).RegisterAsync(w.ToProfile(city.Code)), w => w.Id);
-
-        return new CityLoadReport(regions.Count, grids.Count, city.Workers.Count, city.Departments.Count, watch.Elapsed, [.. failures]);
+        await Stage(grids, g => grains.GetGrain<IGridGrain>(g.Code).DefineAsync(g.ToDefinition()), g => g.Code, failures, parallelism, cancellationToken);
+        return new CityLoadReport(regions.Count, grids.Count, 0, city.Departments.Count, watch.Elapsed, [.. failures]);
     }
+
+    /// <summary>The last stage: every worker registers and joins its units' rosters.</summary>
+    public static async Task<CityLoadReport> LoadWorkersAsync(IGrainFactory grains, CityDefinition city, int parallelism = 32, CancellationToken cancellationToken = default)
+    {
+        var watch = Stopwatch.StartNew();
+        var failures = new ConcurrentQueue<string>();
+        await Stage(city.Workers, w => grains.GetGrain<IWorkerGrain>(w.Id).RegisterAsync(w.ToProfile(city.Code)), w => w.Id, failures, parallelism, cancellationToken);
+        return new CityLoadReport(0, 0, city.Workers.Count, 0, watch.Elapsed, [.. failures]);
+    }
+
+    private static async Task Stage<T>(IEnumerable<T> items, Func<T, Task> define, Func<T, string> name, ConcurrentQueue<string> failures,
+        int parallelism, CancellationToken cancellationToken) =>
+        await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
+            async (item, _) =>
+            {
+                try
+                {
+                    await define(item);
+                }
+                catch (Exception ex)
+                {
+                    failures.Enqueue($"{name(item)}: {ex.Message}");
+                }
+            });
 }

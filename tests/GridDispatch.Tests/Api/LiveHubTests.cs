@@ -53,6 +53,18 @@ public sealed class LiveHubTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task The_hub_tells_a_client_its_clock_so_the_age_of_a_push_can_be_corrected()
+    {
+        await using var connection = await ConnectAsync();
+        var before = DateTimeOffset.UtcNow;
+        var server = await connection.InvokeAsync<DateTimeOffset>("ServerTime");
+        var after = DateTimeOffset.UtcNow;
+
+        // Same machine, same clock: the answer lies within the round trip.
+        Assert.InRange(server, before.AddMilliseconds(-1), after.AddMilliseconds(1));
+    }
+
+    [Fact]
     public async Task A_storm_is_coalesced_yet_the_latest_state_of_every_incident_arrives()
     {
         const string grid = "449901001002002";
