@@ -6,12 +6,15 @@ namespace GridDispatch.Bench;
 
 /// <summary>
 /// GC pauses as the runtime reports them: from the start of suspending the managed threads (GCSuspendEEBegin, event 9)
-/// to the end of restarting them (GCRestartEEEnd, event 3), so every pause counts, not only the last GC of each kind.
+/// to the end of restarting them (GCRestartEEEnd, event 3), so every pause counts, not only the last GC of each kind;
+/// the GCStart (event 1) within a pause names the generation it collected.
 /// </summary>
 public sealed class GcPauseMeter : EventListener
 {
     private readonly object _gate = new();
     private DateTime? _suspendedAt;
+    private int _depth = -1;
+    private readonly double[] _maxByGeneration = new double[3];
     private double _maxMs;
     private double _totalMs;
     private int _pauses;
@@ -26,6 +29,12 @@ public sealed class GcPauseMeter : EventListener
         get { lock (_gate) { return _totalMs; } }
     }
 
+    /// <summary>The longest pause of a GC of generation 0, 1 and 2 (a pause that ran no GC of its own counts as 0).</summary>
+    public IReadOnlyDictionary<string, double> MaxByGeneration
+    {
+        get { lock (_gate) { return new Dictionary<string, double> { ["gen0"] = Math.Round(_maxByGeneration[0], 1), ["gen1"] = Math.Round(_maxByGeneration[1], 1), ["gen2"] = Math.Round(_maxByGeneration[2], 1) }; } }
+    }
+
     public int Pauses
     {
         get { lock (_gate) { return _pauses; } }
@@ -36,6 +45,7 @@ public sealed class GcPauseMeter : EventListener
         lock (_gate)
         {
             (_maxMs, _totalMs, _pauses) = (0, 0, 0);
+            Array.Clear(_maxByGeneration);
         }
     }
 
@@ -53,12 +63,20 @@ public sealed class GcPauseMeter : EventListener
         {
             if (e.EventId == 9)
             {
-                _suspendedAt = e.TimeStamp;
+                (_suspendedAt, _depth) = (e.TimeStamp, -1);
+            }
+            else if (e.EventId == 1 && e.Payload is { Count: > 1 } payload && payload[1] is uint depth)
+            {
+                _depth = (int)Math.Min(depth, 2);     // GCStart: its Depth is the generation collected
             }
             else if (e.EventId == 3 && _suspendedAt is { } at)
             {
                 var ms = (e.TimeStamp - at).TotalMilliseconds;
                 (_maxMs, _totalMs, _pauses, _suspendedAt) = (Math.Max(_maxMs, ms), _totalMs + ms, _pauses + 1, null);
+                if (_depth >= 0)
+                {
+                    _maxByGeneration[_depth] = Math.Max(_maxByGeneration[_depth], ms);
+                }
             }
         }
     }

@@ -115,6 +115,7 @@ public static class StormRun
         Console.WriteLine($"city roll-up: {view.Progress.Total:N0} building tasks, {view.Progress.Pending} pending, visible after {figures["sweep_visible_s"]} s; {modes.Summary.EmergencyGrids:N0} grids in emergency");
 
         figures["max_gc_pause_ms"] = Math.Round(pauses.MaxPauseMs, 1);
+        figures["max_gc_pause_ms_by_generation"] = pauses.MaxByGeneration;
         figures["gc_pauses"] = pauses.Pauses;
         figures["gc_pause_total_ms"] = Math.Round(pauses.TotalPauseMs);
         figures["warnings"] = warnings.Total;

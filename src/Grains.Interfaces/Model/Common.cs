@@ -83,6 +83,10 @@ public sealed record OperatingMode(
     public static readonly OperatingMode Default = new(Mode.Everyday, "");
 }
 
+/// <summary>A region's effective mode and how many times it has passed its mode down (its children's inherited version).</summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.ModeBroadcast")]
+public sealed record ModeBroadcast([property: Id(0)] OperatingMode Mode, [property: Id(1)] long Version);
+
 /// <summary>Live figures of a grid or region, as rolled up the tree.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.UnitSummary")]
 public sealed record UnitSummary(

@@ -59,6 +59,13 @@ public interface IRegionGrain : IRosterHolder, IRouteTarget, IModeFollower, ICam
 
     [Alias("Get")] Task<RegionView> GetAsync();
 
+    /// <summary>
+    /// The mode this region passes down and its broadcast count: a child that activates takes it when it is newer than
+    /// what it stored (it was not active when the switch went down, or its silo died before storing it). Interleaved,
+    /// so a child asking from its activation never waits behind a call this region makes to it.
+    /// </summary>
+    [AlwaysInterleave, Alias("CurrentMode")] Task<ModeBroadcast> CurrentModeAsync();
+
     /// <summary>A child's latest summary (a full snapshot, so a lost or repeated push heals itself). One-way, batched by the child.</summary>
     [OneWay, Alias("ChildChanged")] Task ChildChangedAsync(UnitSummary summary);
 

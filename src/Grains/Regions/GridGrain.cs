@@ -68,6 +68,17 @@ public sealed partial class GridGrain(
         {
             await RebuildOpenAsync();
         }
+
+        CatchUpModeSoon(mode =>
+        {
+            S.Mode = mode;
+            if (S.Definition is not null)
+            {
+                MarkChanged();      // (an undefined grid keeps it in memory only: its definition stores it)
+            }
+
+            return Task.CompletedTask;
+        });
     }
 
     public async Task StartCampaignAsync(CampaignOrder order)
@@ -339,15 +350,18 @@ public sealed partial class GridGrain(
             request with { Passes = request.Passes.Add(new RoutePass(RegionLevel.Grid, Code, reason)) });
     }
 
-    public async Task InheritModeAsync(OperatingMode mode, long version)
+    public Task InheritModeAsync(OperatingMode mode, long version)
     {
         if (!TakeInherited(version))
         {
-            return;
+            return Task.CompletedTask;
         }
 
+        // Not stored one by one: 50,000 grids take a city's switch at once, and the roll-up tick stores each with its
+        // new summary; a grid whose silo dies before that takes the mode from its community when it activates again.
         S.Mode = mode;
-        await StoreChangeAsync();
+        MarkChanged();
+        return Task.CompletedTask;
     }
 
     public async Task IncidentChangedAsync(IncidentSummary incident)

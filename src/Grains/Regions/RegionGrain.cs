@@ -141,6 +141,24 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
         }
     }
 
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        CatchUpModeSoon(async mode =>
+        {
+            S.Inherited = mode;
+            if (S.Definition is null)
+            {
+                S.Mode = S.OwnMode ?? mode;     // kept in memory only: a definition stores it, a stray lookup stores nothing
+                return;
+            }
+
+            await ApplyModeAsync();     // its children may have missed it too
+        });
+        return Task.CompletedTask;
+    }
+
+    public Task<ModeBroadcast> CurrentModeAsync() => Task.FromResult(new ModeBroadcast(S.Mode, S.ModeBroadcasts));
+
     public Task<RegionView> GetAsync() => S.Definition is null
         ? throw new DomainException(DomainErrors.NotFound, $"No {Level} '{Code}'")
         : Task.FromResult(View());

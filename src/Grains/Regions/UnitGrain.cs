@@ -28,6 +28,9 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
     private static readonly Action<ILogger, string, Exception?> FlushFailed =
         LoggerMessage.Define<string>(LogLevel.Warning, new EventId(2001, "RollupFlushFailed"), "Unit {Code} could not flush its roll-up on deactivation");
 
+    private static readonly Action<ILogger, string, Exception?> ModeCatchUpFailed =
+        LoggerMessage.Define<string>(LogLevel.Warning, new EventId(2002, "ModeCatchUpFailed"), "Unit {Code} could not ask its parent for the current mode; it goes on with its stored one");
+
     private readonly ILogger _logger;
     private bool _shuttingDown;
     private long _pushedVersion = -1;
@@ -118,6 +121,38 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
 
         S.InheritedVersion = version;
         return true;
+    }
+
+    /// <summary>
+    /// At activation, without holding it up (the parent may be on a silo that just died): asks the parent for its mode
+    /// once, on a one-shot timer, and applies it when the parent passed down a newer one than this unit took — a switch
+    /// that came while this unit was not active, or one taken but not yet stored when its silo died. When the parent
+    /// cannot be asked the unit goes on with its stored mode; the next broadcast reaches it.
+    /// </summary>
+    protected void CatchUpModeSoon(Func<OperatingMode, Task> apply)
+    {
+        if (RegionCode.Parent(Code) is not { } parent)
+        {
+            return;
+        }
+
+        IGrainTimer? timer = null;
+        timer = this.RegisterGrainTimer(async _ =>
+        {
+            timer?.Dispose();
+            try
+            {
+                var current = await GrainFactory.GetRegion(parent).CurrentModeAsync();
+                if (TakeInherited(current.Version))
+                {
+                    await apply(current.Mode);
+                }
+            }
+            catch (Exception ex)
+            {
+                ModeCatchUpFailed(_logger, Code, ex);
+            }
+        }, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
     }
 
     /// <summary>A change that only needs to reach the next roll-up.</summary>

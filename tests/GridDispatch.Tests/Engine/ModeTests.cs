@@ -1,3 +1,4 @@
+using Orleans.Core.Internal;
 using GridDispatch.Tests.Infrastructure;
 
 namespace GridDispatch.Tests.Engine;
@@ -40,6 +41,28 @@ public sealed class ModeTests(ClusterFixture fixture)
         Assert.All(calm.ModeHistory, h => Assert.Equal("commander-city", h.SetBy));
         var streetHistory = (await street.GetAsync()).ModeHistory;
         Assert.Equal([Mode.Emergency, Mode.Everyday], streetHistory.Select(h => h.Mode));
+    }
+
+    [Fact]
+    public async Task A_grid_that_missed_the_switch_takes_its_communitys_mode_when_it_activates_again()
+    {
+        var city = TestCity.Create(communities: 1, gridsPerCommunity: 2);
+        await city.LoadAsync(Grains);
+        var grid = Grains.GetGrain<IGridGrain>(city.Grid);
+        var other = city.Grids.First(g => g != city.Grid);
+
+        // The broadcast to one grid is lost (its silo died with the message, say): every other grid switches.
+        using (CallHooks.Before(nameof(IGridGrain.InheritModeAsync), city.Grid, _ => throw new TimeoutException("test: lost with its silo")))
+        {
+            await Grains.GetGrain<IStreetGrain>(city.Street).SwitchModeAsync(new ModeCommand(Mode.Emergency, "II", "flood", "commander-street"));
+            await Eventually.Get(() => Grains.GetGrain<IGridGrain>(other).GetModeAsync(), m => m!.Mode == Mode.Emergency, what: "the other grid switched");
+            Assert.Equal(Mode.Everyday, (await grid.GetModeAsync())!.Mode);
+        }
+
+        // Activated again, the grid asks its community and catches up.
+        await grid.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+        var mode = await Eventually.Get(grid.GetModeAsync, m => m!.Mode == Mode.Emergency, what: "the reactivated grid in emergency");
+        Assert.Equal((city.Street, "II"), (mode!.Scope, mode.Level));
     }
 
     private async Task SwitchStreetAsync(TestCity city, Mode mode)
