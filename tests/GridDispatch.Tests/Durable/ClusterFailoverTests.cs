@@ -42,6 +42,7 @@ public sealed class ClusterFailoverTests(PostgresServer postgres, ITestOutputHel
         var refusedReports = new List<IncidentReport>();
         var stream = Stopwatch.StartNew();
         TimeSpan? killedAt = null;
+        var acceptedBeforeKill = 0;
         Task<TimeSpan>? declaredDead = null;
         var slowest = TimeSpan.Zero;
         TimeSpan? lastFailure = null;
@@ -51,6 +52,7 @@ public sealed class ClusterFailoverTests(PostgresServer postgres, ITestOutputHel
             {
                 victim.Kill();
                 killedAt = stream.Elapsed;
+                acceptedBeforeKill = accepted.Count;
                 declaredDead = WhenDeclaredDead(connection, victimPort, stream);
             }
 
@@ -80,11 +82,17 @@ public sealed class ClusterFailoverTests(PostgresServer postgres, ITestOutputHel
             await Task.Delay(75);
         }
 
+        var streamEnd = stream.Elapsed;
         var dead = await declaredDead!;
         output.WriteLine($"killed silo declared dead {(dead - killedAt!.Value).TotalSeconds:F1} s after the kill; slowest report after the kill {slowest.TotalSeconds:F1} s; " +
             $"last failed report {(lastFailure is { } f && f > killedAt ? $"{(f - killedAt.Value).TotalSeconds:F1} s after the kill" : "none after the kill")}");
         output.WriteLine($"{accepted.Count} accepted ({cancelled.Count} cancelled), {refusedReports.Count} refused during the stream; victim killed at {killedAt:g}");
-        Assert.True(accepted.Count >= 80, $"only {accepted.Count} accepted");
+        // The stream went on through the failover: after the kill it accepted at least half as fast as before (a rate, not
+        // a count: how many fit in 12 s depends on what else the machine runs; alone on 2 cores it is ~105).
+        var rateBefore = acceptedBeforeKill / killedAt.Value.TotalSeconds;
+        var rateAfter = (accepted.Count - acceptedBeforeKill) / (streamEnd - killedAt.Value).TotalSeconds;
+        Assert.True(acceptedBeforeKill >= 10 && rateAfter >= rateBefore / 2,
+            $"{acceptedBeforeKill} accepted in the {killedAt.Value.TotalSeconds:F1} s before the kill, {accepted.Count - acceptedBeforeKill} after it");
 
         // A report refused during the failover, sent again with its key, lands once (whether or not the first try was stored).
         foreach (var report in refusedReports)
