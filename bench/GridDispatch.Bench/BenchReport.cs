@@ -42,6 +42,7 @@ public static class BenchReport
         null => "—",
         double d => d.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture),
         System.Collections.IDictionary d => string.Join(", ", d.Keys.Cast<object>().Select(k => $"{k} {Show(d[k])}")),
+        System.Collections.ICollection c => $"{c.Count} entries (in the JSON)",
         _ => value.ToString() ?? "",
     };
 }

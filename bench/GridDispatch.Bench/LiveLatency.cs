@@ -26,6 +26,9 @@ public static class LiveLatency
     private static readonly string[] Grids = [.. Enumerable.Range(1, 2).SelectMany(d => Enumerable.Range(1, 2).SelectMany(s => Enumerable.Range(1, 2)
         .SelectMany(c => Enumerable.Range(1, 3).Select(g => $"4499{d:D2}{s:D3}{c:D3}{g:D3}"))))];
 
+    /// <summary>Communities, streets and districts of the demo city.</summary>
+    private static readonly string[] Regions = [.. Grids.Select(g => g[..12]).Distinct(), .. Grids.Select(g => g[..9]).Distinct(), .. Grids.Select(g => g[..6]).Distinct()];
+
     public static async Task RunAsync(string[] args)
     {
         var clients = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1000;
@@ -155,8 +158,7 @@ public static class LiveLatency
             return $"grid:{Grids[i / 2 % Grids.Length]}";
         }
 
-        var regions = Grids.Select(g => g[..12]).Distinct().Concat(Grids.Select(g => g[..9]).Distinct()).Concat(Grids.Select(g => g[..6]).Distinct()).ToArray();
-        return $"region:{regions[i / 2 % regions.Length]}";
+        return $"region:{Regions[i / 2 % Regions.Length]}";
     }
 
     /// <summary>One browser tab: a connection, one topic, the newest version seen per incident and each push's latency.</summary>

@@ -69,16 +69,7 @@ public sealed partial class GridGrain(
             await RebuildOpenAsync();
         }
 
-        CatchUpModeSoon(mode =>
-        {
-            S.Mode = mode;
-            if (S.Definition is not null)
-            {
-                MarkChanged();      // (an undefined grid keeps it in memory only: its definition stores it)
-            }
-
-            return Task.CompletedTask;
-        });
+        CatchUpModeSoon();
     }
 
     public async Task StartCampaignAsync(CampaignOrder order)
@@ -360,7 +351,11 @@ public sealed partial class GridGrain(
         // Not stored one by one: 50,000 grids take a city's switch at once, and the roll-up tick stores each with its
         // new summary; a grid whose silo dies before that takes the mode from its community when it activates again.
         S.Mode = mode;
-        MarkChanged();
+        if (S.Definition is not null)
+        {
+            MarkChanged();      // (an undefined grid keeps it in memory only: its definition stores it)
+        }
+
         return Task.CompletedTask;
     }
 

@@ -107,7 +107,13 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
         }
 
         S.Inherited = mode;
-        await ApplyModeAsync();
+        if (S.Definition is null)
+        {
+            S.Mode = S.OwnMode ?? mode;     // kept in memory only: a definition stores it, a stray lookup stores nothing
+            return;
+        }
+
+        await ApplyModeAsync();     // passed on: children that missed it take it too
     }
 
     /// <summary>Recomputes the effective mode, stores it, and passes it to every child (one-way, 64 sends at a time).</summary>
@@ -143,17 +149,7 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        CatchUpModeSoon(async mode =>
-        {
-            S.Inherited = mode;
-            if (S.Definition is null)
-            {
-                S.Mode = S.OwnMode ?? mode;     // kept in memory only: a definition stores it, a stray lookup stores nothing
-                return;
-            }
-
-            await ApplyModeAsync();     // its children may have missed it too
-        });
+        CatchUpModeSoon();
         return Task.CompletedTask;
     }
 

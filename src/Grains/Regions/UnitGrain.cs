@@ -129,7 +129,7 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
     /// that came while this unit was not active, or one taken but not yet stored when its silo died. When the parent
     /// cannot be asked the unit goes on with its stored mode; the next broadcast reaches it.
     /// </summary>
-    protected void CatchUpModeSoon(Func<OperatingMode, Task> apply)
+    protected void CatchUpModeSoon()
     {
         if (RegionCode.Parent(Code) is not { } parent)
         {
@@ -142,11 +142,9 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
             timer?.Dispose();
             try
             {
+                // Taken as the broadcast it missed would have been (which ignores it unless it is newer).
                 var current = await GrainFactory.GetRegion(parent).CurrentModeAsync();
-                if (TakeInherited(current.Version))
-                {
-                    await apply(current.Mode);
-                }
+                await ((IModeFollower)this).InheritModeAsync(current.Mode, current.Version);
             }
             catch (Exception ex)
             {

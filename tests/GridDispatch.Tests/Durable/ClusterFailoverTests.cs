@@ -91,7 +91,7 @@ public sealed class ClusterFailoverTests(PostgresServer postgres, ITestOutputHel
         // a count: how many fit in 12 s depends on what else the machine runs; alone on 2 cores it is ~105).
         var rateBefore = acceptedBeforeKill / killedAt.Value.TotalSeconds;
         var rateAfter = (accepted.Count - acceptedBeforeKill) / (streamEnd - killedAt.Value).TotalSeconds;
-        Assert.True(acceptedBeforeKill >= 10 && rateAfter >= rateBefore / 2,
+        Assert.True(accepted.Count > acceptedBeforeKill && rateAfter >= rateBefore / 2,
             $"{acceptedBeforeKill} accepted in the {killedAt.Value.TotalSeconds:F1} s before the kill, {accepted.Count - acceptedBeforeKill} after it");
 
         // A report refused during the failover, sent again with its key, lands once (whether or not the first try was stored).
