@@ -174,6 +174,13 @@ public sealed class IncidentLoopTests(ClusterFixture fixture)
              IncidentState.Closed, IncidentState.Cancelled, IncidentState.Deferred],
             states.Select(s => s.State));
 
+        // A queue or worker change arms a tell deadline (1 s here); when it passes, an open incident records its next
+        // due time as a new entry. Each state is read again once that is over, so only the refused commands could move it.
+        states = [.. await Task.WhenAll(states.Select(s => Eventually.Get(() => Grains.Incident(s).GetAsync(),
+            v => !v.Deadlines.ContainsKey(DeadlineKind.Tell), TimeSpan.FromSeconds(30), $"{s.State} incident's tells heard")))];
+        Assert.Equal([IncidentState.Accepted, IncidentState.Dispatched, IncidentState.InProgress, IncidentState.Resolved, IncidentState.Verified,
+             IncidentState.Closed, IncidentState.Cancelled, IncidentState.Deferred], states.Select(s => s.State));
+
         var refusals = 0;
         foreach (var before in states)
         {
