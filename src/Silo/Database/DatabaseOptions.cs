@@ -18,6 +18,12 @@ public sealed class DatabaseOptions
     public int StartupAttempts { get; set; } = 10;
 
     public TimeSpan StartupDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Grain-state reads and writes in progress at once per silo (each holds a pooled connection); the rest queue.
+    /// Npgsql's pool holds 100 by default; the incident store's writers, its reads, reminders and membership use the rest.
+    /// </summary>
+    public int StateOperationsInFlight { get; set; } = 32;
 }
 
 /// <summary>Connection settings the engine's statements are written for, unless the connection string sets them.</summary>

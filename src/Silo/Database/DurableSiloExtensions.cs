@@ -30,6 +30,9 @@ public static class DurableSiloExtensions
     /// <summary>Cluster id and service id of every GridDispatch silo (section "GridDispatch:Cluster").</summary>
     public const string DefaultClusterId = "griddispatch";
 
+    /// <summary>The ADO.NET provider's own name; grains use <see cref="GridDispatchStorage.Name"/>, its bounded front.</summary>
+    private const string AdoNetStorageName = GridDispatchStorage.Name + "-adonet";
+
     public static ISiloBuilder UseDurableGridDispatch(this ISiloBuilder silo, IConfiguration configuration, string connectionString, SiloEndpointOptions endpoints)
     {
         connectionString = ConnectionTuning.Apply(connectionString);
@@ -93,12 +96,16 @@ public static class DurableSiloExtensions
         // State is written with the Orleans serializer: fields by [Id], types by [Alias], so renaming a class or its
         // assembly keeps old rows readable, and adding a field with a new id is backward compatible. (The default JSON
         // serializer stores .NET type names.)
-        silo.AddAdoNetGrainStorage(GridDispatchStorage.Name, options => options.Configure<Serializer>((o, serializer) =>
+        // Grains see the provider through BoundedGrainStorage, which keeps the pool from being asked for a
+        // connection per grain when a switch wakes the city.
+        silo.AddAdoNetGrainStorage(AdoNetStorageName, options => options.Configure<Serializer>((o, serializer) =>
         {
             o.Invariant = "Npgsql";
             o.ConnectionString = connectionString;
             o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
         }));
+        silo.Services.AddKeyedSingleton<IGrainStorage>(GridDispatchStorage.Name, (sp, _) =>
+            new BoundedGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>(AdoNetStorageName), database.StateOperationsInFlight));
 
         silo.UseAdoNetReminderService(o =>
         {
