@@ -252,44 +252,9 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
         S.OwnMode,
         [.. S.ModeHistory]);
 
-    private UnitSummary Summary()
-    {
-        var children = S.Children.Values.ToList();
-        var staff = S.Roster.HomeMembers(Code).ToList();
-        var byState = children.SelectMany(c => c.OpenByState)
-            .GroupBy(kv => kv.Key)
-            .ToImmutableDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
-        var red = children.Sum(c => c.Red);
-        var yellow = children.Sum(c => c.Yellow);
-        return new UnitSummary(
-            Code, Level, S.Definition?.Name ?? Code,
-            red > 0 ? Colour.Red : yellow > 0 ? Colour.Yellow : Colour.Green,
-            byState, children.Sum(c => c.OpenIncidents), children.Sum(c => c.Overdue),
-            children.Sum(c => c.Green), yellow, red,
-            children.Sum(c => c.Workers) + staff.Count,
-            children.Sum(c => c.Load) + staff.Sum(e => e.Load),
-            children.Sum(c => c.Capacity) + staff.Sum(e => e.Capacity),
-            children.Aggregate(KpiSet.Zero, (sum, c) => sum.Add(c.Kpi)),
-            S.Version, clock.Now, S.Mode,
-            MergeCampaigns(children),
-            children.Sum(c => c.SurgeWorkers) + staff.Count(e => e.Temporary),
-            children.Sum(c => c.Overloaded) + staff.Count(e => e.Load > e.Capacity * Policy.OverloadedAt),
-            [.. children.Where(c => !c.TopLoaded.IsDefault).SelectMany(c => c.TopLoaded)
-                .Concat(staff.Select(WorkerBrief.Of))
-                .OrderByDescending(w => w.Utilisation).ThenBy(w => w.WorkerId, StringComparer.Ordinal).Take(TopLoaded)],
-            children.Sum(c => c.EmergencyGrids));
-    }
-
-    private static ImmutableDictionary<string, CampaignProgress>? MergeCampaigns(List<UnitSummary> children)
-    {
-        var merged = new Dictionary<string, CampaignProgress>(StringComparer.Ordinal);
-        foreach (var (id, progress) in children.Where(c => c.Campaigns is not null).SelectMany(c => c.Campaigns!))
-        {
-            merged[id] = merged.TryGetValue(id, out var sum) ? sum.Add(progress) : progress;
-        }
-
-        return merged.Count == 0 ? null : merged.ToImmutableDictionary(StringComparer.Ordinal);
-    }
+    private UnitSummary Summary() => UnitRollUp.Merge(
+        Code, Level, S.Definition?.Name ?? Code, S.Children.Values, [.. S.Roster.HomeMembers(Code)], S.Version, clock.Now, S.Mode,
+        Policy.OverloadedAt, TopLoaded);
 }
 
 public sealed class CommunityGrain(

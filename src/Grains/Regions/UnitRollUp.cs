@@ -1,0 +1,102 @@
+using System.Collections.Immutable;
+
+namespace GridDispatch.Regions;
+
+/// <summary>
+/// A region's summary from its children's summaries and its own staff: what every community, street, district and the
+/// city compute on each roll-up tick (2,111 regions in a 50,000-grid city, every 2 s), so it is a pure function, one
+/// pass over the children with plain counters (measured in the bench's micro-benchmarks against the LINQ it replaced).
+/// </summary>
+public static class UnitRollUp
+{
+    private static readonly int States = Enum.GetValues<IncidentState>().Length;
+
+    public static UnitSummary Merge(string code, RegionLevel level, string name, IReadOnlyCollection<UnitSummary> children,
+        IReadOnlyList<RosterEntry> staff, long version, DateTimeOffset now, OperatingMode mode, double overloadedAt, int topLoaded)
+    {
+        Span<int> byState = stackalloc int[States];
+        int open = 0, overdue = 0, green = 0, yellow = 0, red = 0, workers = staff.Count, load = 0, capacity = 0;
+        int surge = 0, overloaded = 0, emergency = 0;
+        var all = new int[7];
+        var urgent = new int[7];
+        Dictionary<string, CampaignProgress>? campaigns = null;
+        var top = new List<WorkerBrief>(topLoaded * 2);
+        foreach (var c in children)
+        {
+            foreach (var (state, count) in c.OpenByState)
+            {
+                byState[(int)state] += count;
+            }
+
+            open += c.OpenIncidents;
+            overdue += c.Overdue;
+            green += c.Green;
+            yellow += c.Yellow;
+            red += c.Red;
+            workers += c.Workers;
+            load += c.Load;
+            capacity += c.Capacity;
+            surge += c.SurgeWorkers;
+            overloaded += c.Overloaded;
+            emergency += c.EmergencyGrids;
+            Add(all, c.Kpi.All);
+            Add(urgent, c.Kpi.Urgent);
+            if (c.Campaigns is not null)
+            {
+                campaigns ??= new Dictionary<string, CampaignProgress>(StringComparer.Ordinal);
+                foreach (var (id, progress) in c.Campaigns)
+                {
+                    campaigns[id] = campaigns.TryGetValue(id, out var sum) ? sum.Add(progress) : progress;
+                }
+            }
+
+            if (!c.TopLoaded.IsDefault)
+            {
+                top.AddRange(c.TopLoaded);
+            }
+        }
+
+        foreach (var e in staff)
+        {
+            load += e.Load;
+            capacity += e.Capacity;
+            surge += e.Temporary ? 1 : 0;
+            overloaded += e.Load > e.Capacity * overloadedAt ? 1 : 0;
+            top.Add(WorkerBrief.Of(e));
+        }
+
+        var states = ImmutableDictionary.CreateBuilder<IncidentState, int>();
+        for (var s = 0; s < States; s++)
+        {
+            if (byState[s] != 0)
+            {
+                states[(IncidentState)s] = byState[s];
+            }
+        }
+
+        top.Sort(static (a, b) => b.Utilisation.CompareTo(a.Utilisation) is var byLoad and not 0 ? byLoad : string.CompareOrdinal(a.WorkerId, b.WorkerId));
+        return new UnitSummary(
+            code, level, name,
+            red > 0 ? Colour.Red : yellow > 0 ? Colour.Yellow : Colour.Green,
+            states.ToImmutable(), open, overdue, green, yellow, red, workers, load, capacity,
+            new KpiSet(Counters(all), Counters(urgent)),
+            version, now, mode,
+            campaigns is { Count: > 0 } ? campaigns.ToImmutableDictionary(StringComparer.Ordinal) : null,
+            surge, overloaded,
+            [.. top.Take(topLoaded)],
+            emergency);
+    }
+
+    private static void Add(int[] sum, KpiCounters k)
+    {
+        sum[0] += k.Due;
+        sum[1] += k.Closed;
+        sum[2] += k.ClosedOnTime;
+        sum[3] += k.Deferred;
+        sum[4] += k.Reworked;
+        sum[5] += k.Rated;
+        sum[6] += k.RatingSum;
+    }
+
+    private static KpiCounters Counters(int[] s) => new(s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
+}
