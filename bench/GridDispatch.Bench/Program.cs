@@ -4,10 +4,38 @@ using System.Globalization;
 // usage: dotnet run -c Release --project bench/GridDispatch.Bench -- [incidents=2000] [concurrency=32] [runs=3]
 //        dotnet run -c Release --project bench/GridDispatch.Bench -- live [clients=1000] [rates=20,200] [seconds=20]
 //        [ConnectionStrings__GridDispatch=...] dotnet run -c Release --project bench/GridDispatch.Bench -- storm [districts=10] [streets=10] [communities=20] [grids=25]
+//        [ConnectionStrings__GridDispatch=...] dotnet run -c Release --project bench/GridDispatch.Bench -- steady [rates=25,50,...,1600] [seconds=10]
+//        [ConnectionStrings__GridDispatch=...] dotnet run -c Release --project bench/GridDispatch.Bench -- surge [temporary=580000] [districts=30] [streets=30] [communities=30] [grids=2]
+//        ConnectionStrings__GridDispatch=... dotnet run -c Release --project bench/GridDispatch.Bench -- failover [rate=40] [seconds=30]
+//        dotnet run -c Release --project bench/GridDispatch.Bench -- micro [BenchmarkDotNet filter]
 //        ConnectionStrings__GridDispatch=... dotnet run -c Release --project bench/GridDispatch.Bench -- durable [incidents=3000] [concurrency=32]
 if (args is ["durable", ..])
 {
     await GridDispatch.Bench.DurableRun.RunAsync(args[1..]);
+    return;
+}
+
+if (args is ["steady", ..])
+{
+    await GridDispatch.Bench.SteadyRun.RunAsync(args[1..]);
+    return;
+}
+
+if (args is ["surge", ..])
+{
+    await GridDispatch.Bench.SurgeRun.RunAsync(args[1..]);
+    return;
+}
+
+if (args is ["failover", ..])
+{
+    await GridDispatch.Bench.FailoverRun.RunAsync(args[1..]);
+    return;
+}
+
+if (args is ["micro", ..])
+{
+    await GridDispatch.Bench.MicroRun.RunAsync(args[1..]);
     return;
 }
 

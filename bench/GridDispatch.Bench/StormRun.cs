@@ -2,13 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using GridDispatch.City;
 using GridDispatch.Domain;
-using GridDispatch.Silo;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Configuration;
 
 namespace GridDispatch.Bench;
 
@@ -30,25 +24,9 @@ public static class StormRun
 
         using var pauses = new GcPauseMeter();
         var warnings = new WarningCounter();
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Logging.AddProvider(warnings);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["GridDispatch:City:LoadOnStart"] = "false",
-            ["GridDispatch:Simulation:Enabled"] = "false",
-            ["GridDispatch:Command:Commanders:bench-commander"] = spec.Code,
-        });
-        var connection = builder.Configuration.GetConnectionString("GridDispatch");
-        builder.UseOrleans(silo =>
-        {
-            silo.UseGridDispatch(builder.Configuration);
-            silo.AddIncomingGrainCallFilter<ScaleProbe>();
-            silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromHours(2));
-        });
-        using var host = builder.Build();
-        await host.StartAsync();
-        var grains = host.Services.GetRequiredService<IGrainFactory>();
+        using var host = await CityHost.StartAsync(spec.Code, warnings, silo => silo.AddIncomingGrainCallFilter<ScaleProbe>());
+        var connection = host.ConnectionString;
+        var grains = host.Grains;
         var figures = new Dictionary<string, object?> { ["storage"] = connection is null ? "memory" : "postgresql" };
 
         var watch = Stopwatch.StartNew();
@@ -147,7 +125,7 @@ public static class StormRun
         Environment.Exit(0);
     }
 
-    private static double Seconds(TimeSpan t) => Math.Round(t.TotalSeconds, 2);
+    internal static double Seconds(TimeSpan t) => Math.Round(t.TotalSeconds, 2);
 
     private static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout)
     {
@@ -164,7 +142,7 @@ public static class StormRun
         }
     }
 
-    private static long Collect(string when)
+    internal static long Collect(string when)
     {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         var heap = GC.GetTotalMemory(false);
@@ -172,7 +150,7 @@ public static class StormRun
         return heap;
     }
 
-    private static long Mib(long bytes) => bytes / (1024 * 1024);
+    internal static long Mib(long bytes) => bytes / (1024 * 1024);
 }
 
 /// <summary>Sees, inside the silo, when the last grid took a mode broadcast and when it had dispatched a campaign round.</summary>

@@ -24,8 +24,8 @@ public sealed class ClusterFailoverTests(PostgresServer postgres, ITestOutputHel
         var connection = await postgres.CreateDatabaseAsync("gd_" + Guid.NewGuid().ToString("N")[..12]);
         await SchemaMigrator.MigrateAsync(connection);
         var victimPort = ApiFixture.FreePort();
-        using var survivor = SiloProcess.Start(connection, ApiFixture.FreePort(), Settings);
-        using var victim = SiloProcess.Start(connection, victimPort, Settings);
+        using var survivor = SiloProcess.Start(connection, ApiFixture.FreePort(), Settings, SiloProcess.TestConfiguration);
+        using var victim = SiloProcess.Start(connection, victimPort, Settings, SiloProcess.TestConfiguration);
         await Eventually.Get(() => ActiveSilos(connection), n => n == 2, TimeSpan.FromSeconds(60), "two silo processes active");
         await using var host = await DurableHost.StartAsync(connection, Settings);
         await Eventually.Get(() => ActiveSilos(connection), n => n == 3, TimeSpan.FromSeconds(30), "three silos active");
@@ -201,57 +201,5 @@ public sealed class ClusterFailoverTests(PostgresServer postgres, ITestOutputHel
         await using var read = new NpgsqlCommand("SELECT status FROM gd_membership WHERE port = $1 ORDER BY generation DESC LIMIT 1", db);
         read.Parameters.AddWithValue(port);
         return (int)(await read.ExecuteScalarAsync() ?? -1);
-    }
-}
-
-/// <summary>A GridDispatch.Silo process of its own, on loopback ports, against a given database.</summary>
-public sealed class SiloProcess : IDisposable
-{
-    private readonly Process _process;
-
-    private SiloProcess(Process process) => _process = process;
-
-    public static SiloProcess Start(string connectionString, int siloPort, IDictionary<string, string?> settings)
-    {
-        // The silo's own build output (this test's output carries the web framework's assemblies, not the silo's).
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var siloDir = Path.Combine(RepoPaths.Root, "src", "Silo", "bin", configuration, "net10.0");
-        var start = new ProcessStartInfo("dotnet", Path.Combine(siloDir, "GridDispatch.Silo.dll"))
-        {
-            WorkingDirectory = siloDir,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["ConnectionStrings__GridDispatch"] = connectionString;
-        start.Environment["GridDispatch__Silo__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["GridDispatch__Silo__GatewayPort"] = ApiFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["GridDispatch__City__LoadOnStart"] = "false";
-        start.Environment["GridDispatch__Simulation__Enabled"] = "false";
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
-        foreach (var (key, value) in settings)
-        {
-            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return new SiloProcess(process);
-    }
-
-    /// <summary>SIGKILL: no shutdown, no goodbye to the cluster.</summary>
-    public void Kill() => _process.Kill(entireProcessTree: true);
-
-    public void Dispose()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(5000);
-        }
-
-        _process.Dispose();
     }
 }
