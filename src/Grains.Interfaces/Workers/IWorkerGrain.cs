@@ -15,6 +15,12 @@ public interface IWorkerGrain : IGrainWithStringKey
 
     [Alias("Get")] Task<WorkerView> GetAsync();
 
+    /// <summary>
+    /// The worker's profile, or null when no worker has this id: a probe that does not throw (a surge checks every new
+    /// id this way, and an exception per new worker was 16% of a 580,000-worker surge's CPU).
+    /// </summary>
+    [Alias("Profile")] Task<WorkerProfile?> ProfileAsync();
+
     [Alias("SetStatus")] Task<WorkerView> SetStatusAsync(WorkerStatus status);
 
     [Alias("SetLocation")] Task<WorkerView> SetLocationAsync(GeoPoint location);

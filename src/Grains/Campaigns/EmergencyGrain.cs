@@ -111,15 +111,7 @@ public sealed partial class EmergencyGrain(
         // checked (32 at a time) before any is registered.
         var permanent = new bool[request.Workers.Length];
         await InWindowAsync(Enumerable.Range(0, request.Workers.Length), 32, async i =>
-        {
-            try
-            {
-                permanent[i] = !(await GrainFactory.GetGrain<IWorkerGrain>(request.Workers[i].Id).GetAsync()).Profile.Temporary;
-            }
-            catch (DomainException ex) when (ex.Code == DomainErrors.NotFound)
-            {
-            }
-        });
+            permanent[i] = await GrainFactory.GetGrain<IWorkerGrain>(request.Workers[i].Id).ProfileAsync() is { Temporary: false });
         if (Array.IndexOf(permanent, true) is var taken and >= 0)
         {
             throw new DomainException(DomainErrors.Conflict, $"'{request.Workers[taken].Id}' is a permanent worker", $"workers[{taken}].id");

@@ -104,6 +104,8 @@ public sealed partial class WorkerGrain(
 
     public Task<WorkerView> GetAsync() => Task.FromResult(View());
 
+    public Task<WorkerProfile?> ProfileAsync() => Task.FromResult(S.Profile);
+
     public async Task<WorkerView> SetStatusAsync(WorkerStatus status)
     {
         RequireRegistered();
