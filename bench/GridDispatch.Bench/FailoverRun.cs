@@ -6,7 +6,6 @@ using GridDispatch.Domain;
 using GridDispatch.Silo.Database;
 using GridDispatch.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace GridDispatch.Bench;
 
@@ -40,10 +39,10 @@ public static class FailoverRun
         var victimPort = SiloProcess.FreePort();
         using var other = SiloProcess.Start(connection, SiloProcess.FreePort(), settings, "Release");
         using var victim = SiloProcess.Start(connection, victimPort, settings, "Release");
-        await WaitAsync(() => ActiveSilosAsync(connection), n => n == 2, TimeSpan.FromSeconds(60), "two silo processes active");
+        await WaitAsync(() => SiloProcess.ActiveSilosAsync(connection), n => n == 2, TimeSpan.FromSeconds(60), "two silo processes active");
         var warnings = new WarningCounter();
         using var host = await CityHost.StartAsync("4494", warnings);
-        await WaitAsync(() => ActiveSilosAsync(connection), n => n == 3, TimeSpan.FromSeconds(60), "three silos active");
+        await WaitAsync(() => SiloProcess.ActiveSilosAsync(connection), n => n == 3, TimeSpan.FromSeconds(60), "three silos active");
 
         var spec = new CitySpec(Code: "4494", Name: "Failover City", Districts: 1, StreetsPerDistrict: 4, CommunitiesPerStreet: 5, GridsPerCommunity: 4, WorkersPerGrid: 3);
         var city = CityGenerator.Generate(spec, CategoryCatalog.LoadDefault(), new DifficultyScorer(Options.Create(new DifficultyOptions())));
@@ -183,11 +182,7 @@ public static class FailoverRun
     {
         while (Stopwatch.GetElapsedTime(start) < TimeSpan.FromMinutes(3))
         {
-            await using var db = new NpgsqlConnection(connection);
-            await db.OpenAsync();
-            await using var read = new NpgsqlCommand("SELECT status FROM gd_membership WHERE port = $1 ORDER BY generation DESC LIMIT 1", db);
-            read.Parameters.AddWithValue(port);
-            if ((int)(await read.ExecuteScalarAsync() ?? -1) == 6)
+            if (await SiloProcess.MembershipStatusAsync(connection, port) == 6)
             {
                 return Stopwatch.GetElapsedTime(start);
             }
@@ -196,14 +191,6 @@ public static class FailoverRun
         }
 
         throw new TimeoutException("the killed silo was never declared dead");
-    }
-
-    private static async Task<long> ActiveSilosAsync(string connection)
-    {
-        await using var db = new NpgsqlConnection(connection);
-        await db.OpenAsync();
-        await using var count = new NpgsqlCommand("SELECT count(*) FROM gd_membership WHERE status = 3", db);
-        return (long)(await count.ExecuteScalarAsync())!;
     }
 
     private static async Task WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout, string what)

@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using GridDispatch.Api;
 using Microsoft.AspNetCore.Builder;
@@ -37,7 +35,7 @@ public static class LiveLatency
 
         var app = GridDispatchApi.Create(
         [
-            "--urls=http://127.0.0.1:0", $"--GridDispatch:Silo:SiloPort={FreePort()}", $"--GridDispatch:Silo:GatewayPort={FreePort()}",
+            "--urls=http://127.0.0.1:0", $"--GridDispatch:Silo:SiloPort={GridDispatch.Tests.Infrastructure.SiloProcess.FreePort()}", $"--GridDispatch:Silo:GatewayPort={GridDispatch.Tests.Infrastructure.SiloProcess.FreePort()}",
             "--GridDispatch:Simulation:Enabled=false", "--Logging:LogLevel:Default=Warning", "--GridDispatch:Auth:DevIssuer:Enabled=true",
             "--GridDispatch:RateLimits:IntakePerMinute=100000000", // one client sends all the load
             "--GridDispatch:RateLimits:CommandsPerUserPerMinute=100000000",
@@ -237,13 +235,6 @@ public static class LiveLatency
         }
 
         public ValueTask DisposeAsync() => _hub.DisposeAsync();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string FindApiProject()

@@ -9,46 +9,27 @@ using System.Globalization;
 //        ConnectionStrings__GridDispatch=... dotnet run -c Release --project bench/GridDispatch.Bench -- failover [rate=40] [seconds=30]
 //        dotnet run -c Release --project bench/GridDispatch.Bench -- micro [BenchmarkDotNet filter]
 //        ConnectionStrings__GridDispatch=... dotnet run -c Release --project bench/GridDispatch.Bench -- durable [incidents=3000] [concurrency=32]
-if (args is ["durable", ..])
+Func<string[], Task>? scenario = args.FirstOrDefault() switch
 {
-    await GridDispatch.Bench.DurableRun.RunAsync(args[1..]);
+    "durable" => GridDispatch.Bench.DurableRun.RunAsync,
+    "steady" => GridDispatch.Bench.SteadyRun.RunAsync,
+    "surge" => GridDispatch.Bench.SurgeRun.RunAsync,
+    "failover" => GridDispatch.Bench.FailoverRun.RunAsync,
+    "micro" => GridDispatch.Bench.MicroRun.RunAsync,
+    "live" => GridDispatch.Bench.LiveLatency.RunAsync,
+    "storm" or "scale" => GridDispatch.Bench.StormRun.RunAsync,
+    _ => null,
+};
+if (scenario is not null)
+{
+    await scenario(args[1..]);
     return;
 }
 
-if (args is ["steady", ..])
+if (args.Length > 0 && !int.TryParse(args[0], CultureInfo.InvariantCulture, out _))
 {
-    await GridDispatch.Bench.SteadyRun.RunAsync(args[1..]);
-    return;
-}
-
-if (args is ["surge", ..])
-{
-    await GridDispatch.Bench.SurgeRun.RunAsync(args[1..]);
-    return;
-}
-
-if (args is ["failover", ..])
-{
-    await GridDispatch.Bench.FailoverRun.RunAsync(args[1..]);
-    return;
-}
-
-if (args is ["micro", ..])
-{
-    await GridDispatch.Bench.MicroRun.RunAsync(args[1..]);
-    return;
-}
-
-if (args is ["live", ..])
-{
-    await GridDispatch.Bench.LiveLatency.RunAsync(args[1..]);
-    return;
-}
-
-if (args is ["storm" or "scale", ..])
-{
-    await GridDispatch.Bench.StormRun.RunAsync(args[1..]);
-    return;
+    Console.Error.WriteLine($"unknown scenario '{args[0]}': durable, steady, surge, failover, micro, live, storm, or a number of incidents (see the usage above Program.cs)");
+    Environment.Exit(2);
 }
 
 var incidents = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2000;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using GridDispatch.Silo.Database;
 using GridDispatch.Tests.Infrastructure;
-using Npgsql;
 using Xunit.Abstractions;
 
 namespace GridDispatch.Tests.Durable;
@@ -26,9 +25,9 @@ public sealed class ClusterFailoverTests(PostgresServer postgres, ITestOutputHel
         var victimPort = ApiFixture.FreePort();
         using var survivor = SiloProcess.Start(connection, ApiFixture.FreePort(), Settings, SiloProcess.TestConfiguration);
         using var victim = SiloProcess.Start(connection, victimPort, Settings, SiloProcess.TestConfiguration);
-        await Eventually.Get(() => ActiveSilos(connection), n => n == 2, TimeSpan.FromSeconds(60), "two silo processes active");
+        await Eventually.Get(() => SiloProcess.ActiveSilosAsync(connection), n => n == 2, TimeSpan.FromSeconds(60), "two silo processes active");
         await using var host = await DurableHost.StartAsync(connection, Settings);
-        await Eventually.Get(() => ActiveSilos(connection), n => n == 3, TimeSpan.FromSeconds(30), "three silos active");
+        await Eventually.Get(() => SiloProcess.ActiveSilosAsync(connection), n => n == 3, TimeSpan.FromSeconds(30), "three silos active");
 
         // Realistic capacities: 30 load points each, so a worker holds at most 10 critical tasks (weight 3).
         var city = TestCity.Create(communities: 2, gridsPerCommunity: 4);
@@ -175,7 +174,7 @@ public sealed class ClusterFailoverTests(PostgresServer postgres, ITestOutputHel
     {
         while (clock.Elapsed < TimeSpan.FromMinutes(2))
         {
-            if (await SiloStatus(connection, port) == 6)
+            if (await SiloProcess.MembershipStatusAsync(connection, port) == 6)
             {
                 return clock.Elapsed;
             }
@@ -184,22 +183,5 @@ public sealed class ClusterFailoverTests(PostgresServer postgres, ITestOutputHel
         }
 
         throw new TimeoutException("the killed silo was never declared dead");
-    }
-
-    private static async Task<long> ActiveSilos(string connection)
-    {
-        await using var db = new NpgsqlConnection(connection);
-        await db.OpenAsync();
-        await using var count = new NpgsqlCommand("SELECT count(*) FROM gd_membership WHERE status = 3", db);
-        return (long)(await count.ExecuteScalarAsync())!;
-    }
-
-    private static async Task<int> SiloStatus(string connection, int port)
-    {
-        await using var db = new NpgsqlConnection(connection);
-        await db.OpenAsync();
-        await using var read = new NpgsqlCommand("SELECT status FROM gd_membership WHERE port = $1 ORDER BY generation DESC LIMIT 1", db);
-        read.Parameters.AddWithValue(port);
-        return (int)(await read.ExecuteScalarAsync() ?? -1);
     }
 }

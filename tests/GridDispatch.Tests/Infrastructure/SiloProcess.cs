@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Npgsql;
 
 namespace GridDispatch.Tests.Infrastructure;
 
@@ -69,6 +70,25 @@ public sealed class SiloProcess : IDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Silos the membership table lists as active (status 3).</summary>
+    public static async Task<long> ActiveSilosAsync(string connectionString)
+    {
+        await using var db = new NpgsqlConnection(connectionString);
+        await db.OpenAsync();
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM gd_membership WHERE status = 3", db);
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>The membership status of the newest silo on <paramref name="port"/> (6 = dead), or -1 when none is listed.</summary>
+    public static async Task<int> MembershipStatusAsync(string connectionString, int port)
+    {
+        await using var db = new NpgsqlConnection(connectionString);
+        await db.OpenAsync();
+        await using var read = new NpgsqlCommand("SELECT status FROM gd_membership WHERE port = $1 ORDER BY generation DESC LIMIT 1", db);
+        read.Parameters.AddWithValue(port);
+        return (int)(await read.ExecuteScalarAsync() ?? -1);
     }
 
     private static string RepositoryRoot()
