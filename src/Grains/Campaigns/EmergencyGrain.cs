@@ -117,17 +117,29 @@ public sealed partial class EmergencyGrain(
             throw new DomainException(DomainErrors.Conflict, $"'{request.Workers[taken].Id}' is a permanent worker", $"workers[{taken}].id");
         }
 
-        await InWindowAsync(request.Workers.Zip(placements), 16, async pair =>
+        // Whoever was registered is the episode's, even when a later registration fails: stand-down must release them.
+        var registered = new bool[request.Workers.Length];
+        try
         {
-            var (w, place) = pair;
-            await GrainFactory.GetGrain<IWorkerGrain>(w.Id).RegisterAsync(new WorkerProfile(
-                w.Id, w.Name, w.Kind, [place.GridCode], w.Categories.IsDefault ? [] : w.Categories, w.Capacity, SurgeScope: Code));
-        });
-
-        // A set for the check: the list holds every surge worker of the episode (580,000 in the field reports' surge),
-        // and a list lookup per new worker made a large surge quadratic.
-        var known = episode.SurgeWorkers.ToHashSet(StringComparer.Ordinal);
-        episode.SurgeWorkers.AddRange(request.Workers.Select(w => w.Id).Where(known.Add));
+            await InWindowAsync(request.Workers.Zip(placements).Select((pair, i) => (pair.First, pair.Second, i)), 16, async item =>
+            {
+                var (w, place, i) = item;
+                await GrainFactory.GetGrain<IWorkerGrain>(w.Id).RegisterAsync(new WorkerProfile(
+                    w.Id, w.Name, w.Kind, [place.GridCode], w.Categories.IsDefault ? [] : w.Categories, w.Capacity, SurgeScope: Code));
+                registered[i] = true;
+            });
+        }
+        finally
+        {
+            // A set for the check: the list holds every surge worker of the episode (580,000 in the field reports'
+            // surge), and a list lookup per new worker made a large surge quadratic.
+            var known = episode.SurgeWorkers.ToHashSet(StringComparer.Ordinal);
+            episode.SurgeWorkers.AddRange(request.Workers.Where((w, i) => registered[i]).Select(w => w.Id).Where(known.Add));
+            if (Array.IndexOf(registered, false) >= 0)
+            {
+                await store.WriteStateAsync();
+            }
+        }
 
         await store.WriteStateAsync();
         LogSurge(request.Workers.Length, request.Scope, request.Actor);
@@ -249,16 +261,32 @@ public sealed partial class EmergencyGrain(
     private static async Task InWindowAsync<T>(IEnumerable<T> items, int width, Func<T, Task> call)
     {
         var running = new List<Task>(width);
-        foreach (var item in items)
+        try
         {
-            if (running.Count == width)
+            foreach (var item in items)
             {
-                var done = await Task.WhenAny(running);
-                running.Remove(done);
-                await done;
-            }
+                if (running.Count == width)
+                {
+                    var done = await Task.WhenAny(running);
+                    running.Remove(done);
+                    await done;
+                }
 
-            running.Add(call(item));
+                running.Add(call(item));
+            }
+        }
+        finally
+        {
+            // On a failure the calls still in flight are waited for (and their own failures observed) before the first
+            // one is rethrown, so none of them runs on after the request has ended.
+            try
+            {
+                await Task.WhenAll(running);
+            }
+            catch (Exception)
+            {
+                // observed here; the loop's own failure, or the first of these below, is what the caller sees
+            }
         }
 
         await Task.WhenAll(running);
