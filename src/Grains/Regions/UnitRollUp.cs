@@ -20,12 +20,22 @@ public static class UnitRollUp
         var all = new int[7];
         var urgent = new int[7];
         Dictionary<string, CampaignProgress>? campaigns = null;
+        Dictionary<IncidentState, int>? unknown = null;
         var top = new List<WorkerBrief>(topLoaded * 2);
         foreach (var c in children)
         {
             foreach (var (state, count) in c.OpenByState)
             {
-                byState[(int)state] += count;
+                if ((uint)state < (uint)States)
+                {
+                    byState[(int)state] += count;
+                }
+                else
+                {
+                    // A state this build does not know (a newer silo during a rolling upgrade): kept, not dropped.
+                    unknown ??= [];
+                    unknown[state] = unknown.GetValueOrDefault(state) + count;
+                }
             }
 
             open += c.OpenIncidents;
@@ -72,6 +82,11 @@ public static class UnitRollUp
             {
                 states[(IncidentState)s] = byState[s];
             }
+        }
+
+        foreach (var (state, count) in unknown ?? [])
+        {
+            states[state] = count;
         }
 
         top.Sort(static (a, b) => b.Utilisation.CompareTo(a.Utilisation) is var byLoad and not 0 ? byLoad : string.CompareOrdinal(a.WorkerId, b.WorkerId));
