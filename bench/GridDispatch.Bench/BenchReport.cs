@@ -20,6 +20,10 @@ public static class BenchReport
         ["at"] = DateTimeOffset.UtcNow,
     };
 
+    /// <summary>Nearest-rank percentile of an ascending array (the p99 of 100 samples is the 99th, not the largest).</summary>
+    public static double Percentile(IReadOnlyList<double> sorted, double q) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
+
     public static async Task WriteAsync(string scenario, IReadOnlyDictionary<string, object?> figures)
     {
         Console.WriteLine();

@@ -99,8 +99,8 @@ public static class SteadyRun
         figures["noop_p99_ms"] = Math.Round(noop.P99, 3);
         if (sustained is not null)
         {
-            // One incident's loop is 5 commands from the client; the ratio says how many no-op calls one incident costs.
-            figures["noop_calls_per_incident"] = Math.Round(noop.PerSecond / sustained.Rate, 1);
+            // Both at the same number of callers in flight: incidents (whole loops, 5 commands each) per second against
+            // no-op calls per second, and the report's p50 against the no-op call's. A throughput ratio, not a CPU cost.
             figures["sustained_to_noop_ratio"] = Math.Round(sustained.Rate / noop.PerSecond, 4);
             figures["p50_to_noop_p50"] = Math.Round(sustained.P50 / noop.P50, 1);
         }
@@ -187,7 +187,6 @@ public static class SteadyRun
                             var done = Stopwatch.GetTimestamp();
                             latencies.Add(Stopwatch.GetElapsedTime(scheduled, done).TotalMilliseconds);
                             calls.Add(Stopwatch.GetElapsedTime(called, done).TotalMilliseconds);
-                            Interlocked.Decrement(ref inFlight);
                             if (Stopwatch.GetElapsedTime(start, done) <= window)
                             {
                                 Interlocked.Increment(ref dispatchedInStep);
@@ -212,6 +211,10 @@ public static class SteadyRun
                                 Console.WriteLine($"  first failure at {rate}/s: {e.GetType().Name}: {e.Message[..Math.Min(160, e.Message.Length)]}");
                             }
                         }
+                        finally
+                        {
+                            Interlocked.Decrement(ref inFlight);    // whole loops in flight: the concurrency the no-op call is run at
+                        }
                     }
                 }
 
@@ -227,10 +230,10 @@ public static class SteadyRun
 
         await Task.WhenAny(Task.WhenAll(loops), Task.Delay(TimeSpan.FromSeconds(30)));
         var sorted = latencies.Order().ToArray();
-        var p = (double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+        var p = (double q) => BenchReport.Percentile(sorted, q);
         var call = calls.Order().ToArray();
         return new Step(rate, total, closed, total - closed, dispatchedInStep / (double)seconds, p(0.5), p(0.99),
-            inFlightSum / Math.Max(1, samples), call.Length == 0 ? double.NaN : call[call.Length / 2]);
+            inFlightSum / Math.Max(1, samples), BenchReport.Percentile(call, 0.5));
     }
 
     /// <summary><paramref name="callers"/> callers in a closed loop on no-op grains (one each), for <paramref name="duration"/>.</summary>
@@ -256,7 +259,7 @@ public static class SteadyRun
             }
         })));
         var sorted = latencies.Order().ToArray();
-        return (calls / watch.Elapsed.TotalSeconds, sorted[sorted.Length / 2], sorted[(int)(0.99 * sorted.Length)]);
+        return (calls / watch.Elapsed.TotalSeconds, BenchReport.Percentile(sorted, 0.5), BenchReport.Percentile(sorted, 0.99));
     }
 }
 
