@@ -17,6 +17,20 @@ public sealed class BenchSilo : IAsyncDisposable
 {
     private static readonly string[] Categories = ["0101", "0103", "0401", "1301", "1601"];
 
+    /// <summary>The <paramref name="i"/>-th routine report of a run, on one of <paramref name="grids"/>, with a reporter.</summary>
+    public static IncidentReport Report(string[] grids, int i, string channel, string externalId) =>
+        new(Categories[i % Categories.Length], Severity.Routine, grids[i % grids.Length], "bench", channel, externalId,
+            new Reporter("r", null, null, null), null, "r");
+
+    /// <summary>The rest of the loop after dispatch: start, resolve, verify, rate (+ archive) — 4 commands.</summary>
+    public static async Task CloseAsync(IIncidentGrain incident, string worker)
+    {
+        await incident.StartAsync(new ActorCommand(worker));
+        await incident.ResolveAsync(new ActorCommand(worker, "done"));
+        await incident.VerifyAsync(new ActorCommand("s"));
+        await incident.RateAsync(new RateCommand("r", 5));
+    }
+
     private readonly IHost _host;
 
     private BenchSilo(IHost host, CallCounter calls, string[] grids, string? connectionString)
@@ -70,15 +84,10 @@ public sealed class BenchSilo : IAsyncDisposable
         var watch = System.Diagnostics.Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, incidents), new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, _) =>
         {
-            var report = new IncidentReport(Categories[i % Categories.Length], Severity.Routine, Grids[i % Grids.Length], "bench", "bench",
-                $"{run}-{i}", new Reporter("r", null, null, null), null, "r");
+            var report = Report(Grids, i, "bench", $"{run}-{i}");
             var incident = Grains.GetGrain<IIncidentGrain>(IncidentIds.For(report.Source, report.ExternalId));
             var view = (await incident.ReportAsync(report)).Incident;
-            var worker = view.Assignee!.Id;
-            await incident.StartAsync(new ActorCommand(worker));
-            await incident.ResolveAsync(new ActorCommand(worker, "done"));
-            await incident.VerifyAsync(new ActorCommand("s"));
-            await incident.RateAsync(new RateCommand("r", 5));
+            await CloseAsync(incident, view.Assignee!.Id);
         });
         return incidents / watch.Elapsed.TotalSeconds;
     }

@@ -21,8 +21,6 @@ namespace GridDispatch.Bench;
 /// </summary>
 public static class FailoverRun
 {
-    private static readonly string[] Categories = ["0101", "0103", "0401", "1301", "1601"];
-
     public static async Task RunAsync(string[] args)
     {
         var rate = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 40;
@@ -154,8 +152,7 @@ public static class FailoverRun
     /// </summary>
     private static async Task<Outcome> ReportUntilAcceptedAsync(IGrainFactory grains, string[] grids, int i, TimeSpan scheduled, long start)
     {
-        var report = new IncidentReport(Categories[i % Categories.Length], Severity.Routine, grids[i % grids.Length], "bench", "failover", $"f-{i}",
-            new Reporter("r", null, null, null), null, "r");
+        var report = BenchSilo.Report(grids, i, "failover", $"f-{i}");
         var id = IncidentIds.For(report.Source, report.ExternalId);
         var giveUp = Stopwatch.GetElapsedTime(start) + TimeSpan.FromSeconds(60);
         for (var attempt = 1; ; attempt++)

@@ -20,7 +20,6 @@ public static class SteadyRun
 {
     private const double TargetP99Ms = 100;
     private const int Repetitions = 3;
-    private static readonly string[] Categories = ["0101", "0103", "0401", "1301", "1601"];
 
     public static async Task RunAsync(string[] args)
     {
@@ -178,9 +177,7 @@ public static class SteadyRun
                     {
                         try
                         {
-                            var grid = silo.Grids[i % silo.Grids.Length];
-                            var report = new IncidentReport(Categories[i % Categories.Length], Severity.Routine, grid, "bench", "steady", $"{run}-{i}",
-                                new Reporter("r", null, null, null), null, "r");
+                            var report = BenchSilo.Report(silo.Grids, i, "steady", $"{run}-{i}");
                             var incident = silo.Grains.GetGrain<IIncidentGrain>(IncidentIds.For(report.Source, report.ExternalId));
                             var called = Stopwatch.GetTimestamp();
                             var view = (await incident.ReportAsync(report)).Incident;
@@ -197,11 +194,7 @@ public static class SteadyRun
                                 throw new InvalidOperationException($"{view.Id} was not dispatched: {view.State}");
                             }
 
-                            var worker = assignee.Id;
-                            await incident.StartAsync(new ActorCommand(worker));
-                            await incident.ResolveAsync(new ActorCommand(worker, "done"));
-                            await incident.VerifyAsync(new ActorCommand("s"));
-                            await incident.RateAsync(new RateCommand("r", 5));
+                            await BenchSilo.CloseAsync(incident, assignee.Id);
                             Interlocked.Increment(ref closed);
                         }
                         catch (Exception e) when (e is OrleansException or TimeoutException or InvalidOperationException)

@@ -121,11 +121,11 @@ public sealed partial class EmergencyGrain(
         var registered = new bool[request.Workers.Length];
         try
         {
-            await InWindowAsync(request.Workers.Zip(placements).Select((pair, i) => (pair.First, pair.Second, i)), 16, async item =>
+            await InWindowAsync(Enumerable.Range(0, request.Workers.Length), 16, async i =>
             {
-                var (w, place, i) = item;
+                var w = request.Workers[i];
                 await GrainFactory.GetGrain<IWorkerGrain>(w.Id).RegisterAsync(new WorkerProfile(
-                    w.Id, w.Name, w.Kind, [place.GridCode], w.Categories.IsDefault ? [] : w.Categories, w.Capacity, SurgeScope: Code));
+                    w.Id, w.Name, w.Kind, [placements[i].GridCode], w.Categories.IsDefault ? [] : w.Categories, w.Capacity, SurgeScope: Code));
                 registered[i] = true;
             });
         }
@@ -135,13 +135,9 @@ public sealed partial class EmergencyGrain(
             // surge), and a list lookup per new worker made a large surge quadratic.
             var known = episode.SurgeWorkers.ToHashSet(StringComparer.Ordinal);
             episode.SurgeWorkers.AddRange(request.Workers.Where((w, i) => registered[i]).Select(w => w.Id).Where(known.Add));
-            if (Array.IndexOf(registered, false) >= 0)
-            {
-                await store.WriteStateAsync();
-            }
+            await store.WriteStateAsync();
         }
 
-        await store.WriteStateAsync();
         LogSurge(request.Workers.Length, request.Scope, request.Actor);
         return new SurgeResult(Code, [.. placements]);
     }
@@ -275,18 +271,11 @@ public sealed partial class EmergencyGrain(
                 running.Add(call(item));
             }
         }
-        finally
+        catch
         {
-            // On a failure the calls still in flight are waited for (and their own failures observed) before the first
-            // one is rethrown, so none of them runs on after the request has ended.
-            try
-            {
-                await Task.WhenAll(running);
-            }
-            catch (Exception)
-            {
-                // observed here; the loop's own failure, or the first of these below, is what the caller sees
-            }
+            // The calls still in flight are waited for before the failure is rethrown, so none runs on after the request.
+            await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+            throw;
         }
 
         await Task.WhenAll(running);

@@ -9,33 +9,20 @@ namespace GridDispatch.Regions;
 /// </summary>
 public static class UnitRollUp
 {
-    private static readonly int States = Enum.GetValues<IncidentState>().Length;
-
     public static UnitSummary Merge(string code, RegionLevel level, string name, IReadOnlyCollection<UnitSummary> children,
         IReadOnlyList<RosterEntry> staff, long version, DateTimeOffset now, OperatingMode mode, double overloadedAt, int topLoaded)
     {
-        Span<int> byState = stackalloc int[States];
+        var byState = new Dictionary<IncidentState, int>();
         int open = 0, overdue = 0, green = 0, yellow = 0, red = 0, workers = staff.Count, load = 0, capacity = 0;
         int surge = 0, overloaded = 0, emergency = 0;
-        var all = new int[7];
-        var urgent = new int[7];
+        var kpi = KpiSet.Zero;
         Dictionary<string, CampaignProgress>? campaigns = null;
-        Dictionary<IncidentState, int>? unknown = null;
         var top = new List<WorkerBrief>(topLoaded * 2);
         foreach (var c in children)
         {
             foreach (var (state, count) in c.OpenByState)
             {
-                if ((uint)state < (uint)States)
-                {
-                    byState[(int)state] += count;
-                }
-                else
-                {
-                    // A state this build does not know (a newer silo during a rolling upgrade): kept, not dropped.
-                    unknown ??= [];
-                    unknown[state] = unknown.GetValueOrDefault(state) + count;
-                }
+                byState[state] = byState.GetValueOrDefault(state) + count;
             }
 
             open += c.OpenIncidents;
@@ -49,8 +36,7 @@ public static class UnitRollUp
             surge += c.SurgeWorkers;
             overloaded += c.Overloaded;
             emergency += c.EmergencyGrids;
-            Add(all, c.Kpi.All);
-            Add(urgent, c.Kpi.Urgent);
+            kpi = kpi.Add(c.Kpi);
             if (c.Campaigns is not null)
             {
                 campaigns ??= new Dictionary<string, CampaignProgress>(StringComparer.Ordinal);
@@ -75,43 +61,15 @@ public static class UnitRollUp
             top.Add(WorkerBrief.Of(e));
         }
 
-        var states = ImmutableDictionary.CreateBuilder<IncidentState, int>();
-        for (var s = 0; s < States; s++)
-        {
-            if (byState[s] != 0)
-            {
-                states[(IncidentState)s] = byState[s];
-            }
-        }
-
-        foreach (var (state, count) in unknown ?? [])
-        {
-            states[state] = count;
-        }
-
         top.Sort(static (a, b) => b.Utilisation.CompareTo(a.Utilisation) is var byLoad and not 0 ? byLoad : string.CompareOrdinal(a.WorkerId, b.WorkerId));
         return new UnitSummary(
             code, level, name,
             red > 0 ? Colour.Red : yellow > 0 ? Colour.Yellow : Colour.Green,
-            states.ToImmutable(), open, overdue, green, yellow, red, workers, load, capacity,
-            new KpiSet(Counters(all), Counters(urgent)),
-            version, now, mode,
+            byState.Where(kv => kv.Value != 0).ToImmutableDictionary(), open, overdue, green, yellow, red, workers, load, capacity,
+            kpi, version, now, mode,
             campaigns is { Count: > 0 } ? campaigns.ToImmutableDictionary(StringComparer.Ordinal) : null,
             surge, overloaded,
             [.. top.Take(topLoaded)],
             emergency);
     }
-
-    private static void Add(int[] sum, KpiCounters k)
-    {
-        sum[0] += k.Due;
-        sum[1] += k.Closed;
-        sum[2] += k.ClosedOnTime;
-        sum[3] += k.Deferred;
-        sum[4] += k.Reworked;
-        sum[5] += k.Rated;
-        sum[6] += k.RatingSum;
-    }
-
-    private static KpiCounters Counters(int[] s) => new(s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
 }
