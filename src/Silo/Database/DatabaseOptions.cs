@@ -24,6 +24,29 @@ public sealed class DatabaseOptions
     /// Npgsql's pool holds 100 by default; the incident store's writers, its reads, reminders and membership use the rest.
     /// </summary>
     public int StateOperationsInFlight { get; set; } = 32;
+
+    /// <summary>
+    /// Grain-state writes are committed in batches of up to this many (one statement, one transaction: one WAL flush
+    /// for the batch instead of one per grain); a batch is written as soon as a writer is free, so an idle silo writes
+    /// a lone grain at once.
+    /// </summary>
+    public int StateWriteBatch { get; set; } = 500;
+
+    /// <summary>Grain-state batches committing at once (each holds a pooled connection).</summary>
+    public int StateWritersInFlight { get; set; } = 2;
+
+    /// <summary>Grain-state writes waiting for a batch; when full, a grain's write waits for room (never dropped).</summary>
+    public int StateWriteQueue { get; set; } = 20_000;
+
+    /// <summary>Refuses settings the grain-state writer cannot work with.</summary>
+    public void Validate()
+    {
+        if (StateOperationsInFlight < 1 || StateWriteBatch < 1 || StateWriteQueue < 1 || StateWritersInFlight is < 1 or > 16)
+        {
+            throw new ArgumentOutOfRangeException(nameof(StateWriteBatch),
+                $"{Section}: StateOperationsInFlight, StateWriteBatch and StateWriteQueue must be at least 1, StateWritersInFlight from 1 to 16");
+        }
+    }
 }
 
 /// <summary>Connection settings the engine's statements are written for, unless the connection string sets them.</summary>

@@ -31,7 +31,7 @@ public static class DurableSiloExtensions
     public const string DefaultClusterId = "griddispatch";
 
     /// <summary>The ADO.NET provider's own name; grains use <see cref="GridDispatchStorage.Name"/>, its bounded front.</summary>
-    private const string AdoNetStorageName = GridDispatchStorage.Name + "-adonet";
+    public const string AdoNetStorageName = GridDispatchStorage.Name + "-adonet";
 
     public static ISiloBuilder UseDurableGridDispatch(this ISiloBuilder silo, IConfiguration configuration, string connectionString, SiloEndpointOptions endpoints)
     {
@@ -96,16 +96,21 @@ public static class DurableSiloExtensions
         // State is written with the Orleans serializer: fields by [Id], types by [Alias], so renaming a class or its
         // assembly keeps old rows readable, and adding a field with a new id is backward compatible. (The default JSON
         // serializer stores .NET type names.)
-        // Grains see the provider through BoundedGrainStorage, which keeps the pool from being asked for a
-        // connection per grain when a switch wakes the city.
+        // Grains read and clear through the provider behind BoundedGrainStorage, which keeps the pool from being asked
+        // for a connection per grain when a switch wakes the city, and write through the group-committing writer.
         silo.AddAdoNetGrainStorage(AdoNetStorageName, options => options.Configure<Serializer>((o, serializer) =>
         {
             o.Invariant = "Npgsql";
             o.ConnectionString = connectionString;
             o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
         }));
-        silo.Services.AddKeyedSingleton<IGrainStorage>(GridDispatchStorage.Name, (sp, _) =>
-            new BoundedGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>(AdoNetStorageName), database.StateOperationsInFlight));
+        silo.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<GrainStateWriter>(sp, database,
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ClusterOptions>>().Value.ServiceId));
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<GrainStateWriter>());
+        silo.Services.AddKeyedSingleton<IGrainStorage>(GridDispatchStorage.Name, (sp, _) => new GroupCommitGrainStorage(
+            new BoundedGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>(AdoNetStorageName), database.StateOperationsInFlight),
+            sp.GetRequiredService<GrainStateWriter>(),
+            new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>())));
 
         silo.UseAdoNetReminderService(o =>
         {

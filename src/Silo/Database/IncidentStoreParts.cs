@@ -20,17 +20,22 @@ internal sealed class StoreResilience
     /// database comes back.
     /// </param>
     public StoreResilience(IncidentStoreOptions options, bool breaker = true)
+        : this(options.RetryAttempts, options.RetryDelay, options.AttemptTimeout, breaker)
+    {
+    }
+
+    public StoreResilience(int retryAttempts, TimeSpan retryDelay, TimeSpan attemptTimeout, bool breaker)
     {
         var builder = new ResiliencePipelineBuilder();
-        if (options.RetryAttempts > 0)
+        if (retryAttempts > 0)
         {
             builder.AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder()
                     .Handle<NpgsqlException>(e => e.IsTransient && !PostgresErrors.IsPermanent(e))
                     .Handle<TimeoutRejectedException>(),
-                MaxRetryAttempts = options.RetryAttempts,
-                Delay = options.RetryDelay,
+                MaxRetryAttempts = retryAttempts,
+                Delay = retryDelay,
                 MaxDelay = TimeSpan.FromSeconds(2),
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -51,7 +56,7 @@ internal sealed class StoreResilience
             });
         }
 
-        Pipeline = builder.AddTimeout(options.AttemptTimeout).Build();
+        Pipeline = builder.AddTimeout(attemptTimeout).Build();
     }
 
     public ResiliencePipeline Pipeline { get; }
