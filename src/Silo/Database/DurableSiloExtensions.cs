@@ -96,8 +96,8 @@ public static class DurableSiloExtensions
         // State is written with the Orleans serializer: fields by [Id], types by [Alias], so renaming a class or its
         // assembly keeps old rows readable, and adding a field with a new id is backward compatible. (The default JSON
         // serializer stores .NET type names.)
-        // Grains read and clear through the provider behind BoundedGrainStorage, which keeps the pool from being asked
-        // for a connection per grain when a switch wakes the city, and write through the group-committing writer.
+        // Grains read in batches and write in group commits on the provider's rows; they clear through the provider
+        // behind BoundedGrainStorage, which keeps the pool from being asked for a connection per grain.
         silo.AddAdoNetGrainStorage(AdoNetStorageName, options => options.Configure<Serializer>((o, serializer) =>
         {
             o.Invariant = "Npgsql";
@@ -107,10 +107,15 @@ public static class DurableSiloExtensions
         silo.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<GrainStateWriter>(sp, database,
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ClusterOptions>>().Value.ServiceId));
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<GrainStateWriter>());
+        silo.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<GrainStateReader>(sp, database,
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ClusterOptions>>().Value.ServiceId));
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<GrainStateReader>());
         silo.Services.AddKeyedSingleton<IGrainStorage>(GridDispatchStorage.Name, (sp, _) => new GroupCommitGrainStorage(
             new BoundedGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>(AdoNetStorageName), database.StateOperationsInFlight),
+            sp.GetRequiredService<GrainStateReader>(),
             sp.GetRequiredService<GrainStateWriter>(),
-            new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>())));
+            new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()),
+            sp.GetRequiredService<Orleans.Serialization.Serializers.IActivatorProvider>()));
 
         silo.UseAdoNetReminderService(o =>
         {

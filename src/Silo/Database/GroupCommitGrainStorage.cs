@@ -1,21 +1,30 @@
 using System.Globalization;
+using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 
 namespace GridDispatch.Silo.Database;
 
 /// <summary>
-/// The grains' storage on PostgreSQL: reads and clears through the ADO.NET provider (bounded, see
-/// <see cref="BoundedGrainStorage"/>), writes through <see cref="GrainStateWriter"/>'s group commits, on the same rows
-/// and with the same version numbers as the provider's, so the two halves read each other's rows and a database
-/// written by an older build reads unchanged.
+/// The grains' storage on PostgreSQL: reads in batches (<see cref="GrainStateReader"/>), writes in group commits
+/// (<see cref="GrainStateWriter"/>), clears (rare) through the ADO.NET provider, bounded by
+/// <see cref="BoundedGrainStorage"/> — all on the provider's rows, with its row identity and version numbers, so a
+/// database written by an older build reads unchanged and the provider reads what is written here.
 /// </summary>
-public sealed class GroupCommitGrainStorage(IGrainStorage readsAndClears, GrainStateWriter writer, IGrainStorageSerializer serializer) : IGrainStorage
+public sealed class GroupCommitGrainStorage(
+    IGrainStorage clears, GrainStateReader reader, GrainStateWriter writer, IGrainStorageSerializer serializer, IActivatorProvider activators) : IGrainStorage
 {
-    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
-        readsAndClears.ReadStateAsync(stateName, grainId, grainState);
+    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var stored = await reader.ReadAsync(GrainStateRowKey.Of(stateName, grainId));
+
+        // As the provider reads: a cleared row (no payload) is a fresh state, not stored, at the row's version.
+        grainState.State = stored?.Payload is { } payload ? serializer.Deserialize<T>(new BinaryData(payload)) : activators.GetActivator<T>().Create();
+        grainState.ETag = stored?.Version.ToString(CultureInfo.InvariantCulture);
+        grainState.RecordExists = stored?.Payload is not null;
+    }
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
-        readsAndClears.ClearStateAsync(stateName, grainId, grainState);
+        clears.ClearStateAsync(stateName, grainId, grainState);
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {

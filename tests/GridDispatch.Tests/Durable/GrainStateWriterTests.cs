@@ -173,6 +173,44 @@ public sealed class GrainStateWriterTests(PostgresServer postgres) : IAsyncLifet
         Assert.Equal(50, await RowsAsync());
     }
 
+    [Fact]
+    public async Task Reads_queued_together_go_in_one_statement_and_a_grain_without_a_row_reads_none()
+    {
+        var writer = NewWriter();
+        await writer.StartAsync(CancellationToken.None);
+        var keys = Enumerable.Range(0, 300).Select(i => GrainStateRowKey.Of("worker", GrainId.Create("worker", $"r-{i}"))).ToList();
+        await Task.WhenAll(keys.Select((k, i) => writer.WriteAsync(k, null, Payload($"worker {i}"))));
+        await writer.StopAsync(CancellationToken.None);
+
+        var reader = new GrainStateReader(new DatabaseOptions { ConnectionString = _connectionString }, ServiceId, NullLogger<GrainStateReader>.Instance);
+        var reads = keys.Append(GrainStateRowKey.Of("worker", GrainId.Create("worker", "never-written"))).Select(reader.ReadAsync).ToList();
+        await reader.StartAsync(CancellationToken.None);
+        var rows = await Task.WhenAll(reads);
+        await reader.StopAsync(CancellationToken.None);
+
+        Assert.Equal(1, reader.Statements);
+        Assert.Null(rows[^1]);
+        var serializer = new OrleansGrainStorageSerializer(Services.GetRequiredService<Serializer>());
+        Assert.All(rows[..^1].Select((row, i) => (row, i)), r =>
+            Assert.Equal(($"worker {r.i}", 1), (serializer.Deserialize<string>(new BinaryData(r.row!.Payload!)), r.row.Version)));
+    }
+
+    [Fact]
+    public async Task A_cleared_row_reads_as_the_provider_reads_it()
+    {
+        var id = IdOf("string");
+        var state = new GrainState<Dictionary<string, int>> { State = new() { ["a"] = 1 } };
+        await Storage.WriteStateAsync("state", id, state);
+        await Storage.ClearStateAsync("state", id, state);
+
+        var ours = new GrainState<Dictionary<string, int>>();
+        await Storage.ReadStateAsync("state", id, ours);
+        var theirs = new GrainState<Dictionary<string, int>>();
+        await Provider.ReadStateAsync("state", id, theirs);
+        Assert.Equal((theirs.ETag, theirs.RecordExists, 0), (ours.ETag, ours.RecordExists, ours.State!.Count));
+        Assert.Equal(("2", false), (ours.ETag, ours.RecordExists));
+    }
+
     /// <summary>Rows of the test grains (the host writes none of its own with these state names).</summary>
     private async Task<long> RowsAsync()
     {
