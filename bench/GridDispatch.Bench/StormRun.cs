@@ -12,7 +12,7 @@ namespace GridDispatch.Bench;
 /// buildings per grid. It loads the city in bulk, switches the whole city to emergency, launches a building sweep, and
 /// reports when the last grid took the switch, when the last grid had dispatched its building tasks, when the city's
 /// roll-up showed the sweep in full, memory per grid and per worker, GC pauses and the warnings logged meanwhile.
-/// usage: storm [districts=10] [streets=10] [communities=20] [grids=25]
+/// usage: storm [districts=10] [streets=10] [communities=20] [grids=25] [load parallelism=512]
 /// </summary>
 public static class StormRun
 {
@@ -27,7 +27,8 @@ public static class StormRun
         using var host = await CityHost.StartAsync(spec.Code, warnings, silo => silo.AddIncomingGrainCallFilter<ScaleProbe>());
         var connection = host.ConnectionString;
         var grains = host.Grains;
-        var figures = new Dictionary<string, object?> { ["storage"] = connection is null ? "memory" : "postgresql" };
+        var parallelism = Arg(4, CityLoader.DefaultParallelism);
+        var figures = new Dictionary<string, object?> { ["storage"] = connection is null ? "memory" : "postgresql", ["load_parallelism"] = parallelism };
 
         var watch = Stopwatch.StartNew();
         var city = CityGenerator.Generate(spec, CategoryCatalog.LoadDefault(), new DifficultyScorer(Options.Create(new DifficultyOptions())));
@@ -38,9 +39,9 @@ public static class StormRun
         var database = connection is null ? null : await DatabaseCounters.ReadAsync(connection);
         var heapBefore = Collect("before load");
 
-        var units = await CityLoader.LoadUnitsAsync(grains, city, parallelism: 64);
+        var units = await CityLoader.LoadUnitsAsync(grains, city, parallelism);
         var heapUnits = Collect("grids defined");
-        var workers = await CityLoader.LoadWorkersAsync(grains, city, parallelism: 64);
+        var workers = await CityLoader.LoadWorkersAsync(grains, city, parallelism);
         var failures = units.Failures.Concat(workers.Failures).ToList();
         if (failures.Count > 0)
         {
@@ -87,6 +88,7 @@ public static class StormRun
             var view = await WaitAsync(async () => await grains.GetGrain<ICampaignGrain>(campaign.Id).GetAsync(0),
                 v => v.Progress.Total == buildings && v.Progress.Pending == 0, TimeSpan.FromMinutes(5));
             figures["sweep_visible_s"] = Seconds(Stopwatch.GetElapsedTime(started));
+            figures["storm_end_to_end_s"] = Math.Round((double)figures["switch_s"]! + (double)figures["sweep_visible_s"]!, 2);
             figures["sweep_tasks"] = view.Progress.Total;
             figures["sweep_assigned"] = view.Progress.Assigned;
             figures["sweep_pending"] = view.Progress.Pending;

@@ -18,8 +18,8 @@ public sealed class CityOptions
     /// <summary>City definition file; relative paths are resolved against the application directory.</summary>
     public string Path { get; set; } = "cities/demo.json";
 
-    /// <summary>Degree of parallelism of the load fan-out.</summary>
-    public int Parallelism { get; set; } = 32;
+    /// <summary>Degree of parallelism of the load fan-out (see <see cref="GridDispatch.City.CityLoader.DefaultParallelism"/>).</summary>
+    public int Parallelism { get; set; } = GridDispatch.City.CityLoader.DefaultParallelism;
 }
 
 /// <summary>Endpoints of the embedded silo (section "GridDispatch:Silo").</summary>

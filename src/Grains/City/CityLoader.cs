@@ -16,7 +16,15 @@ public sealed record CityLoadReport(int Regions, int Grids, int Workers, int Dep
 /// </summary>
 public static class CityLoader
 {
-    public static async Task<CityLoadReport> LoadAsync(IGrainFactory grains, CityDefinition city, int parallelism = 32, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Calls in flight per stage. Each call waits mostly for a storage commit, and on PostgreSQL commits are shared by
+    /// whatever is queued, so more calls in flight mean larger group commits: the storm bench's 154,136 workers loaded
+    /// in 44.3 s at 512 against 91.2 s at 64 (in memory, where calls are CPU-bound, 30.1 s against 26.0 s: within the
+    /// noise of these machines).
+    /// </summary>
+    public const int DefaultParallelism = 512;
+
+    public static async Task<CityLoadReport> LoadAsync(IGrainFactory grains, CityDefinition city, int parallelism = DefaultParallelism, CancellationToken cancellationToken = default)
     {
         var units = await LoadUnitsAsync(grains, city, parallelism, cancellationToken);
         var workers = await LoadWorkersAsync(grains, city, parallelism, cancellationToken);
@@ -24,7 +32,7 @@ public static class CityLoader
     }
 
     /// <summary>The first stages: departments, regions (top down), grids. Workers need these to join.</summary>
-    public static async Task<CityLoadReport> LoadUnitsAsync(IGrainFactory grains, CityDefinition city, int parallelism = 32, CancellationToken cancellationToken = default)
+    public static async Task<CityLoadReport> LoadUnitsAsync(IGrainFactory grains, CityDefinition city, int parallelism = DefaultParallelism, CancellationToken cancellationToken = default)
     {
         var errors = city.Validate();
         if (errors.Count > 0)
@@ -52,7 +60,7 @@ public static class CityLoader
     }
 
     /// <summary>The last stage: every worker registers and joins its units' rosters.</summary>
-    public static async Task<CityLoadReport> LoadWorkersAsync(IGrainFactory grains, CityDefinition city, int parallelism = 32, CancellationToken cancellationToken = default)
+    public static async Task<CityLoadReport> LoadWorkersAsync(IGrainFactory grains, CityDefinition city, int parallelism = DefaultParallelism, CancellationToken cancellationToken = default)
     {
         var watch = Stopwatch.StartNew();
         var failures = new ConcurrentQueue<string>();
