@@ -131,20 +131,20 @@ public static class GridDispatchGrainFactoryExtensions
     /// <summary>The region grain (community, street, district or city) for a code above grid level.</summary>
     public static IRegionGrain GetRegion(this IGrainFactory factory, string code) => RegionCode.LevelOf(code) switch
     {
-        RegionLevel.Community => factory.GetGrain<ICommunityGrain>(code),
-        RegionLevel.Street => factory.GetGrain<IStreetGrain>(code),
-        RegionLevel.District => factory.GetGrain<IDistrictGrain>(code),
-        RegionLevel.City => factory.GetGrain<ICityGrain>(code),
+        RegionLevel.Community => factory.Reference<ICommunityGrain>(code),
+        RegionLevel.Street => factory.Reference<IStreetGrain>(code),
+        RegionLevel.District => factory.Reference<IDistrictGrain>(code),
+        RegionLevel.City => factory.Reference<ICityGrain>(code),
         _ => throw new DomainException(DomainErrors.InvalidInput, $"'{code}' is a grid code, not a region above grid level", "code"),
     };
 
     /// <summary>The link of the escalation chain for a grid or region code.</summary>
     public static IRouteTarget GetRouteTarget(this IGrainFactory factory, string code) =>
-        RegionCode.LevelOf(code) == RegionLevel.Grid ? factory.GetGrain<IGridGrain>(code) : factory.GetRegion(code);
+        RegionCode.LevelOf(code) == RegionLevel.Grid ? factory.Reference<IGridGrain>(code) : factory.GetRegion(code);
 
     /// <summary>The roster holder for a unit code: a grid, a region, or (for a non-numeric code) a department.</summary>
     public static IRosterHolder GetRosterHolder(this IGrainFactory factory, string unit) =>
-        !RegionCode.IsValid(unit) ? factory.GetGrain<IDepartmentGrain>(unit)
-        : RegionCode.LevelOf(unit) == RegionLevel.Grid ? factory.GetGrain<IGridGrain>(unit)
+        !RegionCode.IsValid(unit) ? factory.Reference<IDepartmentGrain>(unit)
+        : RegionCode.LevelOf(unit) == RegionLevel.Grid ? factory.Reference<IGridGrain>(unit)
         : factory.GetRegion(unit);
 }

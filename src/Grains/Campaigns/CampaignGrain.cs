@@ -49,7 +49,7 @@ public sealed partial class CampaignGrain(
         Validate(spec);
         authority.Require(spec.Actor, spec.ActorScope, spec.Scope, "launch a campaign there");
         var mode = RegionCode.LevelOf(spec.Scope) == RegionLevel.Grid
-            ? await GrainFactory.GetGrain<IGridGrain>(spec.Scope).GetModeAsync()
+            ? await GrainFactory.Reference<IGridGrain>(spec.Scope).GetModeAsync()
                 ?? throw new DomainException(DomainErrors.NotFound, $"No grid '{spec.Scope}'", "scope")
             : (await GrainFactory.GetRegion(spec.Scope).GetAsync()).Summary.Mode ?? OperatingMode.Default;
 
@@ -79,7 +79,7 @@ public sealed partial class CampaignGrain(
         var byRegion = ImmutableArray.CreateBuilder<RegionProgress>();
         if (RegionCode.LevelOf(spec.Scope) == RegionLevel.Grid)
         {
-            var grid = await GrainFactory.GetGrain<IGridGrain>(spec.Scope).GetAsync();
+            var grid = await GrainFactory.Reference<IGridGrain>(spec.Scope).GetAsync();
             progress = ProgressOf(grid.Summary);
             byRegion.Add(new RegionProgress(spec.Scope, RegionLevel.Grid, grid.Definition.Name, progress));
         }
@@ -182,7 +182,7 @@ public sealed partial class CampaignGrain(
     {
         if (RegionCode.LevelOf(code) == RegionLevel.Grid)
         {
-            return await GrainFactory.GetGrain<IGridGrain>(code).UncoveredAsync(Id, limit);
+            return await GrainFactory.Reference<IGridGrain>(code).UncoveredAsync(Id, limit);
         }
 
         var region = await GrainFactory.GetRegion(code).GetAsync();
@@ -204,11 +204,11 @@ public sealed partial class CampaignGrain(
         summary.Campaigns is { } campaigns && campaigns.TryGetValue(Id, out var p) ? p : CampaignProgress.Zero;
 
     private ICampaignFollower Follower(string scope) => RegionCode.LevelOf(scope) == RegionLevel.Grid
-        ? GrainFactory.GetGrain<IGridGrain>(scope)
+        ? GrainFactory.Reference<IGridGrain>(scope)
         : GrainFactory.GetRegion(scope);
 
     private Task DirectoryChangedAsync() =>
-        GrainFactory.GetGrain<IOperationsDirectoryGrain>(RegionCode.AncestorAt(S.Spec!.Scope, RegionLevel.City))
+        GrainFactory.Reference<IOperationsDirectoryGrain>(RegionCode.AncestorAt(S.Spec!.Scope, RegionLevel.City))
             .CampaignChangedAsync(new CampaignEntry(Id, S.Spec.Scope, S.Spec.Kind, S.Spec.Title, S.Status, S.Emergency, S.LaunchedAt));
 
     private static bool SameSpec(CampaignSpec a, CampaignSpec b) =>

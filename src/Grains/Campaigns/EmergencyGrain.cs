@@ -43,7 +43,7 @@ public sealed partial class EmergencyGrain(
 
     private string Code => this.GetPrimaryKeyString();
 
-    private IOperationsDirectoryGrain Directory => GrainFactory.GetGrain<IOperationsDirectoryGrain>(RegionCode.AncestorAt(Code, RegionLevel.City));
+    private IOperationsDirectoryGrain Directory => GrainFactory.Reference<IOperationsDirectoryGrain>(RegionCode.AncestorAt(Code, RegionLevel.City));
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -111,7 +111,7 @@ public sealed partial class EmergencyGrain(
         // checked (32 at a time) before any is registered.
         var permanent = new bool[request.Workers.Length];
         await InWindowAsync(Enumerable.Range(0, request.Workers.Length), 32, async i =>
-            permanent[i] = await GrainFactory.GetGrain<IWorkerGrain>(request.Workers[i].Id).ProfileAsync() is { Temporary: false });
+            permanent[i] = await GrainFactory.Reference<IWorkerGrain>(request.Workers[i].Id).ProfileAsync() is { Temporary: false });
         if (Array.IndexOf(permanent, true) is var taken and >= 0)
         {
             throw new DomainException(DomainErrors.Conflict, $"'{request.Workers[taken].Id}' is a permanent worker", $"workers[{taken}].id");
@@ -124,7 +124,7 @@ public sealed partial class EmergencyGrain(
             await InWindowAsync(Enumerable.Range(0, request.Workers.Length), 16, async i =>
             {
                 var w = request.Workers[i];
-                await GrainFactory.GetGrain<IWorkerGrain>(w.Id).RegisterAsync(new WorkerProfile(
+                await GrainFactory.Reference<IWorkerGrain>(w.Id).RegisterAsync(new WorkerProfile(
                     w.Id, w.Name, w.Kind, [placements[i].GridCode], w.Categories.IsDefault ? [] : w.Categories, w.Capacity, SurgeScope: Code));
                 registered[i] = true;
             });
@@ -208,7 +208,7 @@ public sealed partial class EmergencyGrain(
         var closedAtStandDown = 0;
         foreach (var entry in campaigns)
         {
-            var campaign = GrainFactory.GetGrain<ICampaignGrain>(entry.Id);
+            var campaign = GrainFactory.Reference<ICampaignGrain>(entry.Id);
             var before = await campaign.GetAsync(0);
             if (before.Status == CampaignStatus.Running)
             {
@@ -224,7 +224,7 @@ public sealed partial class EmergencyGrain(
         {
             try
             {
-                await GrainFactory.GetGrain<IWorkerGrain>(id).ReleaseAsync(reason);
+                await GrainFactory.Reference<IWorkerGrain>(id).ReleaseAsync(reason);
                 Interlocked.Increment(ref released);
             }
             catch (Exception ex)
@@ -308,7 +308,7 @@ public sealed partial class EmergencyGrain(
         {
             try
             {
-                views[i] = await GrainFactory.GetGrain<IGridGrain>(codes[i]).GetAsync();
+                views[i] = await GrainFactory.Reference<IGridGrain>(codes[i]).GetAsync();
             }
             catch (DomainException)
             {

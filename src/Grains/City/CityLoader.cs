@@ -45,7 +45,7 @@ public static class CityLoader
         await Stage(city.Departments, d =>
         {
             var key = RegionCode.DepartmentKey(city.Code, d.Code);
-            return grains.GetGrain<IDepartmentGrain>(key).DefineAsync(new DepartmentDefinition(key, d.Name));
+            return grains.Reference<IDepartmentGrain>(key).DefineAsync(new DepartmentDefinition(key, d.Name));
         }, d => d.Code, failures, parallelism, cancellationToken);
 
         var regions = new List<RegionDefinition> { new(city.Code, city.Name, [.. city.Districts.Select(d => d.Code)]) };
@@ -55,7 +55,7 @@ public static class CityLoader
         await Stage(regions, r => grains.GetRegion(r.Code).DefineAsync(r), r => r.Code, failures, parallelism, cancellationToken);
 
         var grids = city.Grids.ToList();
-        await Stage(grids, g => grains.GetGrain<IGridGrain>(g.Code).DefineAsync(g.ToDefinition()), g => g.Code, failures, parallelism, cancellationToken);
+        await Stage(grids, g => grains.Reference<IGridGrain>(g.Code).DefineAsync(g.ToDefinition()), g => g.Code, failures, parallelism, cancellationToken);
         return new CityLoadReport(regions.Count, grids.Count, 0, city.Departments.Count, watch.Elapsed, [.. failures]);
     }
 
@@ -64,7 +64,7 @@ public static class CityLoader
     {
         var watch = Stopwatch.StartNew();
         var failures = new ConcurrentQueue<string>();
-        await Stage(city.Workers, w => grains.GetGrain<IWorkerGrain>(w.Id).RegisterAsync(w.ToProfile(city.Code)), w => w.Id, failures, parallelism, cancellationToken);
+        await Stage(city.Workers, w => grains.Reference<IWorkerGrain>(w.Id).RegisterAsync(w.ToProfile(city.Code)), w => w.Id, failures, parallelism, cancellationToken);
         return new CityLoadReport(0, 0, city.Workers.Count, 0, watch.Elapsed, [.. failures]);
     }
 

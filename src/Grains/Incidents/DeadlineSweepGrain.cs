@@ -163,7 +163,7 @@ public sealed partial class DeadlineSweepGrain(
     {
         try
         {
-            await GrainFactory.GetGrain<IIncidentGrain>(due.IncidentId).WakeAsync(due.DueAt);
+            await GrainFactory.Reference<IIncidentGrain>(due.IncidentId).WakeAsync(due.DueAt);
             return true;
         }
         catch (Exception ex)

@@ -182,10 +182,10 @@ public sealed partial class IncidentGrain
         switch (tell.To)
         {
             case TellTo.Grid:
-                await GrainFactory.GetGrain<IGridGrain>(tell.Target).IncidentChangedAsync(summary);
+                await GrainFactory.Reference<IGridGrain>(tell.Target).IncidentChangedAsync(summary);
                 return null;
             case TellTo.Worker:
-                var worker = GrainFactory.GetGrain<IWorkerGrain>(tell.Target);
+                var worker = GrainFactory.Reference<IWorkerGrain>(tell.Target);
                 var holds = S.Assignee is { Kind: AssigneeKind.Worker } a && a.Id == tell.Target;
                 if (holds && _offer is { } offer && offer.WorkerId == tell.Target && S.State == IncidentState.Dispatched && !S.Acknowledged)
                 {
@@ -206,7 +206,7 @@ public sealed partial class IncidentGrain
                 }
                 else
                 {
-                    var department = GrainFactory.GetGrain<IDepartmentGrain>(tell.Target);
+                    var department = GrainFactory.Reference<IDepartmentGrain>(tell.Target);
                     await (holding ? department.HoldAsync(Id) : department.ReleaseAsync(Id));
                 }
 

@@ -25,14 +25,14 @@ public sealed partial class IncidentGrain
         WorkerView worker;
         try
         {
-            worker = await GrainFactory.GetGrain<IWorkerGrain>(workerId).GetAsync();
+            worker = await GrainFactory.Reference<IWorkerGrain>(workerId).GetAsync();
         }
         catch (DomainException e) when (e.Code == DomainErrors.NotFound)
         {
             throw new DomainException(DomainErrors.InvalidInput, $"No worker '{workerId}'", "workerId");
         }
 
-        var mode = await GrainFactory.GetGrain<IGridGrain>(S.R.GridCode).GetModeAsync();
+        var mode = await GrainFactory.Reference<IGridGrain>(S.R.GridCode).GetModeAsync();
         var pool = _o.PolicyFor(mode?.Mode ?? S.AcceptedMode).DispatchFromPool;
         var unit = pool && S.Level == RegionLevel.Grid ? RegionCode.AncestorAt(S.R.GridCode, RegionLevel.Street) : S.LevelCode;
         var units = worker.Profile.Units.IsDefault ? [] : worker.Profile.Units;

@@ -106,7 +106,7 @@ public sealed partial class IncidentGrain(
         {
             ValidateContact(contact);
         }
-        var gridMode = await GrainFactory.GetGrain<IGridGrain>(report.GridCode).GetModeAsync()
+        var gridMode = await GrainFactory.Reference<IGridGrain>(report.GridCode).GetModeAsync()
             ?? throw new DomainException(DomainErrors.InvalidInput, $"Unknown grid '{report.GridCode}'", "gridCode");
 
         if (contact is not null)
@@ -149,7 +149,7 @@ public sealed partial class IncidentGrain(
     {
         RequireActor(command);
         Expect(IncidentEventKind.Accepted);
-        var gridMode = await GrainFactory.GetGrain<IGridGrain>(S.R.GridCode).GetModeAsync();
+        var gridMode = await GrainFactory.Reference<IGridGrain>(S.R.GridCode).GetModeAsync();
         await AcceptAndRouteAsync(command.Actor, command.Reason, gridMode?.Mode ?? Mode.Everyday);
     });
 

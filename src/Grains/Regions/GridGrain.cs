@@ -189,7 +189,7 @@ public sealed partial class GridGrain(
 
             _shedAsked[worker.WorkerId] = clock.Now;
             var reason = offDuty ? "went off duty" : $"overloaded ({worker.Load} of capacity {worker.Capacity})";
-            await GrainFactory.GetGrain<IWorkerGrain>(worker.WorkerId)
+            await GrainFactory.Reference<IWorkerGrain>(worker.WorkerId)
                 .ShedAsync(new ShedRequest(offDuty ? 0 : worker.Capacity * Policy.OverloadedAt, reason));
         }
     }
@@ -217,7 +217,7 @@ public sealed partial class GridGrain(
     {
         foreach (var (worker, tasks) in Campaigns.Outbox)
         {
-            GrainFactory.GetGrain<IWorkerGrain>(worker).SweepTasksChangedAsync([.. tasks]).Ignore();
+            GrainFactory.Reference<IWorkerGrain>(worker).SweepTasksChangedAsync([.. tasks]).Ignore();
         }
 
         Campaigns.Outbox.Clear();

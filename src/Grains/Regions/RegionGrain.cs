@@ -142,7 +142,7 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
         foreach (var batch in (S.Definition?.Children ?? []).Chunk(64))
         {
             await Task.WhenAll(batch.Select(child => send((TFollower)(RegionCode.LevelOf(child) == RegionLevel.Grid
-                ? GrainFactory.GetGrain<IGridGrain>(child)
+                ? GrainFactory.Reference<IGridGrain>(child)
                 : (IAddressable)GrainFactory.GetRegion(child)))));
         }
     }
@@ -175,7 +175,7 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
 
         if (Level >= _options.DepartmentFromLevel && !string.IsNullOrEmpty(request.Department))
         {
-            var byDepartment = await GrainFactory.GetGrain<IDepartmentGrain>(RegionCode.DepartmentKey(Code, request.Department)).RouteAsync(request);
+            var byDepartment = await GrainFactory.Reference<IDepartmentGrain>(RegionCode.DepartmentKey(Code, request.Department)).RouteAsync(request);
             return byDepartment with { Level = Level, Code = Code, Passes = request.Passes };
         }
 

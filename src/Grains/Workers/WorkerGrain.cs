@@ -244,7 +244,7 @@ public sealed partial class WorkerGrain(
             }
 
             _moving[task.IncidentId] = now;
-            GrainFactory.GetGrain<IIncidentGrain>(task.IncidentId)
+            GrainFactory.Reference<IIncidentGrain>(task.IncidentId)
                 .MoveOffAsync(new MoveOff(Id, request.Reason, offDuty ? 0 : (double)load / S.Profile.Capacity, offDuty)).Ignore();
             load -= task.Weight;
         }
