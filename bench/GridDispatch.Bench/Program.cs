@@ -2,7 +2,7 @@ using System.Globalization;
 
 // Loop throughput on one in-process silo (embedded default: in-memory storage and reminders).
 // usage: dotnet run -c Release --project bench/GridDispatch.Bench -- [incidents=2000] [concurrency=32] [runs=3]
-//        dotnet run -c Release --project bench/GridDispatch.Bench -- live [clients=1000] [rates=20,200] [seconds=20]
+//        dotnet run -c Release --project bench/GridDispatch.Bench -- live [clients=1000] [rates=20,200] [seconds=20] [warmup seconds=15]
 //        [ConnectionStrings__GridDispatch=...] dotnet run -c Release --project bench/GridDispatch.Bench -- storm [districts=10] [streets=10] [communities=20] [grids=25] [load parallelism=512]
 //        [ConnectionStrings__GridDispatch=...] dotnet run -c Release --project bench/GridDispatch.Bench -- steady [rates=25,50,...,1600] [seconds=10]
 //        [ConnectionStrings__GridDispatch=...] dotnet run -c Release --project bench/GridDispatch.Bench -- surge [temporary=580000] [districts=30] [streets=30] [communities=30] [grids=2]

@@ -120,10 +120,10 @@ public interface IDepartmentGrain : IRosterHolder, IRouteTarget
     [Alias("Get")] Task<DepartmentView> GetAsync();
 
     /// <summary>An incident stored as summoning this department (no staff member could take it) joins its queue; told after the commit, idempotent.</summary>
-    [Alias("Hold")] Task HoldAsync(string incidentId);
+    [AlwaysInterleave, Alias("Hold")] Task HoldAsync(string incidentId);
 
     /// <summary>An incident left the department's queue (idempotent).</summary>
-    [Alias("Release")] Task ReleaseAsync(string incidentId);
+    [AlwaysInterleave, Alias("Release")] Task ReleaseAsync(string incidentId);
 }
 
 public static class GridDispatchGrainFactoryExtensions

@@ -7,14 +7,15 @@ namespace GridDispatch.Live;
 /// The silo's collector of live updates. Grains hand it their changes in process — a method call, not a grain message,
 /// so a change costs a dictionary write — and it keeps only the newest version per entity. A change after a quiet spell
 /// is flushed at once (leading edge); changes within <see cref="FlushInterval"/> of the last flush wait for the end of
-/// that interval and go together, so under load a host gets at most 20 batches a second. A flush forwards the batch to
+/// that interval and go together, so under load a host gets at most 100 batches a second (per topic the host's relay
+/// coalesces again, at 20 pushes a second: see LiveRelay). A flush forwards the batch to
 /// every registered web host; a host that fails is logged and skipped, never failing the batch for the others.
 /// Flushes run one at a time, so a host sees batches in order. What is pending when the process dies is lost: screens
 /// re-read state when they reconnect. Bound: one pending update per entity changed in the last <see cref="FlushInterval"/>.
 /// </summary>
 public sealed partial class LiveFeed(IGrainFactory grains, TimeProvider time, ILogger<LiveFeed> logger)
 {
-    public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(50);
+    public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan HostRefresh = TimeSpan.FromMilliseconds(250);
 
     private readonly Lock _gate = new();

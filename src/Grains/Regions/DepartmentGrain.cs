@@ -12,12 +12,16 @@ public sealed class DepartmentRecord
 
 /// <summary>
 /// A functional department's queue. When a street (or higher) blows the whistle, the department reports: it assigns its
-/// least-loaded fitting staff member, or keeps the incident in its own queue; it never passes it on.
+/// least-loaded fitting staff member, or keeps the incident in its own queue; it never passes it on. Holds and releases
+/// interleave and share writes (<see cref="SharedWrite"/>): a busy department stores its queue once per write, not once
+/// per incident. Bound: the queue holds the incidents summoning this department that no staff member has taken.
 /// </summary>
 public sealed class DepartmentGrain(
     [PersistentState("department", GridDispatchStorage.Name)] IPersistentState<DepartmentRecord> store,
     Microsoft.Extensions.Options.IOptions<DispatchOptions> options) : Grain, IDepartmentGrain
 {
+    private readonly SharedWrite _write = new(store.WriteStateAsync);
+
     private DepartmentRecord S => store.State;
 
     private string Code => this.GetPrimaryKeyString();
@@ -30,7 +34,7 @@ public sealed class DepartmentGrain(
         }
 
         S.Definition = definition;
-        await store.WriteStateAsync();
+        await _write.WriteAsync();
         return definition;
     }
 
@@ -56,7 +60,7 @@ public sealed class DepartmentGrain(
     {
         if (S.Queue.Add(incidentId))
         {
-            await store.WriteStateAsync();
+            await _write.WriteAsync();
         }
     }
 
@@ -64,21 +68,21 @@ public sealed class DepartmentGrain(
     {
         if (S.Queue.Remove(incidentId))
         {
-            await store.WriteStateAsync();
+            await _write.WriteAsync();
         }
     }
 
     public async Task JoinRosterAsync(RosterEntry entry)
     {
         S.Staff.Join(entry);
-        await store.WriteStateAsync();
+        await _write.WriteAsync();
     }
 
     public async Task LeaveRosterAsync(string workerId)
     {
         if (S.Staff.Leave(workerId))
         {
-            await store.WriteStateAsync();
+            await _write.WriteAsync();
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 
@@ -32,7 +33,11 @@ public sealed class GroupCommitGrainStorage(
         int? expected = string.IsNullOrWhiteSpace(grainState.ETag) ? null : int.Parse(grainState.ETag, CultureInfo.InvariantCulture);
 
         // Serialized now, on the grain's turn: the state written is the state at the call, whatever the grain does next.
-        var payload = serializer.Serialize(grainState.State).ToArray();
+        // (The serializer's buffer itself when it is a whole array, as Orleans' is: a state of a few KiB is not copied again.)
+        var serialized = serializer.Serialize(grainState.State).ToMemory();
+        var payload = MemoryMarshal.TryGetArray(serialized, out var segment) && segment is { Offset: 0, Array: { } array } && array.Length == segment.Count
+            ? array
+            : serialized.ToArray();
         var version = await writer.WriteAsync(key, expected, payload);
         grainState.ETag = version.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = true;

@@ -50,6 +50,23 @@ public sealed class EscalationTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Holds_and_releases_arriving_together_all_take_effect()
+    {
+        var city = TestCity.Create();
+        city.Departments.Add(new City.DepartmentEntry("city-management", "City management bureau"));
+        await city.LoadAsync(Grains);
+        var department = Grains.GetGrain<IDepartmentGrain>(RegionCode.DepartmentKey(city.Code, "city-management"));
+        var ids = Enumerable.Range(0, 300).Select(i => $"{city.Code}-held-{i:D3}").ToList();
+
+        // Interleaved: these share writes instead of queueing behind one another.
+        await Task.WhenAll(ids.Select(department.HoldAsync));
+        Assert.Equal(ids, (await department.GetAsync()).Queue);
+
+        await Task.WhenAll(ids.Where((_, i) => i % 3 == 0).Select(department.ReleaseAsync));
+        Assert.Equal(ids.Where((_, i) => i % 3 != 0), (await department.GetAsync()).Queue);
+    }
+
+    [Fact]
     public async Task A_missed_deadline_escalates_level_by_level_and_stops_at_the_city_without_looping()
     {
         var city = TestCity.Create();
