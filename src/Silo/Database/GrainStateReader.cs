@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using GridDispatch.Domain;
 using Microsoft.Extensions.Logging;
 
@@ -12,19 +11,17 @@ namespace GridDispatch.Silo.Database;
 /// holds a pooled connection). A lone read on an idle silo goes at once. Transient failures are retried; a read that
 /// still fails fails with <see cref="StoreUnavailableException"/>, and the grain's activation with it.
 /// </summary>
-public sealed partial class GrainStateReader : ILifecycleParticipant<ISiloLifecycle>
+public sealed partial class GrainStateReader : StorageQueue<PendingStateRead>
 {
-    private readonly Channel<PendingStateRead> _queue;
     private readonly GrainStateTable _table;
     private readonly int _batch;
     private readonly int _inFlight;
     private readonly StoreResilience _resilience;
     private readonly ILogger<GrainStateReader> _logger;
-    private readonly CancellationTokenSource _abort = new();
-    private Task? _running;
     private long _statements;
 
     public GrainStateReader(DatabaseOptions database, string serviceId, ILogger<GrainStateReader> logger)
+        : base(database.StateWriteQueue, "grain-state reader")
     {
         database.Validate();
         _table = new GrainStateTable(database.ConnectionString, serviceId);
@@ -32,65 +29,26 @@ public sealed partial class GrainStateReader : ILifecycleParticipant<ISiloLifecy
         _inFlight = Math.Clamp(database.StateOperationsInFlight, 1, 8);
         _resilience = new StoreResilience(retryAttempts: 3, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10), breaker: false);
         _logger = logger;
-        _queue = Channel.CreateBounded<PendingStateRead>(new BoundedChannelOptions(database.StateWriteQueue)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
     }
 
     /// <summary>Statements run since start (each read any number of rows).</summary>
     public long Statements => Interlocked.Read(ref _statements);
-
-    public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(GrainStateReader), ServiceLifecycleStage.RuntimeStorageServices, StartAsync, StopAsync);
-
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        _running ??= Task.Run(RunAsync, CancellationToken.None);
-        return Task.CompletedTask;
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        _queue.Writer.TryComplete();
-        await using (cancellationToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), _abort))
-        {
-            if (_running is { } running)
-            {
-                await running;
-            }
-        }
-
-        while (_queue.Reader.TryRead(out var left))
-        {
-            left.Done.TrySetException(new StoreUnavailableException("The grain-state reader stopped; the state was not read"));
-        }
-    }
 
     /// <summary>The grain's row, or null when it has none.</summary>
     /// <exception cref="StoreUnavailableException">The database cannot be read now.</exception>
     public async Task<StoredGrainState?> ReadAsync(GrainStateRowKey key)
     {
         var read = new PendingStateRead(key);
-        try
-        {
-            await _queue.Writer.WriteAsync(read);
-        }
-        catch (ChannelClosedException)
-        {
-            throw new StoreUnavailableException("The grain-state reader is stopping; the state was not read");
-        }
-
+        await EnqueueAsync(read);
         return await read.Done.Task;
     }
 
-    private async Task RunAsync()
+    protected override async Task RunAsync()
     {
         var reading = new List<Task>();
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(_abort.Token))
+            while (await Queue.Reader.WaitToReadAsync(Abort.Token))
             {
                 reading.RemoveAll(t => t.IsCompleted);
                 while (reading.Count >= _inFlight)
@@ -100,7 +58,7 @@ public sealed partial class GrainStateReader : ILifecycleParticipant<ISiloLifecy
 
                 // Taken once a statement is free, so the reads queued while all were busy go together.
                 var batch = new List<PendingStateRead>();
-                while (batch.Count < _batch && _queue.Reader.TryRead(out var next))
+                while (batch.Count < _batch && Queue.Reader.TryRead(out var next))
                 {
                     batch.Add(next);
                 }
@@ -108,7 +66,7 @@ public sealed partial class GrainStateReader : ILifecycleParticipant<ISiloLifecy
                 reading.Add(ReadInBackgroundAsync(batch));
             }
         }
-        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        catch (OperationCanceledException) when (Abort.IsCancellationRequested)
         {
         }
         finally
@@ -124,7 +82,7 @@ public sealed partial class GrainStateReader : ILifecycleParticipant<ISiloLifecy
         try
         {
             rows = await _resilience.Pipeline.ExecuteAsync(
-                static (s, ct) => s.Table.ReadAsync(s.Keys, ct), (Table: _table, Keys: batch.Select(r => r.Key).ToList()), _abort.Token);
+                static (s, ct) => s.Table.ReadAsync(s.Keys, ct), (Table: _table, Keys: batch.Select(r => r.Key).ToList()), Abort.Token);
         }
         catch (Exception ex)
         {
@@ -143,6 +101,8 @@ public sealed partial class GrainStateReader : ILifecycleParticipant<ISiloLifecy
             batch[i].Done.TrySetResult(rows[i]);
         }
     }
+
+    protected override void Fail(PendingStateRead item, StoreUnavailableException reason) => item.Done.TrySetException(reason);
 
     [LoggerMessage(EventId = 8214, Level = LogLevel.Warning, Message = "Grain state cannot be read (a batch of {Reads} reads failed); those activations fail")]
     private partial void LogFailed(Exception ex, int reads);

@@ -58,7 +58,7 @@ public readonly record struct GrainStateRowKey(int IdHash, long N0, long N1, int
 public sealed record StoredGrainState(byte[]? Payload, int Version);
 
 /// <summary>A grain-state read waiting for its batch.</summary>
-internal sealed class PendingStateRead(GrainStateRowKey key)
+public sealed class PendingStateRead(GrainStateRowKey key)
 {
     public GrainStateRowKey Key { get; } = key;
 
@@ -66,7 +66,7 @@ internal sealed class PendingStateRead(GrainStateRowKey key)
 }
 
 /// <summary>A grain-state write waiting for its batch: the row, the version it expects (null: no row yet) and the payload.</summary>
-internal sealed class PendingStateWrite(GrainStateRowKey key, int? expected, byte[] payload)
+public sealed class PendingStateWrite(GrainStateRowKey key, int? expected, byte[] payload)
 {
     public GrainStateRowKey Key { get; } = key;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Threading.Channels;
 using GridDispatch.Domain;
 using Microsoft.Extensions.Logging;
 using Orleans.Storage;
@@ -23,34 +22,27 @@ namespace GridDispatch.Silo.Database;
 /// it stands alone, so one bad row cannot fail the grains batched with it.
 /// </para>
 /// </summary>
-public sealed partial class GrainStateWriter : ILifecycleParticipant<ISiloLifecycle>
+public sealed partial class GrainStateWriter : StorageQueue<PendingStateWrite>
 {
-    private readonly Channel<PendingStateWrite> _queue;
     private readonly GrainStateTable _table;
     private readonly DatabaseOptions _options;
     private readonly StoreResilience _resilience;
     private readonly ILogger<GrainStateWriter> _logger;
-    private readonly CancellationTokenSource _abort = new();
     private readonly Counter<long> _commitCounter;
     private readonly Counter<long> _writeCounter;
-    private Task? _running;
     private PendingStateWrite? _carried;
     private long _commits;
     private long _writes;
     private volatile bool _failing;
 
     public GrainStateWriter(DatabaseOptions database, string serviceId, IMeterFactory meters, ILogger<GrainStateWriter> logger)
+        : base(database.StateWriteQueue, "grain-state writer")
     {
         database.Validate();
         _options = database;
         _table = new GrainStateTable(database.ConnectionString, serviceId);
         _resilience = new StoreResilience(retryAttempts: 3, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10), breaker: true);
         _logger = logger;
-        _queue = Channel.CreateBounded<PendingStateWrite>(new BoundedChannelOptions(database.StateWriteQueue)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
         var meter = GridDispatchMeter.Create(meters);
         _commitCounter = meter.CreateCounter<long>("griddispatch.grainstate.commits", "{transaction}", "Transactions the grain-state writer committed");
         _writeCounter = meter.CreateCounter<long>("griddispatch.grainstate.writes", "{write}", "Grain-state writes committed");
@@ -62,36 +54,6 @@ public sealed partial class GrainStateWriter : ILifecycleParticipant<ISiloLifecy
     /// <summary>Grain-state writes committed since start.</summary>
     public long Writes => Interlocked.Read(ref _writes);
 
-    /// <summary>Writes waiting for a batch.</summary>
-    public int Backlog => _queue.Reader.Count;
-
-    /// <summary>Starts with the storage providers, before grains run, and stops after the grains (and their last writes) are gone.</summary>
-    public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(GrainStateWriter), ServiceLifecycleStage.RuntimeStorageServices, StartAsync, StopAsync);
-
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        _running ??= Task.Run(RunAsync, CancellationToken.None);
-        return Task.CompletedTask;
-    }
-
-    /// <summary>Takes no new writes and commits those queued, unless <paramref name="cancellationToken"/> runs out first.</summary>
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        _queue.Writer.TryComplete();
-        await using (cancellationToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), _abort))
-        {
-            if (_running is { } running)
-            {
-                await running;
-            }
-            else
-            {
-                FailQueued([]);
-            }
-        }
-    }
-
     /// <summary>
     /// Writes <paramref name="payload"/> to the row of <paramref name="key"/> if it is still at <paramref name="expected"/>
     /// (null: there is no row yet) and returns the new version.
@@ -101,19 +63,11 @@ public sealed partial class GrainStateWriter : ILifecycleParticipant<ISiloLifecy
     public async Task<int> WriteAsync(GrainStateRowKey key, int? expected, byte[] payload)
     {
         var write = new PendingStateWrite(key, expected, payload);
-        try
-        {
-            await _queue.Writer.WriteAsync(write);
-        }
-        catch (ChannelClosedException)
-        {
-            throw new StoreUnavailableException("The grain-state writer is stopping; the state was not written");
-        }
-
+        await EnqueueAsync(write);
         return await write.Done.Task;
     }
 
-    private async Task RunAsync()
+    protected override async Task RunAsync()
     {
         var writing = new List<(Task Done, HashSet<GrainStateRowKey> Keys)>();
         var batch = new List<PendingStateWrite>();
@@ -133,7 +87,7 @@ public sealed partial class GrainStateWriter : ILifecycleParticipant<ISiloLifecy
                 batch = [];
             }
         }
-        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        catch (OperationCanceledException) when (Abort.IsCancellationRequested)
         {
         }
         finally
@@ -151,9 +105,9 @@ public sealed partial class GrainStateWriter : ILifecycleParticipant<ISiloLifecy
     {
         var first = _carried;
         _carried = null;
-        while (first is null && !_queue.Reader.TryRead(out first))
+        while (first is null && !Queue.Reader.TryRead(out first))
         {
-            if (!await _queue.Reader.WaitToReadAsync(_abort.Token))
+            if (!await Queue.Reader.WaitToReadAsync(Abort.Token))
             {
                 return false;
             }
@@ -164,7 +118,7 @@ public sealed partial class GrainStateWriter : ILifecycleParticipant<ISiloLifecy
         bool Full() => _carried is not null || batch.Count >= _options.StateWriteBatch;
         void Drain()
         {
-            while (!Full() && _queue.Reader.TryRead(out var next))
+            while (!Full() && Queue.Reader.TryRead(out var next))
             {
                 if (!keys.Add(next.Key))
                 {
@@ -199,7 +153,7 @@ public sealed partial class GrainStateWriter : ILifecycleParticipant<ISiloLifecy
         try
         {
             written = await _resilience.Pipeline.ExecuteAsync(
-                static (s, ct) => s.Table.WriteAsync(s.Batch, ct), (Table: _table, Batch: batch), _abort.Token);
+                static (s, ct) => s.Table.WriteAsync(s.Batch, ct), (Table: _table, Batch: batch), Abort.Token);
         }
         catch (Exception ex) when (PostgresErrors.IsPermanent(ex))
         {
@@ -267,20 +221,7 @@ public sealed partial class GrainStateWriter : ILifecycleParticipant<ISiloLifecy
             $"PostgreSQL refuses this {write.Key.Type} state for good (SQL state {sqlState}); nothing was written"));
     }
 
-    /// <summary>Closes the queue and fails what is still in it, and <paramref name="taken"/>, as not written.</summary>
-    private void FailQueued(List<PendingStateWrite> taken)
-    {
-        _queue.Writer.TryComplete();
-        while (_queue.Reader.TryRead(out var queued))
-        {
-            taken.Add(queued);
-        }
-
-        foreach (var write in taken)
-        {
-            write.Done.TrySetException(new StoreUnavailableException("The grain-state writer stopped before committing; the state was not written"));
-        }
-    }
+    protected override void Fail(PendingStateWrite item, StoreUnavailableException reason) => item.Done.TrySetException(reason);
 
     [LoggerMessage(EventId = 8211, Level = LogLevel.Warning,
         Message = "Grain state cannot be written (a batch of {Writes} writes failed, {Backlog} waiting); grains' writes fail until the database answers")]
