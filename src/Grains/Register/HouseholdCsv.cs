@@ -1,0 +1,255 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+
+namespace GridDispatch.Register;
+
+/// <summary>One household as an import file states it; <see cref="Line"/> is the file line its record starts on.</summary>
+public sealed record HouseholdRow(int Line, string Building, string? Unit, int Size, ImmutableArray<string> Tags, string? Name, string? Phone);
+
+/// <summary>What is wrong with one line of an import: the line, the column (null for the line as a whole) and why.</summary>
+public sealed record CsvError(int Line, string? Field, string Message);
+
+/// <summary>A parsed import: every row, or — if any line is wrong — no rows and every error (up to <see cref="HouseholdCsv.MaxErrors"/>).</summary>
+public sealed record HouseholdImport(IReadOnlyList<HouseholdRow> Rows, IReadOnlyList<CsvError> Errors, int ErrorCount)
+{
+    public bool Ok => ErrorCount == 0;
+}
+
+/// <summary>
+/// The household import file (issue 13's contract): UTF-8 CSV (RFC 4180 quoting; a byte-order mark and CRLF are
+/// fine) with the header row <c>building,unit,size,tags,name,phone</c>; tags separated by <c>;</c>, each a code of the
+/// city's <see cref="HouseholdTagCatalog"/>. A household is a building and a unit (empty for a house), once per file.
+/// All or nothing: one wrong line refuses the whole file, and every wrong line is reported with its number and column,
+/// so a community worker fixes the file once instead of once per error.
+/// </summary>
+public static class HouseholdCsv
+{
+    public static readonly string[] Header = ["building", "unit", "size", "tags", "name", "phone"];
+
+    /// <summary>Errors reported in full; the rest are only counted.</summary>
+    public const int MaxErrors = 100;
+
+    public const int MaxSize = 50;
+
+    public static HouseholdImport Parse(string text, HouseholdTagCatalog tags, int maxRows = 10_000)
+    {
+        var errors = new List<CsvError>();
+        var count = 0;
+        void Error(int line, string? field, string message)
+        {
+            count++;
+            if (errors.Count < MaxErrors)
+            {
+                errors.Add(new CsvError(line, field, message));
+            }
+        }
+
+        var records = Records(text.StartsWith('\uFEFF') ? text[1..] : text, Error).ToList();
+        if (records.Count == 0 || !records[0].Fields.Select(f => f.Trim().ToLowerInvariant()).SequenceEqual(Header))
+        {
+            Error(1, null, $"The first line must be the header {string.Join(',', Header)}");
+            return new HouseholdImport([], errors, count);
+        }
+
+        var rows = new List<HouseholdRow>();
+        var seen = new Dictionary<(string, string), int>();
+        foreach (var (line, fields) in records.Skip(1))
+        {
+            if (fields.Count == 1 && fields[0].Trim().Length == 0)
+            {
+                continue;   // a blank line
+            }
+
+            if (fields.Count != Header.Length)
+            {
+                Error(line, null, $"{fields.Count} columns where the header has {Header.Length}");
+                continue;
+            }
+
+            if (rows.Count + count >= maxRows)
+            {
+                Error(line, null, $"More than {maxRows:N0} households in one file; split it");
+                break;
+            }
+
+            if (Row(line, fields, tags, Error) is { } row)
+            {
+                var key = (row.Building, row.Unit ?? "");
+                if (seen.TryGetValue(key, out var first))
+                {
+                    Error(line, "unit", $"Building '{row.Building}' unit '{row.Unit}' is already on line {first}");
+                }
+                else
+                {
+                    seen[key] = line;
+                    rows.Add(row);
+                }
+            }
+        }
+
+        return count == 0 ? new HouseholdImport(rows, [], 0) : new HouseholdImport([], errors, count);
+    }
+
+    private static HouseholdRow? Row(int line, List<string> fields, HouseholdTagCatalog catalog, Action<int, string?, string> error)
+    {
+        var before = new ErrorCount();
+        string? Text(int column, int maxLength, bool required)
+        {
+            var value = fields[column].Trim();
+            if (value.Length == 0)
+            {
+                if (required)
+                {
+                    before.Add(line, Header[column], "is required", error);
+                }
+
+                return null;
+            }
+
+            if (value.Length > maxLength)
+            {
+                before.Add(line, Header[column], $"is longer than {maxLength} characters", error);
+            }
+            else if (value.Any(char.IsControl) || value.Any(char.IsSurrogate) && !IsWellFormed(value))
+            {
+                before.Add(line, Header[column], "holds a control character or broken text", error);
+            }
+
+            return value;
+        }
+
+        var building = Text(0, 100, required: true);
+        var unit = Text(1, 20, required: false);
+        var sizeText = fields[2].Trim();
+        if (!int.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out var size) || size is < 1 or > MaxSize)
+        {
+            before.Add(line, "size", $"'{sizeText}' is not a number of people from 1 to {MaxSize}", error);
+        }
+
+        var tags = ImmutableArray.CreateBuilder<string>();
+        foreach (var code in fields[3].Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal))
+        {
+            if (catalog.TryGet(code, out _))
+            {
+                tags.Add(code);
+            }
+            else
+            {
+                before.Add(line, "tags", $"'{code}' is not a household tag of this city", error);
+            }
+        }
+
+        var name = Text(4, 50, required: false);
+        var phone = Text(5, 24, required: false);
+        if (phone is not null && !IsPhone(phone))
+        {
+            before.Add(line, "phone", "is not a phone number (digits, with + - or spaces)", error);
+        }
+
+        return before.Any ? null : new HouseholdRow(line, building!, unit, size, tags.ToImmutable(), name, phone);
+    }
+
+    private static bool IsPhone(string phone)
+    {
+        var digits = phone.Count(char.IsAsciiDigit);
+        return digits is >= 5 and <= 20
+            && phone.Select((c, i) => char.IsAsciiDigit(c) || c is '-' or ' ' || (c == '+' && i == 0)).All(ok => ok);
+    }
+
+    private static bool IsWellFormed(string value)
+    {
+        try
+        {
+            _ = new UTF8Encoding(false, throwOnInvalidBytes: true).GetByteCount(value);
+            return true;
+        }
+        catch (EncoderFallbackException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The file's records with the line each starts on; a quoted field may hold commas, quotes ("") and line breaks.</summary>
+    private static IEnumerable<(int Line, List<string> Fields)> Records(string text, Action<int, string?, string> error)
+    {
+        var line = 1;
+        var start = 1;
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        var quoted = false;
+        var any = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"')
+                {
+                    field.Append('"');
+                    i++;
+                }
+                else if (c == '"')
+                {
+                    quoted = false;
+                }
+                else
+                {
+                    line += c == '\n' ? 1 : 0;
+                    field.Append(c);
+                }
+
+                continue;
+            }
+
+            switch (c)
+            {
+                case '"' when field.Length == 0:
+                    quoted = true;
+                    any = true;
+                    break;
+                case ',':
+                    fields.Add(field.ToString());
+                    field.Clear();
+                    any = true;
+                    break;
+                case '\r' when i + 1 < text.Length && text[i + 1] == '\n':
+                    break;
+                case '\n' or '\r':
+                    fields.Add(field.ToString());
+                    yield return (start, fields);
+                    (fields, any) = ([], false);
+                    field.Clear();
+                    start = ++line;
+                    break;
+                default:
+                    field.Append(c);
+                    any = true;
+                    break;
+            }
+        }
+
+        if (quoted)
+        {
+            error(start, null, "A quoted field is not closed");
+        }
+
+        if (any || field.Length > 0)
+        {
+            fields.Add(field.ToString());
+            yield return (start, fields);
+        }
+    }
+
+    /// <summary>Whether a row had errors of its own (a row with any is not kept).</summary>
+    private sealed class ErrorCount
+    {
+        public bool Any { get; private set; }
+
+        public void Add(int line, string field, string message, Action<int, string?, string> error)
+        {
+            Any = true;
+            error(line, field, message);
+        }
+    }
+}
