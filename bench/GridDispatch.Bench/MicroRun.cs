@@ -49,7 +49,6 @@ public static class MicroRun
     }
 }
 
-[MemoryDiagnoser]
 public class EngineMicro
 {
     private static readonly ModePolicy Policy = new DispatchOptions().Everyday;

@@ -13,19 +13,22 @@ public static class GrainReferences
     public static T Reference<T>(this IGrainFactory factory, string key)
         where T : IGrainWithStringKey
     {
-        if (Resolved<T>.Types is { } types)
+        if (Volatile.Read(ref Resolved<T>.Types) is { } types)
         {
             return (T)factory.GetGrain(GrainId.Create(types.Grain, key), types.Interface);
         }
 
         var first = factory.GetGrain<T>(key);
-        Resolved<T>.Types = (first.GetGrainId().Type, ((GrainReference)(object)first).InterfaceType);
+        Volatile.Write(ref Resolved<T>.Types, new GrainTypes(first.GetGrainId().Type, ((GrainReference)(object)first).InterfaceType));
         return first;
     }
+
+    /// <summary>An object, not a nullable struct: a reference is published whole, so no thread reads half of it.</summary>
+    private sealed record GrainTypes(GrainType Grain, GrainInterfaceType Interface);
 
     /// <summary>Per interface, set by the first reference (a race only sets the same value twice).</summary>
     private static class Resolved<T>
     {
-        public static (GrainType Grain, GrainInterfaceType Interface)? Types;
+        public static GrainTypes? Types;
     }
 }

@@ -117,16 +117,26 @@ public sealed partial class EmergencyGrain(
             throw new DomainException(DomainErrors.Conflict, $"'{request.Workers[taken].Id}' is a permanent worker", $"workers[{taken}].id");
         }
 
-        // Whoever was registered is the episode's, even when a later registration fails: stand-down must release them.
+        // Whoever may have been registered is the episode's, even when a later registration fails: stand-down must
+        // release them. That is every call that succeeded, and every one that failed other than by a refusal (a call
+        // that timed out may have registered its worker all the same).
         var registered = new bool[request.Workers.Length];
         try
         {
             await InWindowAsync(Enumerable.Range(0, request.Workers.Length), 16, async i =>
             {
                 var w = request.Workers[i];
-                await GrainFactory.Reference<IWorkerGrain>(w.Id).RegisterAsync(new WorkerProfile(
-                    w.Id, w.Name, w.Kind, [placements[i].GridCode], w.Categories.IsDefault ? [] : w.Categories, w.Capacity, SurgeScope: Code));
-                registered[i] = true;
+                try
+                {
+                    await GrainFactory.Reference<IWorkerGrain>(w.Id).RegisterAsync(new WorkerProfile(
+                        w.Id, w.Name, w.Kind, [placements[i].GridCode], w.Categories.IsDefault ? [] : w.Categories, w.Capacity, SurgeScope: Code));
+                    registered[i] = true;
+                }
+                catch (Exception ex) when (ex is not DomainException)
+                {
+                    registered[i] = true;
+                    throw;
+                }
             });
         }
         finally

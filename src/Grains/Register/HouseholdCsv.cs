@@ -53,6 +53,7 @@ public static class HouseholdCsv
         }
 
         var rows = new List<HouseholdRow>();
+        var households = 0;     // data lines, good or bad: the limit is on the file, not on what passed
         var seen = new Dictionary<(string, string), int>();
         foreach (var (line, fields) in records.Skip(1))
         {
@@ -61,16 +62,16 @@ public static class HouseholdCsv
                 continue;   // a blank line
             }
 
+            if (++households > maxRows)
+            {
+                Error(line, null, $"More than {maxRows:N0} households in one file; split it");
+                break;
+            }
+
             if (fields.Count != Header.Length)
             {
                 Error(line, null, $"{fields.Count} columns where the header has {Header.Length}");
                 continue;
-            }
-
-            if (rows.Count + count >= maxRows)
-            {
-                Error(line, null, $"More than {maxRows:N0} households in one file; split it");
-                break;
             }
 
             if (Row(line, fields, tags, Error) is { } row)
@@ -93,7 +94,13 @@ public static class HouseholdCsv
 
     private static HouseholdRow? Row(int line, List<string> fields, HouseholdTagCatalog catalog, Action<int, string?, string> error)
     {
-        var before = new ErrorCount();
+        var wrong = false;
+        void Wrong(string field, string message)
+        {
+            wrong = true;
+            error(line, field, message);
+        }
+
         string? Text(int column, int maxLength, bool required)
         {
             var value = fields[column].Trim();
@@ -101,7 +108,7 @@ public static class HouseholdCsv
             {
                 if (required)
                 {
-                    before.Add(line, Header[column], "is required", error);
+                    Wrong(Header[column], "is required");
                 }
 
                 return null;
@@ -109,11 +116,11 @@ public static class HouseholdCsv
 
             if (value.Length > maxLength)
             {
-                before.Add(line, Header[column], $"is longer than {maxLength} characters", error);
+                Wrong(Header[column], $"is longer than {maxLength} characters");
             }
             else if (value.Any(char.IsControl) || value.Any(char.IsSurrogate) && !IsWellFormed(value))
             {
-                before.Add(line, Header[column], "holds a control character or broken text", error);
+                Wrong(Header[column], "holds a control character or broken text");
             }
 
             return value;
@@ -124,7 +131,7 @@ public static class HouseholdCsv
         var sizeText = fields[2].Trim();
         if (!int.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out var size) || size is < 1 or > MaxSize)
         {
-            before.Add(line, "size", $"'{sizeText}' is not a number of people from 1 to {MaxSize}", error);
+            Wrong("size", $"'{sizeText}' is not a number of people from 1 to {MaxSize}");
         }
 
         var tags = ImmutableArray.CreateBuilder<string>();
@@ -136,7 +143,7 @@ public static class HouseholdCsv
             }
             else
             {
-                before.Add(line, "tags", $"'{code}' is not a household tag of this city", error);
+                Wrong("tags", $"'{code}' is not a household tag of this city");
             }
         }
 
@@ -144,10 +151,10 @@ public static class HouseholdCsv
         var phone = Text(5, 24, required: false);
         if (phone is not null && !IsPhone(phone))
         {
-            before.Add(line, "phone", "is not a phone number (digits, with + - or spaces)", error);
+            Wrong("phone", "is not a phone number (digits, with + - or spaces)");
         }
 
-        return before.Any ? null : new HouseholdRow(line, building!, unit, size, tags.ToImmutable(), name, phone);
+        return wrong ? null : new HouseholdRow(line, building!, unit, size, tags.ToImmutable(), name, phone);
     }
 
     private static bool IsPhone(string phone)
@@ -238,18 +245,6 @@ public static class HouseholdCsv
         {
             fields.Add(field.ToString());
             yield return (start, fields);
-        }
-    }
-
-    /// <summary>Whether a row had errors of its own (a row with any is not kept).</summary>
-    private sealed class ErrorCount
-    {
-        public bool Any { get; private set; }
-
-        public void Add(int line, string field, string message, Action<int, string?, string> error)
-        {
-            Any = true;
-            error(line, field, message);
         }
     }
 }

@@ -9,6 +9,8 @@ namespace GridDispatch.Silo.Database;
 /// failed with "pool exhausted" and took the incident store's and the reminders' connections with them (storm bench on
 /// PostgreSQL). Waiting here instead costs the same time the pool would, and leaves the rest of the pool to the
 /// incident store, reminders and membership. Per grain nothing changes: a grain awaits its own write.
+/// Since grain state is read and written in batches (<see cref="GroupCommitGrainStorage"/>) only clears still go
+/// through the provider, and so through this bound.
 /// </summary>
 public sealed class BoundedGrainStorage(IGrainStorage inner, int inFlight) : IGrainStorage
 {

@@ -71,11 +71,11 @@ public sealed partial class GrainStateWriter : StorageQueue<PendingStateWrite>
     {
         var writing = new List<(Task Done, HashSet<GrainStateRowKey> Keys)>();
         var batch = new List<PendingStateWrite>();
+        var keys = new HashSet<GrainStateRowKey>();
         try
         {
-            while (await NextBatchAsync(batch, writing))
+            while (await NextBatchAsync(batch, keys, writing))
             {
-                var keys = batch.Select(w => w.Key).ToHashSet();
                 writing.RemoveAll(w => w.Done.IsCompleted);
                 while (writing.Count >= _options.StateWritersInFlight || writing.Any(w => w.Keys.Overlaps(keys)))
                 {
@@ -84,7 +84,7 @@ public sealed partial class GrainStateWriter : StorageQueue<PendingStateWrite>
                 }
 
                 writing.Add((WriteInBackgroundAsync(batch), keys));
-                batch = [];
+                (batch, keys) = ([], []);
             }
         }
         catch (OperationCanceledException) when (Abort.IsCancellationRequested)
@@ -98,10 +98,12 @@ public sealed partial class GrainStateWriter : StorageQueue<PendingStateWrite>
     }
 
     /// <summary>
-    /// Fills <paramref name="batch"/>: a first write, then what is queued up to the batch limit, and more while every
-    /// writer is busy. A second write of a row already in the batch ends it and opens the next. False once stopped.
+    /// Fills <paramref name="batch"/> and <paramref name="keys"/>, its rows: a first write, then what is queued up to the
+    /// batch limit, and more while every writer is busy. A second write of a row already in the batch ends it and opens
+    /// the next. False once stopped.
     /// </summary>
-    private async Task<bool> NextBatchAsync(List<PendingStateWrite> batch, List<(Task Done, HashSet<GrainStateRowKey> Keys)> writing)
+    private async Task<bool> NextBatchAsync(
+        List<PendingStateWrite> batch, HashSet<GrainStateRowKey> keys, List<(Task Done, HashSet<GrainStateRowKey> Keys)> writing)
     {
         var first = _carried;
         _carried = null;
@@ -114,7 +116,7 @@ public sealed partial class GrainStateWriter : StorageQueue<PendingStateWrite>
         }
 
         batch.Add(first);
-        var keys = new HashSet<GrainStateRowKey> { first.Key };
+        keys.Add(first.Key);
         bool Full() => _carried is not null || batch.Count >= _options.StateWriteBatch;
         void Drain()
         {

@@ -160,12 +160,7 @@ public sealed class ApiFixture : IAsyncLifetime
         .. settings,
     ];
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => SiloProcess.FreePort();
 }
 
 [CollectionDefinition(Name)]

@@ -20,8 +20,6 @@ public sealed class SiloProcess : IDisposable
     /// <summary>The build configuration the running test assembly was built in (its output directory's parent).</summary>
     public static string TestConfiguration => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
 
-    public int Id => _process.Id;
-
     public static SiloProcess Start(string connectionString, int siloPort, IDictionary<string, string?> settings, string configuration)
     {
         // The silo's own build output (a test's output carries the web framework's assemblies, not the silo's).
