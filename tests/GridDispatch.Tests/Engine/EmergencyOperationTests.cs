@@ -176,11 +176,17 @@ public sealed class EmergencyOperationTests(ClusterFixture fixture)
         await gridGrain.StartSweepTaskAsync(held[1], a);
 
         // a goes off duty and, while the grid moves its work, keeps finishing what it held: what it started, and the
-        // rest at staggered moments (some before the grid's next tick, some after).
+        // rest at staggered moments (some before the grid's next tick, some after). The last one waits until the move
+        // has happened, so at least one finish always comes after it (on a loaded machine the tick came after 240 ms).
         var offDuty = Grains.GetGrain<IWorkerGrain>(a).SetStatusAsync(WorkerStatus.OffDuty);
         var attempts = held.Select(async (id, i) =>
         {
             await Task.Delay(i < 2 ? 0 : 60 * (i - 1));
+            if (i == held.Count - 1)
+            {
+                await Eventually.Get(() => gridGrain.GetSweepTaskAsync(id), t => t.WorkerId == b, what: "a's last task moved to b");
+            }
+
             try
             {
                 return (id, (await Grains.FinishTaskAsync(id, new SweepResult(a, true, null, []))).Task.Status.ToString());
