@@ -115,6 +115,7 @@ public static class GridDispatchApi
         api.MapIncidents();
         api.MapRegions();
         api.MapEmergency();
+        api.MapHouseholds();
         api.MapGet("/audit", async (string? region, string? actor, int? limit, System.Security.Claims.ClaimsPrincipal user, IAuditLog audit, CancellationToken cancellationToken) =>
         {
             // Administrators and commanders, for their own region: what was done there, or by one person there.

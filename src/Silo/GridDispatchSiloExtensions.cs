@@ -20,6 +20,9 @@ public sealed class CityOptions
 
     /// <summary>Degree of parallelism of the load fan-out (see <see cref="GridDispatch.City.CityLoader.DefaultParallelism"/>).</summary>
     public int Parallelism { get; set; } = GridDispatch.City.CityLoader.DefaultParallelism;
+
+    /// <summary>Give every grid whose household register is empty a generated one (a simulated city; never over a real register).</summary>
+    public bool GenerateRegister { get; set; } = true;
 }
 
 /// <summary>Endpoints of the embedded silo (section "GridDispatch:Silo").</summary>
@@ -121,7 +124,17 @@ internal sealed partial class CityBootstrap(IGrainFactory grains, IOptions<CityO
         {
             throw new InvalidOperationException($"City {city.Code} loaded with {report.Failures.Count} failures, first: {report.Failures[0]}");
         }
+
+        if (o.GenerateRegister)
+        {
+            var seeded = await CityLoader.SeedRegistersAsync(grains, city, o.Parallelism, cancellationToken);
+            LogSeeded(city.Code, seeded.Grids, seeded.Elapsed.TotalMilliseconds, seeded.Failures.Count);
+        }
     }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 5004, Level = Microsoft.Extensions.Logging.LogLevel.Information,
+        Message = "City {Code}: generated household registers for {Grids} grid(s) that had none in {Ms:F0} ms, {Failures} failures")]
+    private partial void LogSeeded(string code, int grids, double ms, int failures);
 
     [Microsoft.Extensions.Logging.LoggerMessage(EventId = 5001, Level = Microsoft.Extensions.Logging.LogLevel.Information,
         Message = "City {Code} ({Name}) loaded: {Grids} grids, {Workers} workers in {Ms:F0} ms, {Failures} failures")]

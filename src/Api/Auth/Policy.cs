@@ -44,6 +44,13 @@ public enum Act
     AuditRead,
     KpiRead,
     CatalogueRead,
+    HouseholdRead,
+    HouseholdRegister,
+    HouseholdImport,
+    HouseholdColour,
+    HouseholdVisit,
+    HouseholdErase,
+    HouseholdSummary,
 }
 
 /// <summary>How the caller must stand to the target for a grant to apply.</summary>
@@ -219,6 +226,15 @@ public static class Policy
         [Act.AuditRead] = Each(Administrators, Relation.InRegion),
         [Act.KpiRead] = Everyone,
         [Act.CatalogueRead] = Everyone,
+
+        // The register holds personal data: the grid's own workers and leader, and the supervisors above them, only.
+        [Act.HouseholdRead] = Staff(Relation.InRegion, Relation.InRegion),
+        [Act.HouseholdRegister] = Staff(Relation.InRegion, Relation.InRegion),
+        [Act.HouseholdImport] = Supervision,
+        [Act.HouseholdColour] = Staff(Relation.InRegion, Relation.InRegion),
+        [Act.HouseholdVisit] = Staff(Relation.InRegion, Relation.InRegion),
+        [Act.HouseholdErase] = [new(CallerRole.DistrictAdmin, Relation.InRegion), new(CallerRole.Commander, Relation.InRegion)],
+        [Act.HouseholdSummary] = Staff(Relation.InRegion, Relation.InRegion),
     }.ToFrozenDictionary();
 
     /// <summary>The grant that lets <paramref name="caller"/> do <paramref name="act"/> on <paramref name="target"/>, or null.</summary>

@@ -100,7 +100,7 @@ public static class EmergencyEndpoints
     }
 
     /// <summary>201 with the campaign; an Idempotency-Key makes the id stable, so a retried launch returns the same campaign.</summary>
-    private static async Task<IResult> LaunchAsync(HttpRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    private static async Task<IResult> LaunchAsync(HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, Register.HouseholdTagCatalog householdTags)
     {
         var caller = Caller.From(user);
         var key = IdempotencyKey.Of(request);
@@ -119,7 +119,7 @@ public static class EmergencyEndpoints
             body.Kind ?? throw new DomainException(DomainErrors.InvalidInput, "Kind is sweep-buildings, check-households or deliver-supplies", "kind"),
             body.Title ?? "",
             body.Schedule is null ? null : new CampaignSchedule([.. times], body.Schedule.Until),
-            caller.Actor(body.Actor), caller.Scope);
+            caller.Actor(body.Actor), caller.Scope, CampaignTags(body, householdTags), CampaignSupplies(body));
         if (RegionCode.IsValid(spec.Scope))
         {
             request.HttpContext.AuditRegion(spec.Scope);
@@ -134,6 +134,35 @@ public static class EmergencyEndpoints
         var view = await grains.GetGrain<ICampaignGrain>(id).LaunchAsync(spec);
         return Results.Created($"/api/campaigns/{view.Id}", view);
     }
+
+    /// <summary>A check of the households with one of these tags (none: every household); only a check takes tags.</summary>
+    private static string[]? CampaignTags(CampaignRequest body, Register.HouseholdTagCatalog catalog)
+    {
+        var tags = body.Tags ?? [];
+        if (tags.Count > 0 && body.Kind != CampaignKind.CheckHouseholds)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "Only a check-households campaign takes tags (a delivery goes to isolated households)", "tags");
+        }
+
+        for (var i = 0; i < tags.Count; i++)
+        {
+            if (tags[i] is null || !catalog.TryGet(tags[i], out _))
+            {
+                throw new DomainException(DomainErrors.InvalidInput, $"'{tags[i]}' is not a household tag of this city", $"tags[{i}]");
+            }
+        }
+
+        return tags.Count == 0 ? null : [.. tags.Distinct(StringComparer.Ordinal)];
+    }
+
+    /// <summary>What a delivery brings (shown on its tasks), 1–200 characters; only a delivery takes it.</summary>
+    private static string? CampaignSupplies(CampaignRequest body) => body.Supplies switch
+    {
+        null => null,
+        _ when body.Kind != CampaignKind.DeliverSupplies => throw new DomainException(DomainErrors.InvalidInput, "Only a deliver-supplies campaign takes supplies", "supplies"),
+        { Length: 0 or > 200 } => throw new DomainException(DomainErrors.InvalidInput, "supplies is 1–200 characters", "supplies"),
+        var s => s,
+    };
 
     private static async Task<SurgeResult> SurgeAsync(HttpRequest request, ClaimsPrincipal user, IGrainFactory grains)
     {

@@ -48,6 +48,7 @@ public static class IncidentEndpoints
         var key = IdempotencyKey.Of(request);
 
         var report = ToReport(body, string.IsNullOrEmpty(body.ExternalId) && key.Length > 0 ? key : body.ExternalId);
+        catalog.RequireReportable(report.Category, "category");
         var result = await grains.GetGrain<IIncidentGrain>(IncidentIds.For(report.Source, report.ExternalId)).ReportAsync(report);
         if (!result.SameRequest)
         {

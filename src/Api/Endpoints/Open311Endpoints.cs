@@ -39,13 +39,13 @@ public static class Open311Endpoints
         // Refusals thrown here are answered in Open311's error shape by RefusalMiddleware (see Prefix).
         var v2 = app.MapGroup($"{Prefix}/v2").AllowAnonymous();
 
-        v2.MapGet("/services.json", (CategoryCatalog catalog) => Out(catalog.Classes.SelectMany(c => c.Categories.Select(s => new Open311Service(
+        v2.MapGet("/services.json", (CategoryCatalog catalog) => Out(catalog.Classes.SelectMany(c => c.Categories.Where(s => s.Reportable).Select(s => new Open311Service(
             s.Code, s.Name, $"{s.NameZh}. Filed when: {s.AcceptCondition}", false, "realtime", s.NameZh, c.Name))).ToList()));
 
         v2.MapGet("/services/{file}", (string file, CategoryCatalog catalog) =>
         {
             var code = JsonFile(file);
-            return catalog.TryGet(code, out var category)
+            return catalog.TryGet(code, out var category) && category.Reportable
                 ? Out(new Open311ServiceDefinition(category.Code, []))
                 : throw new DomainException(DomainErrors.NotFound, $"No service '{code}'", "service_code");
         });
@@ -70,7 +70,7 @@ public static class Open311Endpoints
     private static string JsonFile(string file) => file.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
         ? file[..^5] : throw new DomainException(DomainErrors.NotFound, "Only the .json format is served", "format");
 
-    private static async Task<IResult> PostRequestAsync(HttpRequest request, IGrainFactory grains, GridLocator locator, Open311Keys keys)
+    private static async Task<IResult> PostRequestAsync(HttpRequest request, IGrainFactory grains, GridLocator locator, Open311Keys keys, CategoryCatalog catalog)
     {
         var form = await Http.FormBody.ReadAsync(request);
         string? Field(string name) => form.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v) ? v.ToString() : null;
@@ -99,6 +99,7 @@ public static class Open311Endpoints
         // account can stand for a signed-in resident, and nothing of the reporter but the erasable contact is stored.
         // Without a reporter id, a supervisor records the resident's rating for them.
         var reporter = new Reporter(null, name.Length > 0 ? name : null, Field("phone"), Field("address_string"));
+        catalog.RequireReportable(serviceCode, "service_code");
         var report = new IncidentReport(serviceCode, Severity.Routine, grid, description, $"open311:{app}", null, reporter, point, $"open311:{app}");
         request.HttpContext.AuditRegion(grid);
         var result = await grains.GetGrain<IIncidentGrain>(IncidentIds.New()).ReportAsync(report);

@@ -42,7 +42,8 @@ public sealed record KpiReport(string Code, RegionLevel Level, string Name, KpiF
 public sealed record ModeRequest(Mode? Mode, string? Level, string? Reason, string? Actor);
 
 /// <summary>POST /api/campaigns.</summary>
-public sealed record CampaignRequest(string? Scope, CampaignKind? Kind, string? Title, ScheduleDto? Schedule, string? Actor);
+public sealed record CampaignRequest(string? Scope, CampaignKind? Kind, string? Title, ScheduleDto? Schedule, string? Actor,
+    IReadOnlyList<string>? Tags = null, string? Supplies = null);
 
 /// <summary>Local times of day ("08:00") at which a new round starts, until an optional end.</summary>
 public sealed record ScheduleDto(IReadOnlyList<string>? TimesOfDay, DateTimeOffset? Until);

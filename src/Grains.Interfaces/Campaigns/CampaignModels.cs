@@ -49,7 +49,9 @@ public sealed record CampaignSpec(
     [property: Id(2)] string Title,
     [property: Id(3)] CampaignSchedule? Schedule,
     [property: Id(4)] string Actor,
-    [property: Id(5)] string? ActorScope = null);
+    [property: Id(5)] string? ActorScope = null,
+    [property: Id(6)] string[]? Tags = null,
+    [property: Id(7)] string? Supplies = null);
 
 /// <summary>One round of a campaign as it travels down the region tree to the grids.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.CampaignOrder")]
@@ -60,7 +62,9 @@ public sealed record CampaignOrder(
     [property: Id(3)] string Title,
     [property: Id(4)] DateTimeOffset IssuedAt,
     [property: Id(5)] DateTimeOffset DueAt,
-    [property: Id(6)] bool Emergency);
+    [property: Id(6)] bool Emergency,
+    [property: Id(7)] string[]? Tags = null,
+    [property: Id(8)] string? Supplies = null);
 
 /// <summary>Additive progress of one campaign's current round, per grid and rolled up the tree.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.CampaignProgress")]

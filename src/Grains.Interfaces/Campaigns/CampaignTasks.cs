@@ -30,7 +30,47 @@ public static class CampaignTasks
     /// </summary>
     public static async Task<(SweepTaskView Task, ImmutableArray<string> Incidents)> FinishTaskAsync(this IGrainFactory grains, string taskId, SweepResult result)
     {
-        var findings = result.Findings.IsDefault ? [] : result.Findings;
+        var findings = CheckFindings(result.Findings);
+
+        // A finding whose category the catalogue does not know fails after the task is recorded; repeating the call
+        // returns the recorded task and reports the findings again (each once, by its external id).
+        var task = await grains.GridOf(taskId).FinishSweepTaskAsync(taskId, result with { Findings = findings });
+        var household = HouseholdOf(task.Target);
+        if (household is not null)
+        {
+            // The register's household hears of the visit: the campaign's visit counts as its in-person revisit.
+            await grains.GetGrain<IHouseholdGrain>(household).VisitAsync(new VisitCommand(result.Actor, VisitKind.InPerson,
+                result.Reached ? (findings.IsEmpty ? VisitOutcome.Ok : VisitOutcome.Problem) : VisitOutcome.NotReachable,
+                string.IsNullOrWhiteSpace(result.Note) ? $"campaign {task.CampaignId}" : $"campaign {task.CampaignId}: {result.Note}"));
+        }
+
+        var incidents = ImmutableArray.CreateBuilder<string>();
+        for (var i = 0; i < findings.Length; i++)
+        {
+            var f = findings[i];
+            var externalId = string.Create(CultureInfo.InvariantCulture, $"{taskId}#{i + 1}");
+            var report = new IncidentReport(f.Category, f.Severity, task.GridCode, f.Description, "campaign", externalId, null, null, result.Actor, household);
+            var created = await grains.GetGrain<IIncidentGrain>(IncidentIds.For("campaign", externalId)).ReportAsync(report);
+            incidents.Add(created.Incident.Id);
+        }
+
+        return (task, incidents.ToImmutable());
+    }
+
+    /// <summary>The suffix of a household's second-visit task (its first visit found nobody).</summary>
+    public const string SecondVisit = "~2";
+
+    /// <summary>The register household a campaign target is (a check or delivery task, first or second visit), or null.</summary>
+    public static string? HouseholdOf(string target)
+    {
+        var id = target.EndsWith(SecondVisit, StringComparison.Ordinal) ? target[..^SecondVisit.Length] : target;
+        return HouseholdIds.IsHousehold(id) ? id : null;
+    }
+
+    /// <summary>Findings as reported (at most 20, each with a category, severity and description), or a refusal naming the one that is wrong.</summary>
+    public static ImmutableArray<Finding> CheckFindings(ImmutableArray<Finding> given)
+    {
+        var findings = given.IsDefault ? [] : given;
         if (findings.Length > 20)
         {
             throw new DomainException(DomainErrors.InvalidInput, "At most 20 findings per task", "findings");
@@ -55,19 +95,6 @@ public static class CampaignTasks
             }
         }
 
-        // A finding whose category the catalogue does not know fails after the task is recorded; repeating the call
-        // returns the recorded task and reports the findings again (each once, by its external id).
-        var task = await grains.GridOf(taskId).FinishSweepTaskAsync(taskId, result with { Findings = findings });
-        var incidents = ImmutableArray.CreateBuilder<string>();
-        for (var i = 0; i < findings.Length; i++)
-        {
-            var f = findings[i];
-            var externalId = string.Create(CultureInfo.InvariantCulture, $"{taskId}#{i + 1}");
-            var report = new IncidentReport(f.Category, f.Severity, task.GridCode, f.Description, "campaign", externalId, null, null, result.Actor);
-            var created = await grains.GetGrain<IIncidentGrain>(IncidentIds.For("campaign", externalId)).ReportAsync(report);
-            incidents.Add(created.Incident.Id);
-        }
-
-        return (task, incidents.ToImmutable());
+        return findings;
     }
 }

@@ -20,7 +20,8 @@ public sealed record IncidentReport(
     [property: Id(5)] string? ExternalId = null,
     [property: Id(6)] Reporter? Reporter = null,
     [property: Id(7)] GeoPoint? Location = null,
-    [property: Id(8)] string Actor = "intake");
+    [property: Id(8)] string Actor = "intake",
+    [property: Id(9)] string? Household = null);
 
 /// <summary>
 /// Who does a command and why. <see cref="Department"/> is the department key ("{city}:{department}") the actor acts
@@ -107,7 +108,8 @@ public sealed record IncidentSummary(
     [property: Id(7)] bool Overdue,
     [property: Id(8)] DateTimeOffset? HandleDueAt,
     [property: Id(9)] KpiFacts Facts,
-    [property: Id(10)] long Version)
+    [property: Id(10)] long Version,
+    [property: Id(11)] string? Household = null)
 {
     public bool IsTerminal => State is IncidentState.Closed or IncidentState.Cancelled;
 }
@@ -136,7 +138,8 @@ public sealed record IncidentView(
     [property: Id(19)] DateTimeOffset ReportedAt,
     [property: Id(20)] DateTimeOffset UpdatedAt,
     [property: Id(21)] long Version,
-    [property: Id(22)] ImmutableArray<TimelineEntry> Timeline);
+    [property: Id(22)] ImmutableArray<TimelineEntry> Timeline,
+    [property: Id(23)] string? Household = null);
 
 /// <summary>The outcome of intake: the incident, whether this call created it, and whether the
 /// request matched the one that created it (same source and external id, different content = false).</summary>

@@ -111,7 +111,8 @@ public sealed record UnitSummary(
     [property: Id(18)] int SurgeWorkers = 0,
     [property: Id(19)] int Overloaded = 0,
     [property: Id(20)] ImmutableArray<WorkerBrief> TopLoaded = default,
-    [property: Id(21)] int EmergencyGrids = 0);
+    [property: Id(21)] int EmergencyGrids = 0,
+    [property: Id(22)] HouseholdCounts? Households = null);
 
 /// <summary>A worker in a load view: the most loaded ones roll up the tree.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.WorkerBrief")]

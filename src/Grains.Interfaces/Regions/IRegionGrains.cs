@@ -42,6 +42,12 @@ public interface IGridGrain : IRosterHolder, IRouteTarget, IModeFollower, ICampa
     /// incident's outbox, so a grid that does not answer is told again; the grid never calls incidents back.
     /// </summary>
     [Alias("IncidentChanged")] Task IncidentChangedAsync(IncidentSummary incident);
+
+    /// <summary>
+    /// A household of this grid changed colour, warning or revisit: the grid recounts its register at the next
+    /// roll-up (from the store, so a lost notice is healed by the next one) and pushes the counts up the tree.
+    /// </summary>
+    [OneWay, Alias("HouseholdsChanged")] Task HouseholdsChangedAsync();
 }
 
 /// <summary>A region of the tree above the grids: its children, own staff, roll-ups and escalation handling.</summary>

@@ -174,7 +174,7 @@ public sealed partial class CampaignGrain(
         var round = new CampaignRound(S.Rounds.Count + 1, now, due);
         S.Rounds.Add(round);
         S.NextRoundAt = next;
-        return new CampaignOrder(Id, round.Round, spec.Kind, spec.Title, now, due, S.Emergency);
+        return new CampaignOrder(Id, round.Round, spec.Kind, spec.Title, now, due, S.Emergency, spec.Tags, spec.Supplies);
     }
 
     /// <summary>Walks down from the scope only into children with something uncovered, until the limit is reached.</summary>

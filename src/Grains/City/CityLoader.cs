@@ -59,6 +59,26 @@ public static class CityLoader
         return new CityLoadReport(regions.Count, grids.Count, 0, city.Departments.Count, watch.Elapsed, [.. failures]);
     }
 
+    /// <summary>
+    /// A generated register for every grid whose register is empty (a simulated city's households); a grid that holds
+    /// households keeps them. Returns how many grids were seeded.
+    /// </summary>
+    public static async Task<CityLoadReport> SeedRegistersAsync(IGrainFactory grains, CityDefinition city, int parallelism = DefaultParallelism, CancellationToken cancellationToken = default)
+    {
+        var watch = Stopwatch.StartNew();
+        var failures = new ConcurrentQueue<string>();
+        var seeded = 0;
+        await Stage(city.Grids, async g =>
+        {
+            var (households, buildings) = RegisterGenerator.For(g);
+            if (await grains.GetGrain<IRegisterGrain>(0).SeedAsync(g.Code, households, buildings))
+            {
+                Interlocked.Increment(ref seeded);
+            }
+        }, g => g.Code, failures, Math.Min(parallelism, 32), cancellationToken);
+        return new CityLoadReport(0, seeded, 0, 0, watch.Elapsed, [.. failures]);
+    }
+
     /// <summary>The last stage: every worker registers and joins its units' rosters.</summary>
     public static async Task<CityLoadReport> LoadWorkersAsync(IGrainFactory grains, CityDefinition city, int parallelism = DefaultParallelism, CancellationToken cancellationToken = default)
     {

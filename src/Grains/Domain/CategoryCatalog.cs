@@ -57,7 +57,8 @@ public sealed record Category(
     TimeLimit VerifyLimit,
     string AcceptCondition,
     string CloseCondition,
-    bool Public = true);
+    bool Public = true,
+    bool Reportable = true);
 
 public sealed record CategoryClass(string Code, string Name, string NameZh, string Standard, IReadOnlyList<Category> Categories);
 
@@ -67,6 +68,9 @@ public sealed class CatalogOptions
     public const string Section = "GridDispatch:Catalog";
 
     public string? Path { get; set; }
+
+    /// <summary>A city's own household tag catalogue (the shape of deploy/catalog/household-tags.json); the built-in one when unset.</summary>
+    public string? HouseholdTagsPath { get; set; }
 }
 
 /// <summary>
@@ -98,6 +102,15 @@ public sealed class CategoryCatalog
     public IReadOnlyList<CategoryClass> Classes { get; }
 
     public IEnumerable<Category> All => Classes.SelectMany(c => c.Categories);
+
+    /// <summary>Refuses a report from outside in a category only the engine opens (a household warning).</summary>
+    public void RequireReportable(string? code, string field)
+    {
+        if (TryGet(code, out var category) && !category.Reportable)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"Category {code} ({category.Name}) is opened by the household register, not reported", field);
+        }
+    }
 
     public bool TryGet(string? code, out Category category)
     {
@@ -136,7 +149,7 @@ public sealed class CategoryCatalog
 
         return new Category(s.Code, s.Name, s.NameZh, cls.Code, s.Department ?? cls.Department ?? "",
             TimeLimit.Parse(s.Limits.Accept), TimeLimit.Parse(s.Limits.Dispatch), TimeLimit.Parse(s.Limits.Handle),
-            TimeLimit.Parse(s.Limits.Verify), s.AcceptWhen, s.CloseWhen, s.Public);
+            TimeLimit.Parse(s.Limits.Verify), s.AcceptWhen, s.CloseWhen, s.Public, s.Reportable);
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new()
@@ -152,7 +165,10 @@ public sealed class CategoryCatalog
 
     /// <param name="Public">False for categories whose cases are about people (disputes, special-population visits): they
     /// never appear on public boards or anonymous Open311 listings, and their text is never shown there.</param>
-    private sealed record CategoryDto(string Code, string Name, string NameZh, string? Department, LimitsDto Limits, string AcceptWhen, string CloseWhen, bool Public = true);
+    /// <param name="Reportable">False for categories only the engine opens (household warnings): never offered to
+    /// reporters, and refused at intake.</param>
+    private sealed record CategoryDto(string Code, string Name, string NameZh, string? Department, LimitsDto Limits, string AcceptWhen, string CloseWhen,
+        bool Public = true, bool Reportable = true);
 
     private sealed record LimitsDto(string Accept, string Dispatch, string Handle, string Verify);
 }

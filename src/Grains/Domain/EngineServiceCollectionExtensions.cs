@@ -25,6 +25,9 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<DeadlinePolicy>();
         services.TryAddSingleton<DifficultyScorer>();
         services.TryAddSingleton<CategoryCatalog>();
+        services.TryAddSingleton(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CatalogOptions>>().Value.HouseholdTagsPath is { Length: > 0 } tags
+            ? Register.HouseholdTagCatalog.Load(tags) : Register.HouseholdTagCatalog.LoadDefault());
+        services.TryAddSingleton<Register.IHouseholdStore, Register.MemoryHouseholdStore>();
         services.TryAddSingleton<CommandAuthority>();
         services.TryAddSingleton<IIncidentEventSink, NoIncidentEventSink>();
         services.TryAddSingleton<IPersonalDataStore, MemoryPersonalDataStore>();

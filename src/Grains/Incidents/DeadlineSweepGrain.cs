@@ -8,22 +8,60 @@ namespace GridDispatch.Incidents;
 [GenerateSerializer, Alias("GridDispatch.SweepMark.v1")]
 public sealed class SweepMark
 {
+    /// <summary>The incidents' mark (the first source; stored here before households had due times).</summary>
     [Id(0)] public DateTimeOffset SweptUntil { get; set; } = DateTimeOffset.MinValue;
+
+    /// <summary>The marks of the other sources, by name.</summary>
+    [Id(1)] public Dictionary<string, DateTimeOffset> Others { get; set; } = new(StringComparer.Ordinal);
+
+    public DateTimeOffset Get(string source) => source == DueSources.Incidents ? SweptUntil : Others.GetValueOrDefault(source, DateTimeOffset.MinValue);
+
+    public void Set(string source, DateTimeOffset at)
+    {
+        if (source == DueSources.Incidents)
+        {
+            SweptUntil = at;
+        }
+        else
+        {
+            Others[source] = at;
+        }
+    }
+}
+
+/// <summary>What the deadline sweepers wake: rows with a due time per shard, and the grain each row wakes.</summary>
+public sealed record DueSource(string Name, Func<int, DateTimeOffset, DateTimeOffset, int, Task<IReadOnlyList<(string Id, DateTimeOffset DueAt)>>> DueAsync,
+    Func<IGrainFactory, string, DateTimeOffset, Task> WakeAsync);
+
+/// <summary>The sources swept: incidents' deadlines, and households' revisits and checks (issue 13), on the same shards.</summary>
+public static class DueSources
+{
+    public const string Incidents = "incidents";
+    public const string Households = "households";
+
+    public static IReadOnlyList<DueSource> Of(IIncidentStore incidents, Register.IHouseholdStore households) =>
+    [
+        new(Incidents, async (shard, after, upTo, limit) => [.. (await incidents.DueAsync(shard, after, upTo, limit)).Select(d => (d.IncidentId, d.DueAt))],
+            (grains, id, at) => grains.Reference<IIncidentGrain>(id).WakeAsync(at)),
+        new(Households, async (shard, after, upTo, limit) => [.. (await households.DueAsync(shard, after, upTo, limit)).Select(d => (d.Id, d.DueAt))],
+            (grains, id, at) => grains.Reference<IHouseholdGrain>(id).WakeAsync(at)),
+    ];
 }
 
 /// <summary>
-/// Wakes the incidents of one deadline shard whose recorded due time has passed (deadlines are data: see
+/// Wakes the incidents (and households: <see cref="DueSources"/>) of one deadline shard whose recorded due time has passed (deadlines are data: see
 /// <see cref="IIncidentStore.DueAsync"/>). While active it sweeps every <see cref="DispatchOptions.DeadlineSweepInterval"/>
 /// from where it last got to, less <see cref="Overlap"/> (a due time committed a little after a sweep passed it, or
 /// stamped by a silo whose clock runs behind, is still found); its reminder brings it back after its silo died. It
 /// moves its mark past a due time only once that incident was woken, and stores the mark at most every
 /// <see cref="SaveEvery"/> and when it deactivates: a lost mark costs a second wake, which incidents shrug off.
-/// Within the overlap it remembers what it woke (incident and due time), so a due time is woken once per activation,
-/// not once per sweep; bound: one entry per incident of the shard due in the last <see cref="Overlap"/>.
+/// Within the overlap it remembers what it woke (row and due time), so a due time is woken once per activation,
+/// not once per sweep; bound: one entry per incident or household of the shard due in the last <see cref="Overlap"/>.
 /// </summary>
 public sealed partial class DeadlineSweepGrain(
     [PersistentState("deadline-sweep", GridDispatchStorage.Name)] IPersistentState<SweepMark> mark,
     IIncidentStore store,
+    Register.IHouseholdStore households,
     EngineClock clock,
     IOptions<DispatchOptions> options,
     ILogger<DeadlineSweepGrain> logger) : Grain, IDeadlineSweepGrain, IRemindable
@@ -34,7 +72,8 @@ public sealed partial class DeadlineSweepGrain(
     private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan SaveEvery = TimeSpan.FromSeconds(30);
 
-    private readonly Dictionary<string, DateTimeOffset> _woken = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Source, string Id), DateTimeOffset> _woken = [];
+    private IReadOnlyList<DueSource>? _sources;
     private IGrainTimer? _timer;
     private DateTimeOffset _savedAt;
     private Task<int>? _sweeping;
@@ -103,45 +142,12 @@ public sealed partial class DeadlineSweepGrain(
     private async Task<int> SweepOnceAsync()
     {
         var upTo = clock.Now;
-        var swept = mark.State.SweptUntil;
-        var after = swept == DateTimeOffset.MinValue ? swept : swept - Overlap;
-        DateTimeOffset? firstFailed = null;
         var woken = 0;
-        foreach (var (id, at) in _woken.Where(w => w.Value <= after).ToList())
+        foreach (var source in _sources ??= DueSources.Of(store, households))
         {
-            _woken.Remove(id);      // out of the overlap: not found again
+            woken += await SweepAsync(source, upTo);
         }
 
-        while (true)
-        {
-            var due = await store.DueAsync(Shard, after, upTo, PageSize);
-            foreach (var chunk in due.Where(d => !(_woken.TryGetValue(d.IncidentId, out var at) && at == d.DueAt)).Chunk(Parallelism))
-            {
-                var results = await Task.WhenAll(chunk.Select(WakeAsync));
-                for (var i = 0; i < chunk.Length; i++)
-                {
-                    if (results[i])
-                    {
-                        _woken[chunk[i].IncidentId] = chunk[i].DueAt;
-                        woken++;
-                    }
-                    else
-                    {
-                        firstFailed = firstFailed is { } f && f <= chunk[i].DueAt ? f : chunk[i].DueAt;
-                    }
-                }
-            }
-
-            if (due.Count < PageSize || due[^1].DueAt == after)
-            {
-                break;
-            }
-
-            after = due[^1].DueAt;
-        }
-
-        // Up to the first incident that could not be woken (it is found again next time), else up to this sweep's end.
-        mark.State.SweptUntil = firstFailed is { } first && first.AddTicks(-1) < upTo ? first.AddTicks(-1) : upTo;
         if (upTo - _savedAt >= SaveEvery)
         {
             try
@@ -159,16 +165,60 @@ public sealed partial class DeadlineSweepGrain(
         return woken;
     }
 
-    private async Task<bool> WakeAsync(DueIncident due)
+    private async Task<int> SweepAsync(DueSource source, DateTimeOffset upTo)
+    {
+        var swept = mark.State.Get(source.Name);
+        var after = swept == DateTimeOffset.MinValue ? swept : swept - Overlap;
+        DateTimeOffset? firstFailed = null;
+        var woken = 0;
+        foreach (var (key, _) in _woken.Where(w => w.Key.Source == source.Name && w.Value <= after).ToList())
+        {
+            _woken.Remove(key);      // out of the overlap: not found again
+        }
+
+        while (true)
+        {
+            var due = await source.DueAsync(Shard, after, upTo, PageSize);
+            foreach (var chunk in due.Where(d => !(_woken.TryGetValue((source.Name, d.Id), out var at) && at == d.DueAt)).Chunk(Parallelism))
+            {
+                var results = await Task.WhenAll(chunk.Select(d => WakeAsync(source, d.Id, d.DueAt)));
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    if (results[i])
+                    {
+                        _woken[(source.Name, chunk[i].Id)] = chunk[i].DueAt;
+                        woken++;
+                    }
+                    else
+                    {
+                        firstFailed = firstFailed is { } f && f <= chunk[i].DueAt ? f : chunk[i].DueAt;
+                    }
+                }
+            }
+
+            if (due.Count < PageSize || due[^1].DueAt == after)
+            {
+                break;
+            }
+
+            after = due[^1].DueAt;
+        }
+
+        // Up to the first row that could not be woken (it is found again next time), else up to this sweep's end.
+        mark.State.Set(source.Name, firstFailed is { } first && first.AddTicks(-1) < upTo ? first.AddTicks(-1) : upTo);
+        return woken;
+    }
+
+    private async Task<bool> WakeAsync(DueSource source, string id, DateTimeOffset dueAt)
     {
         try
         {
-            await GrainFactory.Reference<IIncidentGrain>(due.IncidentId).WakeAsync(due.DueAt);
+            await source.WakeAsync(GrainFactory, id, dueAt);
             return true;
         }
         catch (Exception ex)
         {
-            LogWakeFailed(ex, due.IncidentId, Shard);
+            LogWakeFailed(ex, source.Name, id, Shard);
             return false;
         }
     }
@@ -179,6 +229,6 @@ public sealed partial class DeadlineSweepGrain(
     [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "Deadline shard {Shard} waits for the store: {Reason}")]
     private partial void LogSweepDeferred(int shard, string reason);
 
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Incident {IncidentId} of deadline shard {Shard} could not be woken; it is tried again")]
-    private partial void LogWakeFailed(Exception ex, string incidentId, int shard);
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "{Source} row {Id} of deadline shard {Shard} could not be woken; it is tried again")]
+    private partial void LogWakeFailed(Exception ex, string source, string id, int shard);
 }

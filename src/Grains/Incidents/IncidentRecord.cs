@@ -177,7 +177,7 @@ public sealed class IncidentRecord
 
     public IncidentSummary Summary(string id, DateTimeOffset now) => new(
         id, R.Category, R.Severity, R.GridCode, State, Level, Assignee, IsOverdue(now),
-        Deadlines.TryGetValue(DeadlineKind.Handle, out var h) ? h : null, Facts(now), Version);
+        Deadlines.TryGetValue(DeadlineKind.Handle, out var h) ? h : null, Facts(now), Version, R.Household);
 
     /// <summary>Takes the reporter's contact out of the report and its timeline entry (states written before migration 008).</summary>
     public void StripContact()
@@ -200,5 +200,5 @@ public sealed class IncidentRecord
         contact is null ? R.Reporter : new Reporter(R.Reporter?.Id, contact.Name, contact.Phone, contact.Address), R.Location,
         State, Level, LevelCode, Assignee, Acknowledged,
         Deadlines.Where(d => d.Key is not (DeadlineKind.RouteRetry or DeadlineKind.Tell)).ToImmutableDictionary(),
-        IsOverdue(now), MissedDeadline, ReworkCount, Rating, ReportedAt, UpdatedAt, Version, [.. Timeline]);
+        IsOverdue(now), MissedDeadline, ReworkCount, Rating, ReportedAt, UpdatedAt, Version, [.. Timeline], R.Household);
 }

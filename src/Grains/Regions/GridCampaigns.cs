@@ -45,18 +45,18 @@ public sealed class GridCampaigns(string gridCode, Func<DateTimeOffset> now, int
         ? Enumerable.Range(1, Math.Max(1, grid.Buildings)).Select(i => "B" + i.ToString("D3", CultureInfo.InvariantCulture))
         : Enumerable.Range(1, Math.Max(1, grid.Households)).Select(i => "H" + i.ToString("D4", CultureInfo.InvariantCulture));
 
-    public SweepCampaign Start(CampaignOrder order, GridDefinition grid, SweepCampaign? previous)
+    public SweepCampaign Start(CampaignOrder order, IReadOnlyList<string> targets, SweepCampaign? previous)
     {
         if (previous is not null)
         {
             Close(previous, $"replaced by round {order.Round}", includeStarted: true);
         }
 
-        var issued = new SweepTaskEntry(order.IssuedAt, "system", $"issued: {order.Title}");
+        var issued = new SweepTaskEntry(order.IssuedAt, "system", $"issued: {order.Title}" + (order.Supplies is { Length: > 0 } supplies ? $" (deliver: {supplies})" : ""));
         return new SweepCampaign
         {
             Order = order,
-            Tasks = [.. Targets(order.Kind, grid).Select(t => new SweepTask { Target = t, History = [issued] })],
+            Tasks = [.. targets.Select(t => new SweepTask { Target = t, History = [issued] })],
         };
     }
 

@@ -28,6 +28,9 @@ public sealed class GridRecord : IUnitRecord
     /// back not clean may lack the last seconds of its open-work index, which is then rebuilt from the timelines.
     /// </summary>
     [Id(10)] public bool Clean { get; set; }
+
+    /// <summary>The grid's register counts as last counted (recounted when a household of it changes).</summary>
+    [Id(11)] public HouseholdCounts? Households { get; set; }
 }
 
 /// <summary>
@@ -39,6 +42,7 @@ public sealed partial class GridGrain(
     EngineClock clock,
     DifficultyScorer scorer,
     IIncidentStore incidents,
+    Register.IHouseholdStore households,
     Live.LiveFeed live,
     IOptions<DispatchOptions> options,
     ILogger<GridGrain> logger) : UnitGrain<GridRecord>(store, live, options.Value, logger), IGridGrain
@@ -80,7 +84,7 @@ public sealed partial class GridGrain(
             return;
         }
 
-        var campaign = Campaigns.Start(order, S.Definition, known);
+        var campaign = Campaigns.Start(order, await TargetsAsync(order), known);
         S.Campaigns[order.CampaignId] = campaign;
         Campaigns.AssignPending([campaign], S.Roster, Policy);
         ArmDueTimer();
@@ -156,6 +160,11 @@ public sealed partial class GridGrain(
         task.Findings = result.Findings.IsDefault ? 0 : result.Findings.Length;
         task.History.Add(new SweepTaskEntry(clock.Now, result.Actor,
             (result.Reached ? "done" : "not reachable") + (task.Findings > 0 ? $", {task.Findings} finding(s) reported" : "")));
+        if (!result.Reached)
+        {
+            QueueSecondVisit(campaign, task, result.Actor);
+        }
+
         Campaigns.Send(result.Actor, campaign, task, TaskStatus.Closed);
         S.Roster.Reserve(result.Actor, -Options.CampaignTaskWeight);
         Campaigns.AssignPending(Running(), S.Roster, Policy);
@@ -169,6 +178,7 @@ public sealed partial class GridGrain(
 
     protected override async Task BeforeFlushAsync()
     {
+        await RecountHouseholdsAsync();
         var running = Running().ToList();
         var stillOver = Campaigns.Rebalance(running, S.Roster, Policy);
         Campaigns.AssignPending(running, S.Roster, Policy);
@@ -361,7 +371,13 @@ public sealed partial class GridGrain(
 
     public async Task IncidentChangedAsync(IncidentSummary incident)
     {
-        if (Take(incident) && S.Clean)
+        var taken = Take(incident);
+        if (taken)
+        {
+            await TellHouseholdAsync(incident);
+        }
+
+        if (taken && S.Clean)
         {
             // The stored copy says clean: it must say otherwise before a change goes unstored (see GridRecord.Clean).
             S.Clean = false;
@@ -434,6 +450,7 @@ public sealed partial class GridGrain(
             home.Count(e => e.Load > e.Capacity * line),
             [.. home.OrderByDescending(e => (double)e.Load / e.Capacity).ThenBy(e => e.WorkerId, StringComparer.Ordinal).Take(TopLoaded)
                 .Select(WorkerBrief.Of)],
-            S.Mode.Mode == Mode.Emergency ? 1 : 0);
+            S.Mode.Mode == Mode.Emergency ? 1 : 0,
+            S.Households);
     }
 }

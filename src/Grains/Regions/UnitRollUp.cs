@@ -18,6 +18,7 @@ public static class UnitRollUp
         var kpi = KpiSet.Zero;
         Dictionary<string, CampaignProgress>? campaigns = null;
         var top = new List<WorkerBrief>(topLoaded * 2);
+        HouseholdCounts? households = null;
         foreach (var c in children)
         {
             foreach (var (state, count) in c.OpenByState)
@@ -46,6 +47,11 @@ public static class UnitRollUp
                 }
             }
 
+            if (c.Households is { } h)
+            {
+                households = households is null ? h : households.Add(h);
+            }
+
             if (!c.TopLoaded.IsDefault)
             {
                 top.AddRange(c.TopLoaded);
@@ -70,6 +76,7 @@ public static class UnitRollUp
             campaigns is { Count: > 0 } ? campaigns.ToImmutableDictionary(StringComparer.Ordinal) : null,
             surge, overloaded,
             [.. top.Take(topLoaded)],
-            emergency);
+            emergency,
+            households);
     }
 }

@@ -92,6 +92,18 @@ public static class HouseholdCsv
         return count == 0 ? new HouseholdImport(rows, [], 0) : new HouseholdImport([], errors, count);
     }
 
+    /// <summary>One household given field by field (the API's JSON form), checked as a line of the file is; the first fault is a refusal naming its field.</summary>
+    public static HouseholdRow One(string? building, string? unit, int? size, IReadOnlyList<string>? tags, string? name, string? phone, HouseholdTagCatalog catalog)
+    {
+        CsvError? first = null;
+        var fields = new List<string>
+        {
+            building ?? "", unit ?? "", size?.ToString(CultureInfo.InvariantCulture) ?? "", string.Join(';', tags ?? []), name ?? "", phone ?? "",
+        };
+        var row = Row(1, fields, catalog, (line, field, message) => first ??= new CsvError(line, field, message));
+        return row ?? throw new DomainException(DomainErrors.InvalidInput, $"{first!.Field}: {first.Message}", first.Field);
+    }
+
     private static HouseholdRow? Row(int line, List<string> fields, HouseholdTagCatalog catalog, Action<int, string?, string> error)
     {
         var wrong = false;

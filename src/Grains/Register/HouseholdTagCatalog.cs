@@ -7,9 +7,11 @@ namespace GridDispatch.Register;
 /// <summary>
 /// A tag a city puts on households (elderly living alone, low income, rented, isolated…). <paramref name="Personal"/>
 /// tags say something about the people living there and are personal data: shown only where the household's people
-/// are (issue 13, privacy).
+/// are (issue 13, privacy). <paramref name="PhoneEveryDays"/> and <paramref name="InPersonEveryDays"/> are the revisit
+/// schedule of a household with the tag (null: no revisit of that kind); a household with several tags is revisited
+/// at the shortest interval of each kind.
 /// </summary>
-public sealed record HouseholdTag(string Code, string Name, string NameZh, bool Personal);
+public sealed record HouseholdTag(string Code, string Name, string NameZh, bool Personal, int? PhoneEveryDays = null, int? InPersonEveryDays = null);
 
 /// <summary>
 /// The household tags a city uses: the built-in <c>deploy/catalog/household-tags.json</c>, or a city's own file in
@@ -27,6 +29,11 @@ public sealed partial class HouseholdTagCatalog
             if (!CodeShape().IsMatch(tag.Code))
             {
                 throw new InvalidDataException($"Household tag code '{tag.Code}' must be 1–40 lower-case letters, digits or hyphens");
+            }
+
+            if (tag.PhoneEveryDays is <= 0 or > 366 || tag.InPersonEveryDays is <= 0 or > 366)
+            {
+                throw new InvalidDataException($"Household tag '{tag.Code}' has a revisit interval outside 1–366 days");
             }
 
             if (string.IsNullOrWhiteSpace(tag.Name) || !byCode.TryAdd(tag.Code, tag))
@@ -59,7 +66,8 @@ public sealed partial class HouseholdTagCatalog
     {
         var file = JsonSerializer.Deserialize<TagFile>(json, new JsonSerializerOptions(JsonSerializerDefaults.Web))
             ?? throw new InvalidDataException("The household tag catalogue is empty");
-        return new HouseholdTagCatalog((file.Tags ?? []).Select(t => new HouseholdTag(t.Code ?? "", t.Name ?? "", t.NameZh ?? "", t.Personal)));
+        return new HouseholdTagCatalog((file.Tags ?? []).Select(t => new HouseholdTag(t.Code ?? "", t.Name ?? "", t.NameZh ?? "", t.Personal,
+            t.RevisitDays?.Phone, t.RevisitDays?.InPerson)));
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,39}$")]
@@ -67,5 +75,7 @@ public sealed partial class HouseholdTagCatalog
 
     private sealed record TagFile(List<TagEntry>? Tags);
 
-    private sealed record TagEntry(string? Code, string? Name, string? NameZh, bool Personal);
+    private sealed record TagEntry(string? Code, string? Name, string? NameZh, bool Personal, RevisitEntry? RevisitDays);
+
+    private sealed record RevisitEntry(int? Phone, int? InPerson);
 }

@@ -46,6 +46,7 @@ public static class DurableSiloExtensions
         silo.Services.AddSingleton<IIncidentEventSink>(sp => sp.GetRequiredService<PostgresIncidentEventLog>());
         silo.Services.AddSingleton<IEventLogHealth>(sp => sp.GetRequiredService<PostgresIncidentStore>());
         silo.Services.AddSingleton<IPersonalDataStore, PostgresPersonalDataStore>();
+        silo.Services.AddSingleton<Register.IHouseholdStore, PostgresHouseholdStore>();
         silo.Services.AddSingleton<ILegacyIncidentRows, PostgresLegacyIncidentRows>();
 
         // The incident store (group commit on incident_events). It runs with the silo's storage stage: started before

@@ -124,8 +124,34 @@ public sealed class Scenarios(IGrainFactory grains, GridDispatch.Domain.Category
             return new Subject(Target.RegionOf(city.Grid), () => TargetState.GridAsync(grains, city.Grid), Send(HttpMethod.Get, $"/api/kpis/{city.Grid}"));
         },
         Act.CatalogueRead => _ => Task.FromResult(new Subject(Target.Nothing, () => Task.FromResult(""), Send(HttpMethod.Get, "/api/categories"))),
+        Act.HouseholdRead => _ => HouseholdAsync(id => Send(HttpMethod.Get, $"/api/households/{id}")),
+        Act.HouseholdRegister => _ => HouseholdAsync(_ => Send(HttpMethod.Post, $"/api/grids/{_grid}/households", "{\"building\":\"9栋\",\"unit\":\"901\",\"size\":2,\"tags\":[\"rented\"]}")),
+        Act.HouseholdImport => _ => HouseholdAsync(_ => () => new HttpRequestMessage(HttpMethod.Post, $"/api/grids/{_grid}/households/import")
+        {
+            Content = new StringContent("building,unit,size,tags,name,phone\n9栋,902,3,,李雷,13900000002\n", Encoding.UTF8, "text/csv"),
+        }),
+        Act.HouseholdColour => _ => HouseholdAsync(id => Send(HttpMethod.Put, $"/api/households/{id}/colour", "{\"colour\":\"yellow\",\"reason\":\"matrix\"}")),
+        Act.HouseholdVisit => _ => HouseholdAsync(id => Send(HttpMethod.Post, $"/api/households/{id}/visits", "{\"kind\":\"phone\",\"outcome\":\"ok\"}")),
+        Act.HouseholdErase => _ => HouseholdAsync(id => Send(HttpMethod.Post, $"/api/households/{id}/people/{id}-p1/erase", "{\"reason\":\"moved away\"}")),
+        Act.HouseholdSummary => async _ =>
+        {
+            var city = await CityAsync();
+            return new Subject(Target.RegionOf(city.Grid), () => TargetState.GridAsync(grains, city.Grid), Send(HttpMethod.Get, $"/api/regions/{city.Grid}/households/summary"));
+        },
         _ => null,
     };
+
+    private string _grid = "";
+
+    /// <summary>A household of the case's own city, with one person (personal data) in the register.</summary>
+    private async Task<Subject> HouseholdAsync(Func<string, Func<HttpRequestMessage>> request)
+    {
+        var city = await CityAsync();
+        _grid = city.Grid;
+        await grains.GetGrain<IRegisterGrain>(0).ImportAsync(city.Grid, [new HouseholdInput("1栋", "101", 2, ["elderly-alone"], [new PersonInput("王芳", "13800000001")])], "leader-m", "matrix");
+        var id = HouseholdIds.Household(city.Grid, "1栋", "101");
+        return new Subject(new Target($"household {id}", Region: city.Grid), () => TargetState.HouseholdAsync(grains, id), request(id));
+    }
 
     private string _spare = "";
 
@@ -255,6 +281,13 @@ public static class TargetState
     {
         var g = await grains.GetGrain<IGridGrain>(code).GetAsync();
         return $"open {string.Join(",", g.OpenIncidents.Select(i => $"{i.Id}:{i.Version}"))} mode {g.Summary.Mode?.Mode}";
+    }
+
+    public static async Task<string> HouseholdAsync(IGrainFactory grains, string id)
+    {
+        var h = await grains.GetGrain<IHouseholdGrain>(id).GetAsync();
+        var register = await grains.GetGrain<IRegisterGrain>(0).ListAsync(h.GridCode, null, null, 1, 50);
+        return $"v{h.Version} {h.Colour} {string.Join(",", h.People.Select(p => $"{p.Name}:{p.Phone}:{p.ErasedAt}"))} log {h.Log.Length} register {register.Total}";
     }
 
     public static async Task<string> EmergencyAsync(IGrainFactory grains, string scope)

@@ -1,0 +1,226 @@
+using System.Collections.Immutable;
+using System.Security.Claims;
+using System.Text;
+using GridDispatch.Api.Audit;
+using GridDispatch.Api.Auth;
+using GridDispatch.Api.Http;
+using GridDispatch.Register;
+
+namespace GridDispatch.Api.Endpoints;
+
+/// <summary>
+/// The household register (issue 13's contract). Every route decides access from the household's or grid's code
+/// before a command is sent; the register's personal data is answered only to the grid's workers and leader and the
+/// supervisors above them (<see cref="Act.HouseholdRead"/>).
+/// </summary>
+public static class HouseholdEndpoints
+{
+    /// <summary>Largest import file read (4 MiB, about 10,000 households with names and phones); larger is a 413.</summary>
+    public const int MaxImportBytes = 4 * 1024 * 1024;
+
+    public static RouteGroupBuilder MapHouseholds(this RouteGroupBuilder api)
+    {
+        api.MapGet("/grids/{code}/households", async (string code, string? colour, string? tag, int? page, int? pageSize, HttpContext http,
+            ClaimsPrincipal user, IGrainFactory grains, HouseholdTagCatalog tags) =>
+        {
+            var grid = Grid(http, user, code, Act.HouseholdRead);
+            if (tag is not null && !tags.TryGet(tag, out _))
+            {
+                throw new DomainException(DomainErrors.InvalidInput, $"'{tag}' is not a household tag of this city", "tag");
+            }
+
+            if (pageSize is < 1 or > RegisterGrain.MaxPageSize || page is < 1)
+            {
+                throw new DomainException(DomainErrors.InvalidInput, $"page is 1 or more, pageSize 1–{RegisterGrain.MaxPageSize}", pageSize is < 1 or > RegisterGrain.MaxPageSize ? "pageSize" : "page");
+            }
+
+            return await grains.GetGrain<IRegisterGrain>(0).ListAsync(grid, colour is null ? null : ColourOf(colour, "colour"), tag, page ?? 1, pageSize ?? 50);
+        });
+        api.MapPost("/grids/{code}/households", async (string code, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, HouseholdTagCatalog tags) =>
+        {
+            var caller = Caller.From(user);
+            var grid = Grid(request.HttpContext, user, code, Act.HouseholdRegister);
+            var body = await JsonBody.ReadAsync<HouseholdRequest>(request);
+            var row = HouseholdCsv.One(body.Building, body.Unit, body.Size, body.Tags, body.Name, body.Phone, tags);
+            var input = new HouseholdInput(row.Building, row.Unit, row.Size, row.Tags, People(row.Name, row.Phone));
+            var outcome = await grains.GetGrain<IRegisterGrain>(0).ImportAsync(grid, [input], caller.Id, Reason(body.Reason, "registered"));
+            var id = HouseholdIds.Household(grid, row.Building, row.Unit);
+            return Results.Json(await grains.GetGrain<IHouseholdGrain>(id).GetAsync(), statusCode: outcome.Added > 0 ? 201 : 200);
+        });
+        api.MapPost("/grids/{code}/households/import", async (string code, string? reason, HttpRequest request, ClaimsPrincipal user,
+            IGrainFactory grains, HouseholdTagCatalog tags) =>
+        {
+            var caller = Caller.From(user);
+            var grid = Grid(request.HttpContext, user, code, Act.HouseholdImport);
+            var text = await ReadCsvAsync(request);
+            var parsed = HouseholdCsv.Parse(text, tags);
+            if (!parsed.Ok)
+            {
+                var first = parsed.Errors[0];
+                return Results.Problem(statusCode: 400, title: DomainErrors.InvalidInput,
+                    detail: $"{parsed.ErrorCount} error(s) in the file; nothing was imported. First: line {first.Line}{(first.Field is null ? "" : $", {first.Field}")}: {first.Message}",
+                    extensions: new Dictionary<string, object?>
+                    {
+                        ["field"] = first.Field is null ? $"line {first.Line}" : $"line {first.Line}: {first.Field}",
+                        ["errorCount"] = parsed.ErrorCount,
+                        ["errors"] = parsed.Errors.Select(e => new { e.Line, e.Field, e.Message }),
+                    });
+            }
+
+            var inputs = parsed.Rows.Select(r => new HouseholdInput(r.Building, r.Unit, r.Size, r.Tags, People(r.Name, r.Phone))).ToImmutableArray();
+            return Results.Ok(await grains.GetGrain<IRegisterGrain>(0).ImportAsync(grid, inputs, caller.Id, Reason(reason, "import")));
+        });
+        api.MapGet("/grids/{code}/buildings", async (string code, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
+            await grains.GetGrain<IRegisterGrain>(0).BuildingsAsync(Grid(http, user, code, Act.HouseholdRead)));
+        api.MapGet("/grids/{code}/revisits", async (string code, int? withinHours, HttpContext http, ClaimsPrincipal user, IGrainFactory grains,
+            Domain.EngineClock clock) =>
+        {
+            var grid = Grid(http, user, code, Act.HouseholdRead);
+            if (withinHours is < 0 or > 24 * 31)
+            {
+                throw new DomainException(DomainErrors.InvalidInput, "withinHours is 0–744", "withinHours");
+            }
+
+            return await grains.GetGrain<IRegisterGrain>(0).DueRevisitsAsync(grid, clock.Now.AddHours(withinHours ?? 24), RegisterGrain.MaxPageSize);
+        });
+
+        api.MapGet("/households/{id}", async (string id, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
+            await grains.GetGrain<IHouseholdGrain>(Household(http, user, id, Act.HouseholdRead)).GetAsync());
+        api.MapPut("/households/{id}/colour", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var household = Household(request.HttpContext, user, id, Act.HouseholdColour);
+            var body = await JsonBody.ReadAsync<ColourRequest>(request);
+            var colour = ColourOf(body.Colour ?? throw new DomainException(DomainErrors.InvalidInput, "colour is green, yellow or red", "colour"), "colour");
+            return await grains.GetGrain<IHouseholdGrain>(household).SetColourAsync(
+                new ColourCommand(Caller.From(user).Id, colour, body.Reason ?? throw new DomainException(DomainErrors.InvalidInput, "A reason is required", "reason")));
+        });
+        api.MapPost("/households/{id}/visits", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var household = Household(request.HttpContext, user, id, Act.HouseholdVisit);
+            var body = await JsonBody.ReadAsync<VisitRequest>(request);
+            var findings = (body.Findings ?? []).Select((f, i) => new Finding(
+                f?.Category ?? throw new DomainException(DomainErrors.InvalidInput, "A finding needs a category", $"findings[{i}].category"),
+                f.Severity ?? Severity.Routine, f.Description ?? "")).ToImmutableArray();
+            var (view, incidents) = await grains.VisitAsync(household, new VisitCommand(Caller.From(user).Id,
+                body.Kind ?? throw new DomainException(DomainErrors.InvalidInput, "kind is phone or in-person", "kind"),
+                body.Outcome ?? throw new DomainException(DomainErrors.InvalidInput, "outcome is ok, problem or not-reachable", "outcome"),
+                body.Note), findings);
+            return Results.Json(new { household = view, incidents }, statusCode: 201);
+        });
+        api.MapPost("/households/{id}/people/{personId}/erase", async (string id, string personId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var household = Household(request.HttpContext, user, id, Act.HouseholdErase);
+            var body = request.ContentLength is 0 or null && !request.HasJsonContentType() ? new EraseRequest(null) : await JsonBody.ReadAsync<EraseRequest>(request);
+            return await grains.GetGrain<IHouseholdGrain>(household).ErasePersonAsync(personId, Caller.From(user).Id, Reason(body.Reason, ""));
+        });
+
+        api.MapGet("/regions/{code}/households/summary", async (string code, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            // A region and its children, or a grid on its own (the grid's workers and leader see their grid's counts).
+            var region = RegionCode.IsValid(code) ? code : throw new DomainException(DomainErrors.InvalidInput, "A region code has 4, 6, 9, 12 or 15 digits", "code");
+            http.AuditRegion(region);
+            Policy.Require(Caller.From(user), Act.HouseholdSummary, Target.RegionOf(region), "code");
+            if (RegionCode.LevelOf(region) == RegionLevel.Grid)
+            {
+                var grid = (await grains.GetGrain<IGridGrain>(region).GetAsync()).Summary;
+                return new RegisterSummary(region, RegionLevel.Grid, grid.Name, grid.Households ?? HouseholdCounts.Zero, [], grid.AsOf);
+            }
+
+            var view = await grains.GetRegion(region).GetAsync();
+            return new RegisterSummary(region, view.Level, view.Definition.Name, view.Summary.Households ?? HouseholdCounts.Zero,
+                [.. view.Children.Select(c => new RegisterSummaryChild(c.Code, c.Level, c.Name, c.Households ?? HouseholdCounts.Zero))], view.Summary.AsOf);
+        });
+        return api;
+    }
+
+    private static string Grid(HttpContext http, ClaimsPrincipal user, string code, Act act)
+    {
+        var grid = RegionEndpoints.GridCodeOf(code);
+        http.AuditRegion(grid);
+        Policy.Require(Caller.From(user), act, Target.RegionOf(grid), "code");
+        return grid;
+    }
+
+    /// <summary>The household's grid is part of its id, so access is decided before anything is read.</summary>
+    private static string Household(HttpContext http, ClaimsPrincipal user, string id, Act act)
+    {
+        var grid = HouseholdIds.IsHousehold(id) ? HouseholdIds.GridOf(id)!
+            : throw new DomainException(DomainErrors.InvalidInput, "A household id is its 15-digit grid code, '-h' and 10 hex digits", "id");
+        http.AuditRegion(grid);
+        Policy.Require(Caller.From(user), act, new Target($"household {id}", Region: grid), "id");
+        return id;
+    }
+
+    private static Colour ColourOf(string text, string field) => text switch
+    {
+        "green" => Colour.Green,
+        "yellow" => Colour.Yellow,
+        "red" => Colour.Red,
+        _ => throw new DomainException(DomainErrors.InvalidInput, $"'{text}' is not a colour: green, yellow or red", field),
+    };
+
+    private static ImmutableArray<PersonInput> People(string? name, string? phone) =>
+        name is null && phone is null ? [] : [new PersonInput(name, phone)];
+
+    private static string Reason(string? given, string fallback)
+    {
+        if (given is { Length: > 200 })
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "The reason is longer than 200 characters", "reason");
+        }
+
+        return string.IsNullOrWhiteSpace(given) ? fallback : given.Trim();
+    }
+
+    private static async Task<string> ReadCsvAsync(HttpRequest request)
+    {
+        var type = request.ContentType ?? "";
+        if (!type.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "Send the file with Content-Type: text/csv", "body");
+        }
+
+        if (request.ContentLength > MaxImportBytes)
+        {
+            throw new BadHttpRequestException($"The file is larger than {MaxImportBytes} bytes; split it", StatusCodes.Status413PayloadTooLarge);
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16384];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxImportBytes)
+            {
+                throw new BadHttpRequestException($"The file is larger than {MaxImportBytes} bytes; split it", StatusCodes.Status413PayloadTooLarge);
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        try
+        {
+            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "The file is not UTF-8 text", "body");
+        }
+    }
+}
+
+/// <summary>POST /api/grids/{code}/households: one household, as a line of the import file states it.</summary>
+public sealed record HouseholdRequest(string? Building, string? Unit, int? Size, IReadOnlyList<string>? Tags, string? Name, string? Phone, string? Reason);
+
+/// <summary>PUT /api/households/{id}/colour.</summary>
+public sealed record ColourRequest(string? Colour, string? Reason);
+
+/// <summary>POST /api/households/{id}/visits.</summary>
+public sealed record VisitRequest(VisitKind? Kind, VisitOutcome? Outcome, string? Note, IReadOnlyList<FindingDto>? Findings);
+
+public sealed record EraseRequest(string? Reason);
+
+/// <summary>GET /api/regions/{code}/households/summary: the region's register counts and each child's.</summary>
+public sealed record RegisterSummary(string Code, RegionLevel Level, string Name, HouseholdCounts Counts, ImmutableArray<RegisterSummaryChild> Children, DateTimeOffset AsOf);
+
+public sealed record RegisterSummaryChild(string Code, RegionLevel Level, string Name, HouseholdCounts Counts);

@@ -1,0 +1,71 @@
+namespace GridDispatch.Register;
+
+/// <summary>
+/// One household's row of the register: what the import states (building, unit, size, tags), what monitoring keeps
+/// (colour and why, the warning, open findings, visits, the next revisit) and the store's version. Personal data
+/// (the people) is not here: it lives apart, erasable (<see cref="IHouseholdStore.PeopleAsync"/>).
+/// </summary>
+public sealed class HouseholdRecord
+{
+    public string Id { get; set; } = "";
+    public string Grid { get; set; } = "";
+    public string Building { get; set; } = "";
+    public string? Unit { get; set; }
+    public int Size { get; set; }
+    public string[] Tags { get; set; } = [];
+    public DateTimeOffset RegisteredAt { get; set; }
+
+    /// <summary>A colour set by hand (yellow or red) and why; cleared by green or when its warning is closed.</summary>
+    public Colour? HandColour { get; set; }
+    public string? HandReason { get; set; }
+
+    /// <summary>The open warning (an incident linked to the household), its colour, and whether its report is known stored.</summary>
+    public string? WarningId { get; set; }
+    public Colour? WarningColour { get; set; }
+    public bool WarningReported { get; set; }
+    public int WarningsOpened { get; set; }
+
+    /// <summary>Open incidents found at this household (visits, campaign tasks): ids, at most <see cref="HouseholdRules.MaxFindings"/>.</summary>
+    public List<string> Findings { get; set; } = [];
+
+    public DateTimeOffset? LastPhoneAt { get; set; }
+    public DateTimeOffset? LastInPersonAt { get; set; }
+    public VisitRecord? LastVisit { get; set; }
+
+    /// <summary>Visits in a row nobody answered; a second attempt is due a day after each.</summary>
+    public int NotReachable { get; set; }
+    public DateTimeOffset? RetryAt { get; set; }
+    public VisitKind? RetryKind { get; set; }
+
+    // Derived by HouseholdRules.Evaluate, stored for the register's queries and the sweeper.
+    public Colour Colour { get; set; }
+    public string[] Reasons { get; set; } = [];
+    public DateTimeOffset? RevisitDueAt { get; set; }
+    public VisitKind? RevisitKind { get; set; }
+
+    /// <summary>When this household next changes by itself (a revisit falls due, its incidents are checked); the sweeper's due time.</summary>
+    public DateTimeOffset? DueAt { get; set; }
+
+    public int Version { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    public HouseholdRecord Copy()
+    {
+        var copy = (HouseholdRecord)MemberwiseClone();
+        copy.Tags = [.. Tags];
+        copy.Findings = [.. Findings];
+        copy.Reasons = [.. Reasons];
+        return copy;
+    }
+}
+
+/// <summary>A person of a household's row: position in the household (1…), personal data, and whether it was erased.</summary>
+public sealed record PersonRecord(int Position, string? Name, string? Phone, string? IdNumber, DateTimeOffset? ErasedAt = null, string? ErasedBy = null);
+
+/// <summary>
+/// A change of one household for the store: its new row written after <paramref name="ExpectedVersion"/> (0: a new
+/// household) with the log line saying who did it and why, and its people replaced when <paramref name="People"/> is
+/// not null (erased people stay erased). Without a log line the row is left as stored (still checked to be at
+/// <paramref name="ExpectedVersion"/>) and only its people are written.
+/// </summary>
+public sealed record HouseholdChange(HouseholdRecord Record, int ExpectedVersion, IReadOnlyList<PersonRecord>? People, HouseholdLogEntry? Log);

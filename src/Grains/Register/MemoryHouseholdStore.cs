@@ -1,0 +1,197 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using GridDispatch.Domain;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+namespace GridDispatch.Register;
+
+/// <summary>
+/// The embedded default's register: one per cluster in the process, standing in for the database every silo would
+/// share (like <see cref="MemoryIncidentStore"/>). A write takes the register's lock, checks every version, then
+/// applies all of it, so it is as all-or-nothing as the database's transaction. Rows are copied in and out, so no
+/// caller holds the stored object. Bound: the rows written (as the database's), and <see cref="HouseholdLog.Kept"/>
+/// log lines per household.
+/// </summary>
+public sealed class MemoryHouseholdStore(IOptions<ClusterOptions> cluster) : IHouseholdStore
+{
+    /// <summary>By building, unit and id, ordinally (the database's COLLATE "C" order).</summary>
+    private static readonly Comparer<(string, string, string)> Ordinal = Comparer<(string, string, string)>.Create(static (a, b) =>
+        string.CompareOrdinal(a.Item1, b.Item1) is var x and not 0 ? x : string.CompareOrdinal(a.Item2, b.Item2) is var y and not 0 ? y
+        : string.CompareOrdinal(a.Item3, b.Item3));
+
+    private static readonly ConcurrentDictionary<string, Space> Spaces = new(StringComparer.Ordinal);
+
+    private readonly Space _s = Spaces.GetOrAdd($"{cluster.Value.ServiceId}/{cluster.Value.ClusterId}", static _ => new Space());
+
+    public Task<HouseholdRecord?> GetAsync(string id)
+    {
+        lock (_s)
+        {
+            return Task.FromResult(_s.Rows.TryGetValue(id, out var row) ? row.Copy() : null);
+        }
+    }
+
+    public Task<IReadOnlyList<HouseholdRecord>> InGridAsync(string grid)
+    {
+        lock (_s)
+        {
+            return Task.FromResult<IReadOnlyList<HouseholdRecord>>([.. Grid(grid).Select(r => r.Copy())]);
+        }
+    }
+
+    public Task WriteAsync(IReadOnlyList<HouseholdChange> changes, IReadOnlyList<BuildingInfo>? buildings = null)
+    {
+        lock (_s)
+        {
+            foreach (var c in changes)
+            {
+                var version = _s.Rows.TryGetValue(c.Record.Id, out var stored) ? stored.Version : 0;
+                if (version != c.ExpectedVersion)
+                {
+                    throw new HouseholdConflictException(c.Record.Id);
+                }
+            }
+
+            foreach (var c in changes.Where(c => c.Log is null))
+            {
+                WritePeople(c);     // the row as it is: its people only
+            }
+
+            foreach (var c in changes.Where(c => c.Log is not null))
+            {
+                var row = c.Record.Copy();
+                row.Version = c.ExpectedVersion + 1;
+                _s.Rows[row.Id] = row;
+                if (!_s.ByGrid.TryGetValue(row.Grid, out var ids))
+                {
+                    _s.ByGrid[row.Grid] = ids = new SortedSet<(string, string, string)>(Ordinal);
+                }
+
+                ids.Add((row.Building, row.Unit ?? "", row.Id));
+                WritePeople(c);
+                var log = _s.Log.TryGetValue(row.Id, out var lines) ? lines : _s.Log[row.Id] = [];
+                log.Add(c.Log!);
+                if (log.Count > HouseholdLog.Kept)
+                {
+                    log.RemoveRange(0, log.Count - HouseholdLog.Kept);
+                }
+            }
+
+            foreach (var b in buildings ?? [])
+            {
+                _s.Buildings[HouseholdIds.Building(b.Grid, b.Name)] = b;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Replaces a household's people; one erased stays erased whatever the change says of that position.</summary>
+    private void WritePeople(HouseholdChange c)
+    {
+        if (c.People is not null)
+        {
+            var old = _s.People.GetValueOrDefault(c.Record.Id) ?? [];
+            _s.People[c.Record.Id] = [.. c.People.Select(p => old.FirstOrDefault(o => o.Position == p.Position && o.ErasedAt is not null) ?? p)];
+        }
+    }
+
+    public Task<(IReadOnlyList<HouseholdRecord> Items, int Total)> ListAsync(string grid, Colour? colour, string? tag, int offset, int limit)
+    {
+        lock (_s)
+        {
+            var matching = Grid(grid).Where(r => (colour is null || r.Colour == colour) && (tag is null || r.Tags.Contains(tag))).ToList();
+            return Task.FromResult<(IReadOnlyList<HouseholdRecord>, int)>(([.. matching.Skip(offset).Take(limit).Select(r => r.Copy())], matching.Count));
+        }
+    }
+
+    public Task<IReadOnlyList<BuildingView>> BuildingsAsync(string grid)
+    {
+        lock (_s)
+        {
+            return Task.FromResult<IReadOnlyList<BuildingView>>([.. Grid(grid).GroupBy(r => r.Building).Select(g =>
+            {
+                var info = _s.Buildings.GetValueOrDefault(HouseholdIds.Building(grid, g.Key));
+                return new BuildingView(HouseholdIds.Building(grid, g.Key), grid, g.Key, info?.Address, info?.Floors,
+                    g.Select(r => r.Unit ?? "").Distinct().Count(), g.Count(),
+                    g.Count(r => r.Colour == Colour.Green), g.Count(r => r.Colour == Colour.Yellow), g.Count(r => r.Colour == Colour.Red));
+            })]);
+        }
+    }
+
+    public Task<IReadOnlyList<PersonRecord>> PeopleAsync(string householdId)
+    {
+        lock (_s)
+        {
+            return Task.FromResult<IReadOnlyList<PersonRecord>>([.. _s.People.GetValueOrDefault(householdId) ?? []]);
+        }
+    }
+
+    public Task<bool> ErasePersonAsync(string householdId, int position, string erasedBy)
+    {
+        lock (_s)
+        {
+            var people = _s.People.GetValueOrDefault(householdId);
+            var index = people?.FindIndex(p => p.Position == position && p.ErasedAt is null) ?? -1;
+            if (index < 0)
+            {
+                return Task.FromResult(false);
+            }
+
+            people![index] = new PersonRecord(position, null, null, null, DateTimeOffset.UtcNow, erasedBy);
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<IReadOnlyList<HouseholdLogEntry>> LogAsync(string householdId, int limit)
+    {
+        lock (_s)
+        {
+            return Task.FromResult<IReadOnlyList<HouseholdLogEntry>>([.. (_s.Log.GetValueOrDefault(householdId) ?? []).AsEnumerable().Reverse().Take(limit)]);
+        }
+    }
+
+    public Task<HouseholdCounts> CountAsync(string grid, DateTimeOffset now)
+    {
+        lock (_s)
+        {
+            var rows = Grid(grid).ToList();
+            var tags = rows.SelectMany(r => r.Tags).GroupBy(t => t).ToImmutableDictionary(g => g.Key, g => g.Count());
+            return Task.FromResult(new HouseholdCounts(rows.Count, rows.Count(r => r.Colour == Colour.Green), rows.Count(r => r.Colour == Colour.Yellow),
+                rows.Count(r => r.Colour == Colour.Red), rows.Count(r => r.WarningId is not null), rows.Count(r => r.RevisitDueAt <= now), tags));
+        }
+    }
+
+    public Task<IReadOnlyList<DueItem>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit)
+    {
+        lock (_s)
+        {
+            return Task.FromResult<IReadOnlyList<DueItem>>([.. _s.Rows.Values
+                .Where(r => r.DueAt is { } at && at > after && at <= upTo && DeadlineShards.Of(r.Id) == shard)
+                .OrderBy(r => r.DueAt).ThenBy(r => r.Id, StringComparer.Ordinal).Take(limit)
+                .Select(r => new DueItem(r.Id, r.DueAt!.Value))]);
+        }
+    }
+
+    public Task<IReadOnlyList<HouseholdRecord>> RevisitsDueAsync(string grid, DateTimeOffset upTo, int limit)
+    {
+        lock (_s)
+        {
+            return Task.FromResult<IReadOnlyList<HouseholdRecord>>([.. Grid(grid).Where(r => r.RevisitDueAt <= upTo)
+                .OrderBy(r => r.RevisitDueAt).Take(limit).Select(r => r.Copy())]);
+        }
+    }
+
+    private IEnumerable<HouseholdRecord> Grid(string grid) =>
+        _s.ByGrid.TryGetValue(grid, out var ids) ? ids.Select(k => _s.Rows[k.Item3]) : [];
+
+    private sealed class Space
+    {
+        public Dictionary<string, HouseholdRecord> Rows { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, SortedSet<(string Building, string Unit, string Id)>> ByGrid { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, List<PersonRecord>> People { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, List<HouseholdLogEntry>> Log { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, BuildingInfo> Buildings { get; } = new(StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,161 @@
+using System.Collections.Immutable;
+using GridDispatch.Domain;
+using Orleans.Concurrency;
+
+namespace GridDispatch.Register;
+
+/// <summary>
+/// The register's entry for the API host: imports (merged into what the grid holds, written as one transaction) and
+/// paged reads. Stateless: any silo runs it next to its caller; a household's own changes go through its grain.
+/// </summary>
+[StatelessWorker]
+public sealed class RegisterGrain(IHouseholdStore store, HouseholdTagCatalog tags, EngineClock clock) : Grain, IRegisterGrain
+{
+    private const int Attempts = 4;
+    public const int MaxPageSize = 500;
+
+    public async Task<ImportOutcome> ImportAsync(string gridCode, ImmutableArray<HouseholdInput> households, string actor, string reason)
+    {
+        if (households.IsDefaultOrEmpty)
+        {
+            return new ImportOutcome(gridCode, 0, 0, 0);
+        }
+
+        await GrainFactory.Reference<IGridGrain>(gridCode).GetAsync();  // a grid the city does not have is refused (not found)
+        for (var attempt = 1; ; attempt++)
+        {
+            var now = clock.Now;
+            var existing = (await store.InGridAsync(gridCode)).ToDictionary(r => r.Id, StringComparer.Ordinal);
+            var changes = new List<HouseholdChange>(households.Length);
+            int added = 0, updated = 0, unchanged = 0;
+            foreach (var input in households)
+            {
+                var id = HouseholdIds.Household(gridCode, input.Building, input.Unit);
+                var people = input.People.IsDefault ? [] : input.People.Select((p, i) => new PersonRecord(i + 1, p.Name, p.Phone, p.IdNumber)).ToList();
+                var inputTags = input.Tags.IsDefault ? [] : input.Tags.Order(StringComparer.Ordinal).ToArray();
+                if (existing.TryGetValue(id, out var row))
+                {
+                    if (row.Size == input.Size && row.Tags.Order(StringComparer.Ordinal).SequenceEqual(inputTags))
+                    {
+                        unchanged++;
+                        changes.Add(new HouseholdChange(row, row.Version, people, null));   // its people only
+                        continue;
+                    }
+
+                    var next = row.Copy();
+                    var what = $"{reason}: size {row.Size} → {input.Size}, tags [{string.Join(',', row.Tags)}] → [{string.Join(',', inputTags)}]";
+                    (next.Size, next.Tags, next.UpdatedAt) = (input.Size, inputTags, now);
+                    Evaluate(next, now);
+                    changes.Add(new HouseholdChange(next, row.Version, people, new HouseholdLogEntry(now, actor, "import", what)));
+                    updated++;
+                }
+                else
+                {
+                    var next = new HouseholdRecord
+                    {
+                        Id = id, Grid = gridCode, Building = input.Building, Unit = input.Unit is { Length: > 0 } u ? u : null,
+                        Size = input.Size, Tags = inputTags, RegisteredAt = now, UpdatedAt = now,
+                    };
+                    Evaluate(next, now);
+                    changes.Add(new HouseholdChange(next, 0, people, new HouseholdLogEntry(now, actor, "import", $"{reason}: registered")));
+                    added++;
+                }
+            }
+
+            try
+            {
+                await store.WriteAsync(changes);
+            }
+            catch (HouseholdConflictException) when (attempt < Attempts)
+            {
+                continue;   // a household of the grid changed meanwhile: merge into what is there now
+            }
+            catch (HouseholdConflictException)
+            {
+                throw new DomainException(DomainErrors.Conflict, $"The households of grid {gridCode} kept changing during the import; nothing was imported, try again");
+            }
+
+            if (added + updated > 0)
+            {
+                await GrainFactory.Reference<IGridGrain>(gridCode).HouseholdsChangedAsync();
+            }
+
+            return new ImportOutcome(gridCode, added, updated, unchanged);
+        }
+    }
+
+    /// <summary>
+    /// The import sets the rules' colour, but leaves a warning to the household's grain: a row whose causes call for
+    /// one is made due now, so the sweeper wakes it at once.
+    /// </summary>
+    private void Evaluate(HouseholdRecord row, DateTimeOffset now)
+    {
+        if (HouseholdRules.Evaluate(row, now, tags) != Colour.Green && row.WarningId is null)
+        {
+            row.DueAt = now;
+        }
+    }
+
+    public async Task<bool> SeedAsync(string gridCode, ImmutableArray<HouseholdInput> households, ImmutableArray<BuildingInfo> buildings)
+    {
+        if ((await store.InGridAsync(gridCode)).Count > 0)
+        {
+            return false;
+        }
+
+        var now = clock.Now;
+        var changes = households.Select(input =>
+        {
+            var row = new HouseholdRecord
+            {
+                Id = HouseholdIds.Household(gridCode, input.Building, input.Unit), Grid = gridCode, Building = input.Building,
+                Unit = input.Unit is { Length: > 0 } u ? u : null, Size = input.Size, Tags = [.. input.Tags.Order(StringComparer.Ordinal)],
+                RegisteredAt = now, UpdatedAt = now,
+            };
+            Evaluate(row, now);
+            return new HouseholdChange(row, 0, [.. input.People.Select((p, i) => new PersonRecord(i + 1, p.Name, p.Phone, p.IdNumber))],
+                new HouseholdLogEntry(now, "city-loader", "import", "registered with the city"));
+        }).ToList();
+        try
+        {
+            await store.WriteAsync(changes, buildings);
+        }
+        catch (HouseholdConflictException)
+        {
+            return false;   // another silo seeded it first
+        }
+
+        await GrainFactory.Reference<IGridGrain>(gridCode).HouseholdsChangedAsync();
+        return true;
+    }
+
+    public async Task<HouseholdPage> ListAsync(string gridCode, Colour? colour, string? tag, int page, int pageSize)
+    {
+        page = Math.Max(1, page);
+        pageSize = Math.Clamp(pageSize, 1, MaxPageSize);
+        var (items, total) = await store.ListAsync(gridCode, colour, tag, (page - 1) * pageSize, pageSize);
+        return new HouseholdPage([.. items.Select(h => HouseholdViews.Of(h, null, null))], page, pageSize, total);
+    }
+
+    public async Task<ImmutableArray<BuildingView>> BuildingsAsync(string gridCode) => [.. await store.BuildingsAsync(gridCode)];
+
+    public async Task<ImmutableArray<DueRevisit>> DueRevisitsAsync(string gridCode, DateTimeOffset upTo, int limit) =>
+        [.. (await store.RevisitsDueAsync(gridCode, upTo, Math.Clamp(limit, 1, MaxPageSize)))
+            .Select(h => new DueRevisit(h.Id, h.Building, h.Unit, h.RevisitKind ?? VisitKind.Phone, h.RevisitDueAt!.Value, h.Colour))];
+}
+
+/// <summary>A campaign's targets at one grid from its register.</summary>
+public static class RegisterTargets
+{
+    /// <summary>Buildings for a sweep; households for a check (those with one of <paramref name="tags"/>, if any); isolated households for a delivery.</summary>
+    public static IEnumerable<string> Of(string gridCode, IReadOnlyList<HouseholdRecord> rows, CampaignKind kind, IReadOnlyCollection<string>? tags)
+    {
+        if (kind == CampaignKind.SweepBuildings)
+        {
+            return rows.Select(r => r.Building).Distinct(StringComparer.Ordinal).Select(b => HouseholdIds.Building(gridCode, b));
+        }
+
+        IReadOnlyCollection<string> wanted = kind == CampaignKind.DeliverSupplies ? ["isolated"] : tags ?? [];
+        return rows.Where(r => wanted.Count == 0 || r.Tags.Any(wanted.Contains)).Select(r => r.Id);
+    }
+}

@@ -1,0 +1,390 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using GridDispatch.Domain;
+using GridDispatch.Register;
+using Npgsql;
+using NpgsqlTypes;
+using Polly;
+using Polly.Retry;
+
+namespace GridDispatch.Silo.Database;
+
+/// <summary>
+/// The household register in PostgreSQL (migration 012). A write is one transaction of a few set-based statements
+/// (unnest over the changes: the rows after their versions, their people, their log lines), so importing a grid's
+/// households costs the same handful of round trips whether it holds ten or ten thousand. Transient failures are
+/// retried a few times; what still fails is a <see cref="StoreUnavailableException"/> (503), and nothing of it is stored.
+/// </summary>
+public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHouseholdStore
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General);
+
+    private readonly string _connectionString = ConnectionTuning.Apply(database.ConnectionString);
+
+    private readonly ResiliencePipeline _retry = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(e => e.IsTransient && !PostgresErrors.IsPermanent(e)),
+            MaxRetryAttempts = 3,
+            Delay = TimeSpan.FromMilliseconds(100),
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+        })
+        .AddTimeout(TimeSpan.FromSeconds(30))
+        .Build();
+
+    private const string Columns = "state, version";
+
+    public Task<HouseholdRecord?> GetAsync(string id) => RunAsync("a household", async (db, ct) =>
+    {
+        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM households WHERE id = $1", db);
+        command.Parameters.AddWithValue(id);
+        return (await ReadRowsAsync(command, ct)).FirstOrDefault();
+    });
+
+    public Task<IReadOnlyList<HouseholdRecord>> InGridAsync(string grid) => RunAsync("a grid's households", async (db, ct) =>
+    {
+        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM households WHERE grid = $1 ORDER BY building, unit, id", db);
+        command.Parameters.AddWithValue(grid);
+        return await ReadRowsAsync(command, ct);
+    });
+
+    public Task WriteAsync(IReadOnlyList<HouseholdChange> changes, IReadOnlyList<BuildingInfo>? buildings = null) =>
+        RunAsync("the households' change", async (db, ct) =>
+        {
+            await using var tx = await db.BeginTransactionAsync(ct);
+            await WriteRowsAsync(db, changes, ct);
+            await WritePeopleAsync(db, changes, ct);
+            await WriteLogAsync(db, changes, ct);
+            if (buildings is { Count: > 0 })
+            {
+                await WriteBuildingsAsync(db, buildings, ct);
+            }
+
+            await tx.CommitAsync(ct);
+            return true;
+        });
+
+    /// <summary>Rows written after their versions (people-only changes just checked and locked); any mismatch is a conflict and undoes all.</summary>
+    private static async Task WriteRowsAsync(NpgsqlConnection db, IReadOnlyList<HouseholdChange> changes, CancellationToken ct)
+    {
+        var written = changes.Where(c => c.Log is not null).ToList();
+        await using var command = new NpgsqlCommand("""
+            WITH input AS (
+                SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::smallint[],
+                                     $9::boolean[], $10::timestamptz[], $11::timestamptz[], $12::smallint[], $13::timestamptz[], $14::jsonb[])
+                    AS t(id, expected, grid, building, unit, size, tags, colour, warning_open, revisit_due, due_at, due_shard, updated_at, state)),
+            updated AS (
+                UPDATE households h SET size = i.size, tags = string_to_array(i.tags, ','), colour = i.colour, warning_open = i.warning_open,
+                    revisit_due = i.revisit_due, due_at = i.due_at, version = i.expected + 1, updated_at = i.updated_at, state = i.state
+                FROM input i WHERE h.id = i.id AND i.expected > 0 AND h.version = i.expected
+                RETURNING h.id),
+            inserted AS (
+                INSERT INTO households (id, grid, building, unit, size, tags, colour, warning_open, revisit_due, due_at, due_shard, version, updated_at, state)
+                SELECT id, grid, building, unit, size, string_to_array(tags, ','), colour, warning_open, revisit_due, due_at, due_shard, 1, updated_at, state
+                FROM input WHERE expected = 0
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id),
+            checked AS (
+                SELECT h.id FROM households h JOIN unnest($15::text[], $16::int[]) AS k(id, expected) ON h.id = k.id AND h.version = k.expected
+                FOR UPDATE OF h)
+            SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) + (SELECT count(*) FROM checked)
+            """, db);
+        var p = command.Parameters;
+        p.Add(Array(written, c => c.Record.Id));
+        p.Add(new NpgsqlParameter { Value = written.Select(c => c.ExpectedVersion).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        p.Add(Array(written, c => c.Record.Grid));
+        p.Add(Array(written, c => PostgresText.Clean(c.Record.Building, 100)));
+        p.Add(Array(written, c => PostgresText.Clean(c.Record.Unit ?? "", 20)));
+        p.Add(new NpgsqlParameter { Value = written.Select(c => (short)c.Record.Size).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
+        p.Add(Array(written, c => string.Join(',', c.Record.Tags)));
+        p.Add(new NpgsqlParameter { Value = written.Select(c => (short)c.Record.Colour).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
+        p.Add(new NpgsqlParameter { Value = written.Select(c => c.Record.WarningId is not null).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
+        p.Add(Times(written, c => c.Record.RevisitDueAt));
+        p.Add(Times(written, c => c.Record.DueAt));
+        p.Add(new NpgsqlParameter { Value = written.Select(c => (short)DeadlineShards.Of(c.Record.Id)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
+        p.Add(Times(written, c => c.Record.UpdatedAt));
+        p.Add(new NpgsqlParameter { Value = written.Select(c => JsonSerializer.Serialize(Stored(c), Json)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        var checkedOnly = changes.Where(c => c.Log is null).ToList();
+        p.Add(Array(checkedOnly, c => c.Record.Id));
+        p.Add(new NpgsqlParameter { Value = checkedOnly.Select(c => c.ExpectedVersion).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        var matched = (long)(await command.ExecuteScalarAsync(ct))!;
+        if (matched != changes.Count)
+        {
+            throw new HouseholdConflictException(changes.Count == 1 ? changes[0].Record.Id : $"of grid {changes[0].Record.Grid}");
+        }
+    }
+
+    /// <summary>The row as stored: the version is the column's, not the JSON's.</summary>
+    private static HouseholdRecord Stored(HouseholdChange c)
+    {
+        var row = c.Record.Copy();
+        row.Version = c.ExpectedVersion + 1;
+        return row;
+    }
+
+    private static async Task WritePeopleAsync(NpgsqlConnection db, IReadOnlyList<HouseholdChange> changes, CancellationToken ct)
+    {
+        var replaced = changes.Where(c => c.People is not null).ToList();
+        if (replaced.Count == 0)
+        {
+            return;
+        }
+
+        var people = replaced.SelectMany(c => c.People!.Select(p => (c.Record.Id, p))).ToList();
+        await using var command = new NpgsqlCommand("""
+            WITH gone AS (DELETE FROM household_people WHERE household_id = ANY($1) AND erased_at IS NULL)
+            INSERT INTO household_people (household_id, position, name, phone, id_number)
+            SELECT * FROM unnest($2::text[], $3::smallint[], $4::text[], $5::text[], $6::text[])
+            ON CONFLICT (household_id, position) DO UPDATE SET name = excluded.name, phone = excluded.phone, id_number = excluded.id_number
+            WHERE household_people.erased_at IS NULL
+            """, db);
+        command.Parameters.Add(Array(replaced, c => c.Record.Id));
+        command.Parameters.Add(Array(people, x => x.Id));
+        command.Parameters.Add(new NpgsqlParameter { Value = people.Select(x => (short)x.p.Position).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
+        command.Parameters.Add(NullableArray(people, x => x.p.Name));
+        command.Parameters.Add(NullableArray(people, x => x.p.Phone));
+        command.Parameters.Add(NullableArray(people, x => x.p.IdNumber));
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task WriteLogAsync(NpgsqlConnection db, IReadOnlyList<HouseholdChange> changes, CancellationToken ct)
+    {
+        var logged = changes.Where(c => c.Log is not null).ToList();
+        if (logged.Count == 0)
+        {
+            return;
+        }
+
+        await using var command = new NpgsqlCommand($"""
+            WITH input AS (SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]) AS t(id, seq, at, actor, kind, what)),
+            pruned AS (DELETE FROM household_log l USING input i WHERE l.household_id = i.id AND l.seq <= i.seq - {HouseholdLog.Kept})
+            INSERT INTO household_log (household_id, seq, at, actor, kind, what) SELECT * FROM input
+            ON CONFLICT (household_id, seq) DO UPDATE SET at = excluded.at, actor = excluded.actor, kind = excluded.kind, what = excluded.what
+            """, db);
+        command.Parameters.Add(Array(logged, c => c.Record.Id));
+        command.Parameters.Add(new NpgsqlParameter { Value = logged.Select(c => c.ExpectedVersion + 1).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        command.Parameters.Add(Times(logged, c => c.Log!.At));
+        command.Parameters.Add(Array(logged, c => PostgresText.Clean(c.Log!.Actor, 128)));
+        command.Parameters.Add(Array(logged, c => PostgresText.Clean(c.Log!.Kind, 32)));
+        command.Parameters.Add(Array(logged, c => PostgresText.Clean(c.Log!.What, 4000)));
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task WriteBuildingsAsync(NpgsqlConnection db, IReadOnlyList<BuildingInfo> buildings, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO household_buildings (grid, name, address, floors)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[])
+            ON CONFLICT (grid, name) DO UPDATE SET address = excluded.address, floors = excluded.floors
+            """, db);
+        command.Parameters.Add(Array(buildings, b => b.Grid));
+        command.Parameters.Add(Array(buildings, b => PostgresText.Clean(b.Name, 100)));
+        command.Parameters.Add(NullableArray(buildings, b => b.Address is null ? null : PostgresText.Clean(b.Address, 200)));
+        command.Parameters.Add(new NpgsqlParameter { Value = buildings.Select(b => b.Floors is { } f ? (short?)f : null).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    public Task<(IReadOnlyList<HouseholdRecord> Items, int Total)> ListAsync(string grid, Colour? colour, string? tag, int offset, int limit) =>
+        RunAsync("a page of households", async (db, ct) =>
+        {
+            const string where = "grid = $1 AND ($2::smallint IS NULL OR colour = $2) AND ($3::text IS NULL OR $3 = ANY(tags))";
+            await using var batch = new NpgsqlBatch(db);
+            var page = new NpgsqlBatchCommand($"SELECT {Columns} FROM households WHERE {where} ORDER BY building, unit, id OFFSET $4 LIMIT $5");
+            var count = new NpgsqlBatchCommand($"SELECT count(*) FROM households WHERE {where}");
+            foreach (var command in new[] { page, count })
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = grid });
+                command.Parameters.Add(new NpgsqlParameter { Value = colour is { } c ? (short)c : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Smallint });
+                command.Parameters.Add(new NpgsqlParameter { Value = (object?)tag ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+                batch.BatchCommands.Add(command);
+            }
+
+            page.Parameters.Add(new NpgsqlParameter { Value = offset });
+            page.Parameters.Add(new NpgsqlParameter { Value = limit });
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            var items = new List<HouseholdRecord>();
+            while (await reader.ReadAsync(ct))
+            {
+                items.Add(Row(reader));
+            }
+
+            await reader.NextResultAsync(ct);
+            await reader.ReadAsync(ct);
+            return ((IReadOnlyList<HouseholdRecord>)items, (int)reader.GetInt64(0));
+        });
+
+    public Task<IReadOnlyList<BuildingView>> BuildingsAsync(string grid) => RunAsync("a grid's buildings", async (db, ct) =>
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT h.building, b.address, b.floors, count(DISTINCT h.unit), count(*),
+                   count(*) FILTER (WHERE h.colour = 0), count(*) FILTER (WHERE h.colour = 1), count(*) FILTER (WHERE h.colour = 2)
+            FROM households h LEFT JOIN household_buildings b ON b.grid = h.grid AND b.name = h.building
+            WHERE h.grid = $1 GROUP BY h.building, b.address, b.floors ORDER BY h.building
+            """, db);
+        command.Parameters.AddWithValue(grid);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var list = new List<BuildingView>();
+        while (await reader.ReadAsync(ct))
+        {
+            var name = reader.GetString(0);
+            list.Add(new BuildingView(HouseholdIds.Building(grid, name), grid, name, reader.IsDBNull(1) ? null : reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetInt16(2), (int)reader.GetInt64(3), (int)reader.GetInt64(4),
+                (int)reader.GetInt64(5), (int)reader.GetInt64(6), (int)reader.GetInt64(7)));
+        }
+
+        return (IReadOnlyList<BuildingView>)list;
+    });
+
+    public Task<IReadOnlyList<PersonRecord>> PeopleAsync(string householdId) => RunAsync("a household's people", async (db, ct) =>
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT position, name, phone, id_number, erased_at, erased_by FROM household_people WHERE household_id = $1 ORDER BY position", db);
+        command.Parameters.AddWithValue(householdId);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var list = new List<PersonRecord>();
+        while (await reader.ReadAsync(ct))
+        {
+            list.Add(new PersonRecord(reader.GetInt16(0), Text(reader, 1), Text(reader, 2), Text(reader, 3),
+                reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4), Text(reader, 5)));
+        }
+
+        return (IReadOnlyList<PersonRecord>)list;
+    });
+
+    public Task<bool> ErasePersonAsync(string householdId, int position, string erasedBy) => RunAsync("a person's erasure", async (db, ct) =>
+    {
+        await using var command = new NpgsqlCommand("""
+            UPDATE household_people SET name = NULL, phone = NULL, id_number = NULL, erased_at = now(), erased_by = $3
+            WHERE household_id = $1 AND position = $2 AND erased_at IS NULL
+            """, db);
+        command.Parameters.AddWithValue(householdId);
+        command.Parameters.AddWithValue((short)position);
+        command.Parameters.AddWithValue(PostgresText.Clean(erasedBy, 128));
+        return await command.ExecuteNonQueryAsync(ct) > 0;
+    });
+
+    public Task<IReadOnlyList<HouseholdLogEntry>> LogAsync(string householdId, int limit) => RunAsync("a household's log", async (db, ct) =>
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT at, actor, kind, what FROM household_log WHERE household_id = $1 ORDER BY seq DESC LIMIT $2", db);
+        command.Parameters.AddWithValue(householdId);
+        command.Parameters.AddWithValue(limit);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var list = new List<HouseholdLogEntry>();
+        while (await reader.ReadAsync(ct))
+        {
+            list.Add(new HouseholdLogEntry(reader.GetFieldValue<DateTimeOffset>(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)));
+        }
+
+        return (IReadOnlyList<HouseholdLogEntry>)list;
+    });
+
+    public Task<HouseholdCounts> CountAsync(string grid, DateTimeOffset now) => RunAsync("a grid's household counts", async (db, ct) =>
+    {
+        await using var batch = new NpgsqlBatch(db);
+        var totals = new NpgsqlBatchCommand("""
+            SELECT count(*), count(*) FILTER (WHERE colour = 0), count(*) FILTER (WHERE colour = 1), count(*) FILTER (WHERE colour = 2),
+                   count(*) FILTER (WHERE warning_open), count(*) FILTER (WHERE revisit_due <= $2)
+            FROM households WHERE grid = $1
+            """);
+        totals.Parameters.Add(new NpgsqlParameter { Value = grid });
+        totals.Parameters.Add(new NpgsqlParameter { Value = now });
+        var byTag = new NpgsqlBatchCommand("SELECT tag, count(*) FROM households, unnest(tags) AS tag WHERE grid = $1 GROUP BY tag");
+        byTag.Parameters.Add(new NpgsqlParameter { Value = grid });
+        batch.BatchCommands.Add(totals);
+        batch.BatchCommands.Add(byTag);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var n = new int[6];
+        for (var i = 0; i < n.Length; i++)
+        {
+            n[i] = (int)reader.GetInt64(i);
+        }
+
+        await reader.NextResultAsync(ct);
+        var tags = ImmutableDictionary.CreateBuilder<string, int>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+        {
+            tags[reader.GetString(0)] = (int)reader.GetInt64(1);
+        }
+
+        return new HouseholdCounts(n[0], n[1], n[2], n[3], n[4], n[5], tags.ToImmutable());
+    });
+
+    public Task<IReadOnlyList<DueItem>> DueAsync(int shard, DateTimeOffset after, DateTimeOffset upTo, int limit) => RunAsync("due households", async (db, ct) =>
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT id, due_at FROM households WHERE due_shard = $1 AND due_at > $2 AND due_at <= $3 ORDER BY due_at, id LIMIT $4
+            """, db);
+        command.Parameters.AddWithValue((short)shard);
+        command.Parameters.AddWithValue(after == DateTimeOffset.MinValue ? DateTimeOffset.UnixEpoch : after);
+        command.Parameters.AddWithValue(upTo);
+        command.Parameters.AddWithValue(limit);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var list = new List<DueItem>();
+        while (await reader.ReadAsync(ct))
+        {
+            list.Add(new DueItem(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1)));
+        }
+
+        return (IReadOnlyList<DueItem>)list;
+    });
+
+    public Task<IReadOnlyList<HouseholdRecord>> RevisitsDueAsync(string grid, DateTimeOffset upTo, int limit) => RunAsync("due revisits", async (db, ct) =>
+    {
+        await using var command = new NpgsqlCommand(
+            $"SELECT {Columns} FROM households WHERE grid = $1 AND revisit_due <= $2 ORDER BY revisit_due, id LIMIT $3", db);
+        command.Parameters.AddWithValue(grid);
+        command.Parameters.AddWithValue(upTo);
+        command.Parameters.AddWithValue(limit);
+        return await ReadRowsAsync(command, ct);
+    });
+
+    private async Task<T> RunAsync<T>(string what, Func<NpgsqlConnection, CancellationToken, Task<T>> work)
+    {
+        try
+        {
+            return await _retry.ExecuteAsync(async ct =>
+            {
+                await using var db = new NpgsqlConnection(_connectionString);
+                await db.OpenAsync(ct);
+                return await work(db, ct);
+            });
+        }
+        catch (Exception ex) when (ex is NpgsqlException or Polly.Timeout.TimeoutRejectedException or System.Net.Sockets.SocketException)
+        {
+            throw new StoreUnavailableException($"The household register cannot take {what} now; nothing of it was stored", StoreResilience.Portable(ex));
+        }
+    }
+
+    private static async Task<IReadOnlyList<HouseholdRecord>> ReadRowsAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var list = new List<HouseholdRecord>();
+        while (await reader.ReadAsync(ct))
+        {
+            list.Add(Row(reader));
+        }
+
+        return list;
+    }
+
+    private static HouseholdRecord Row(NpgsqlDataReader reader)
+    {
+        var row = JsonSerializer.Deserialize<HouseholdRecord>(reader.GetString(0), Json)!;
+        row.Version = reader.GetInt32(1);
+        return row;
+    }
+
+    private static string? Text(NpgsqlDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+
+    private static NpgsqlParameter Array<T>(IEnumerable<T> items, Func<T, string> value) =>
+        new() { Value = items.Select(value).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+
+    private static NpgsqlParameter NullableArray<T>(IEnumerable<T> items, Func<T, string?> value) =>
+        new() { Value = items.Select(i => value(i) is { } v ? PostgresText.Clean(v, 200) : null).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+
+    private static NpgsqlParameter Times<T>(IEnumerable<T> items, Func<T, DateTimeOffset?> value) =>
+        new() { Value = items.Select(i => value(i)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz };
+}
