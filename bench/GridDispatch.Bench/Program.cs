@@ -8,6 +8,7 @@ using System.Globalization;
 //        [ConnectionStrings__GridDispatch=...] dotnet run -c Release --project bench/GridDispatch.Bench -- surge [temporary=580000] [districts=30] [streets=30] [communities=30] [grids=2]
 //        ConnectionStrings__GridDispatch=... dotnet run -c Release --project bench/GridDispatch.Bench -- failover [rate=40] [seconds=30]
 //        dotnet run -c Release --project bench/GridDispatch.Bench -- micro [BenchmarkDotNet filter]
+//        [ConnectionStrings__GridDispatch=...] dotnet run -c Release --project bench/GridDispatch.Bench -- register [districts=2] [streets=10] [communities=10] [grids=25] [parallelism=16]
 //        ConnectionStrings__GridDispatch=... dotnet run -c Release --project bench/GridDispatch.Bench -- durable [incidents=3000] [concurrency=32]
 Func<string[], Task>? scenario = args.FirstOrDefault() switch
 {
@@ -18,6 +19,7 @@ Func<string[], Task>? scenario = args.FirstOrDefault() switch
     "micro" => GridDispatch.Bench.MicroRun.RunAsync,
     "live" => GridDispatch.Bench.LiveLatency.RunAsync,
     "storm" or "scale" => GridDispatch.Bench.StormRun.RunAsync,
+    "register" => GridDispatch.Bench.RegisterRun.RunAsync,
     _ => null,
 };
 if (scenario is not null)
@@ -28,7 +30,7 @@ if (scenario is not null)
 
 if (args.Length > 0 && !int.TryParse(args[0], CultureInfo.InvariantCulture, out _))
 {
-    Console.Error.WriteLine($"unknown scenario '{args[0]}': durable, steady, surge, failover, micro, live, storm, or a number of incidents (see the usage above Program.cs)");
+    Console.Error.WriteLine($"unknown scenario '{args[0]}': durable, steady, surge, failover, micro, live, storm, register, or a number of incidents (see the usage above Program.cs)");
     Environment.Exit(2);
 }
 

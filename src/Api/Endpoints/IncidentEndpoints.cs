@@ -160,7 +160,8 @@ public static class IncidentEndpoints
     public static readonly string[] Actions = [.. ActionActs.Keys];
 
     /// <summary>Open and recently finished incidents of a grid or of every grid under a region, filtered by state, in id order (stable pages).</summary>
-    private static async Task<PageOf<IncidentSummary>> ListAsync(ClaimsPrincipal user, IGrainFactory grains, string? grid, string? region, string? state, int? page, int? pageSize)
+    private static async Task<PageOf<IncidentSummary>> ListAsync(ClaimsPrincipal user, IGrainFactory grains, string? grid, string? region, string? state,
+        string? category, int? page, int? pageSize)
     {
         var size = pageSize ?? 50;
         if (size is < 1 or > MaxPageSize)
@@ -179,6 +180,13 @@ public static class IncidentEndpoints
         {
             wanted = Enum.TryParse<IncidentState>(state, ignoreCase: true, out var s) && Enum.IsDefined(s)
                 ? s : throw new DomainException(DomainErrors.InvalidInput, $"Unknown state '{state}'", "state");
+        }
+
+        // category=1504,1505: those categories only (a class's two digits take the class).
+        var categories = category is null ? null : category.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (categories is not null && (categories.Length is 0 or > 20 || !categories.All(Identifiers.IsClassOrCategory)))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "category is a comma-separated list of up to 20 category or class codes", "category");
         }
 
         var scope = grid ?? region ?? throw new DomainException(DomainErrors.InvalidInput, "Give a grid or a region", "grid");
@@ -210,7 +218,8 @@ public static class IncidentEndpoints
             }
         });
 
-        var filtered = items.Where(i => wanted is null || i.State == wanted).OrderByDescending(i => i.Id, StringComparer.Ordinal).ToList();
+        var filtered = items.Where(i => (wanted is null || i.State == wanted)
+                && (categories is null || categories.Any(c => i.Category.StartsWith(c, StringComparison.Ordinal)))).OrderByDescending(i => i.Id, StringComparer.Ordinal).ToList();
         return new PageOf<IncidentSummary>([.. filtered.Skip((number - 1) * size).Take(size)], number, size, filtered.Count);
     }
 

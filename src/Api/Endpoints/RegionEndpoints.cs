@@ -73,7 +73,7 @@ public static class RegionEndpoints
             c.Code, c.Name, c.NameZh, c.Standard,
             Categories = c.Categories.Select(s => new
             {
-                s.Code, s.Name, s.NameZh, s.Department,
+                s.Code, s.Name, s.NameZh, s.Department, s.Reportable,
                 Limits = new { Accept = s.AcceptLimit.ToString(), Dispatch = s.DispatchLimit.ToString(), Handle = s.HandleLimit.ToString(), Verify = s.VerifyLimit.ToString() },
                 s.AcceptCondition, s.CloseCondition,
             }),

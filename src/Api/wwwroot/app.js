@@ -7,6 +7,7 @@
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   const pct = (x) => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(1)} %`);
   const when = (t) => (t ? new Date(t).toLocaleString() : "–");
+  const register = window.gdRegister;
   const levels = { grid: "Grid 网格", community: "Community 社区", street: "Street 街道", district: "District 区", city: "City 市" };
 
   const versions = new Map(); // "kind:id" -> newest version shown
@@ -145,6 +146,7 @@
   }
 
   function unitChanged(s) {
+    register.unitChanged(gd, s);
     const el = document.getElementById(`tile-${s.code}`);
     if (el) { el.dataset.colour = s.colour; el.innerHTML = tileBody(s); }
     const head = document.getElementById(`summary-${s.code}`);
@@ -271,6 +273,13 @@
     campaignTimer = setInterval(tick, 2000);
   }
 
+  // A household's page has no topic of its own: its grid's pushes do not carry personal data, so it is read on demand.
+  function showHousehold(id) {
+    if (current && current.topic !== homeTopic()) connection.invoke("Unsubscribe", current.topic).catch(() => {});
+    current = null;
+    return register.householdPage(gd, id);
+  }
+
   const summaryLine = (s) => `mode ${modeBadge(s.mode)} (${esc(modeSource(s.mode))}) · <span class="state">${esc(s.colour)}</span> · open ${s.openIncidents} · overdue ${s.overdue} · workers ${s.workers} · load ${s.load}/${s.capacity}`;
 
   function rosterTable(entries) {
@@ -297,6 +306,7 @@
       <div class="sub">${esc(levels[s.level] || s.level)} ${esc(s.code)} · <span id="summary-${esc(s.code)}">${summaryLine(s)}</span></div>
       <div class="tiles">${view.children.map(tile).join("") || "<p class=\"sub\">No children reported yet.</p>"}</div>
       ${commandPanel(s)}
+      ${register.regionPanel(gd, view)}
       <section class="panel"><h2>Campaigns</h2><div id="campaigns-${esc(s.code)}">${campaignRows(s)}</div></section>
       <section class="panel"><h2>Load</h2><div id="load-${esc(s.code)}">${loadPanel(s)}</div></section>
       ${kpis(s.kpi)}
@@ -324,6 +334,7 @@
       <div class="tiles">${tile(s)}</div>
       <section class="panel"><h2>Grid</h2>${d.households} households · ${d.rentedHomes} rented · ${d.floatingPopulation} floating · ${d.shops} shops ·
         ${d.highRiseBuildings} high-rise · difficulty ${view.difficultyScore.toFixed(0)} → ${view.recommendedWorkers} worker(s) recommended</section>
+      ${register.gridPanel(gd, s)}
       <section class="panel"><h2>Workers (normal and surge)</h2>${rosterTable(view.roster)}</section>
       <section class="panel"><h2>Campaigns</h2><div id="campaigns-${esc(d.code)}">${campaignRows(s)}</div></section>
       ${kpis(s.kpi)}
@@ -401,12 +412,16 @@
     }
   }
 
+  /** What register.js uses of this page. */
+  const gd = { api, esc, when, crumbs };
+
   // ---- routing and the report form -----------------------------------------------------------------------------
   let cityCode = null;
   function route() {
     if (campaignTimer) { clearInterval(campaignTimer); campaignTimer = null; }
     const [, kind, key] = (location.hash || "#/").split("/");
     if (kind === "campaign" && key) return showCampaign(key);
+    if (kind === "household" && key) return showHousehold(decodeURIComponent(key));
     if (kind === "region" && key) return show(`region:${key}`, renderRegion);
     if (kind === "grid" && key) return show(`grid:${key}`, renderGrid);
     if (kind === "incident" && key) return show(`incident:${key}`, renderIncident);
@@ -420,7 +435,7 @@
 
   async function loadCategories() {
     const classes = await api("/api/categories");
-    $("#report-category").innerHTML = classes.map((c) => `<optgroup label="${esc(c.code)} ${esc(c.name)} ${esc(c.nameZh)}">${c.categories.map((s) =>
+    $("#report-category").innerHTML = classes.map((c) => `<optgroup label="${esc(c.code)} ${esc(c.name)} ${esc(c.nameZh)}">${c.categories.filter((s) => s.reportable !== false).map((s) =>
       `<option value="${esc(s.code)}">${esc(s.code)} ${esc(s.name)} ${esc(s.nameZh)}</option>`).join("")}</optgroup>`).join("");
   }
 

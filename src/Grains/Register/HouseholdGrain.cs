@@ -18,6 +18,7 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
     public const string YellowWarning = "1504";
     public const string RedWarning = "1505";
     private const int Attempts = 4;
+    private const int LogShown = 20;
 
     private HouseholdRecord? _row;
 
@@ -310,8 +311,8 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
     private async Task<HouseholdView> ViewAsync(HouseholdRecord h)
     {
         var people = await store.PeopleAsync(h.Id);
-        var log = await store.LogAsync(h.Id, 20);
-        return HouseholdViews.Of(h, people, log);
+        var log = await store.LogAsync(h.Id, LogShown);
+        return HouseholdViews.Of(h, people, log, LogShown);
     }
 
     [LoggerMessage(EventId = 2301, Level = LogLevel.Warning, Message = "Household {HouseholdId} could not take the change of incident {IncidentId}; its due check reads it again")]
@@ -324,9 +325,16 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
 /// <summary>Household rows as the register shows them.</summary>
 public static class HouseholdViews
 {
-    public static HouseholdView Of(HouseholdRecord h, IReadOnlyList<PersonRecord>? people, IReadOnlyList<HouseholdLogEntry>? log) => new(
+    /// <summary>
+    /// The view; <paramref name="log"/> is the latest lines, newest first, at most <paramref name="limit"/>: when it holds
+    /// fewer, the household's whole story is there, and its registration (kept in the row) closes it.
+    /// </summary>
+    public static HouseholdView Of(HouseholdRecord h, IReadOnlyList<PersonRecord>? people, IReadOnlyList<HouseholdLogEntry>? log, int limit = 0) => new(
         h.Id, h.Grid, h.Building, h.Unit, h.Size, [.. h.Tags], h.Colour, [.. h.Reasons], h.RevisitDueAt, h.RevisitKind, h.WarningId,
         [.. h.Findings], h.LastVisit,
         people is null ? [] : [.. people.Select(p => new PersonView($"{h.Id}-p{p.Position}", p.Name, p.Phone, p.IdNumber, p.ErasedAt))],
-        log is null ? [] : [.. log], h.Version, h.UpdatedAt);
+        log is null ? [] : log.Count < limit ? [.. log, Registration(h)] : [.. log], h.Version, h.UpdatedAt);
+
+    private static HouseholdLogEntry Registration(HouseholdRecord h) =>
+        new(h.RegisteredAt, h.RegisteredBy ?? "register", "import", $"{h.RegisteredWhy ?? "registered"}: registered");
 }

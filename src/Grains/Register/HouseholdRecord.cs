@@ -15,6 +15,13 @@ public sealed class HouseholdRecord
     public string[] Tags { get; set; } = [];
     public DateTimeOffset RegisteredAt { get; set; }
 
+    /// <summary>
+    /// Who registered the household and why: its first log line, kept in the row instead of as a line (every household
+    /// has one, and a city's first import would otherwise write a log row per household).
+    /// </summary>
+    public string? RegisteredBy { get; set; }
+    public string? RegisteredWhy { get; set; }
+
     /// <summary>A colour set by hand (yellow or red) and why; cleared by green or when its warning is closed.</summary>
     public Colour? HandColour { get; set; }
     public string? HandReason { get; set; }
@@ -66,6 +73,7 @@ public sealed record PersonRecord(int Position, string? Name, string? Phone, str
 /// A change of one household for the store: its new row written after <paramref name="ExpectedVersion"/> (0: a new
 /// household) with the log line saying who did it and why, and its people replaced when <paramref name="People"/> is
 /// not null (erased people stay erased). Without a log line the row is left as stored (still checked to be at
-/// <paramref name="ExpectedVersion"/>) and only its people are written.
+/// <paramref name="ExpectedVersion"/>) and only its people are written. A new household's line is not stored as a
+/// line: its registration is in the row (<see cref="HouseholdRecord.RegisteredBy"/>).
 /// </summary>
 public sealed record HouseholdChange(HouseholdRecord Record, int ExpectedVersion, IReadOnlyList<PersonRecord>? People, HouseholdLogEntry? Log);

@@ -70,6 +70,11 @@ public sealed class MemoryHouseholdStore(IOptions<ClusterOptions> cluster) : IHo
 
                 ids.Add((row.Building, row.Unit ?? "", row.Id));
                 WritePeople(c);
+                if (c.ExpectedVersion == 0)
+                {
+                    continue;   // a new household's line is its registration, kept in the row
+                }
+
                 var log = _s.Log.TryGetValue(row.Id, out var lines) ? lines : _s.Log[row.Id] = [];
                 log.Add(c.Log!);
                 if (log.Count > HouseholdLog.Kept)

@@ -54,7 +54,7 @@ public sealed class RegisterGrain(IHouseholdStore store, HouseholdTagCatalog tag
                     var next = new HouseholdRecord
                     {
                         Id = id, Grid = gridCode, Building = input.Building, Unit = input.Unit is { Length: > 0 } u ? u : null,
-                        Size = input.Size, Tags = inputTags, RegisteredAt = now, UpdatedAt = now,
+                        Size = input.Size, Tags = inputTags, RegisteredAt = now, UpdatedAt = now, RegisteredBy = actor, RegisteredWhy = reason,
                     };
                     Evaluate(next, now);
                     changes.Add(new HouseholdChange(next, 0, people, new HouseholdLogEntry(now, actor, "import", $"{reason}: registered")));
@@ -110,7 +110,7 @@ public sealed class RegisterGrain(IHouseholdStore store, HouseholdTagCatalog tag
             {
                 Id = HouseholdIds.Household(gridCode, input.Building, input.Unit), Grid = gridCode, Building = input.Building,
                 Unit = input.Unit is { Length: > 0 } u ? u : null, Size = input.Size, Tags = [.. input.Tags.Order(StringComparer.Ordinal)],
-                RegisteredAt = now, UpdatedAt = now,
+                RegisteredAt = now, UpdatedAt = now, RegisteredBy = "city-loader", RegisteredWhy = "registered with the city",
             };
             Evaluate(row, now);
             return new HouseholdChange(row, 0, [.. input.People.Select((p, i) => new PersonRecord(i + 1, p.Name, p.Phone, p.IdNumber))],

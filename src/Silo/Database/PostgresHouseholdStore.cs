@@ -17,7 +17,7 @@ namespace GridDispatch.Silo.Database;
 /// </summary>
 public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHouseholdStore
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     private readonly string _connectionString = ConnectionTuning.Apply(database.ConnectionString);
 
@@ -35,6 +35,9 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
 
     private const string Columns = "state, version";
 
+    /// <summary>The households of grid $1: ids are "{grid}-h…", so a range of the primary key ('.' sorts right after '-').</summary>
+    private const string InGrid = "id >= $1::text || '-' AND id < $1::text || '.'";
+
     public Task<HouseholdRecord?> GetAsync(string id) => RunAsync("a household", async (db, ct) =>
     {
         await using var command = new NpgsqlCommand($"SELECT {Columns} FROM households WHERE id = $1", db);
@@ -44,7 +47,7 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
 
     public Task<IReadOnlyList<HouseholdRecord>> InGridAsync(string grid) => RunAsync("a grid's households", async (db, ct) =>
     {
-        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM households WHERE grid = $1 ORDER BY building, unit, id", db);
+        await using var command = new NpgsqlCommand($"SELECT {Columns} FROM households WHERE {InGrid} ORDER BY building, unit, id", db);
         command.Parameters.AddWithValue(grid);
         return await ReadRowsAsync(command, ct);
     });
@@ -52,13 +55,30 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
     public Task WriteAsync(IReadOnlyList<HouseholdChange> changes, IReadOnlyList<BuildingInfo>? buildings = null) =>
         RunAsync("the households' change", async (db, ct) =>
         {
+            // One round trip: every statement in one batch inside the transaction; the first answers how many rows were
+            // at their expected versions, and a shortfall rolls all of it back.
             await using var tx = await db.BeginTransactionAsync(ct);
-            await WriteRowsAsync(db, changes, ct);
-            await WritePeopleAsync(db, changes, ct);
-            await WriteLogAsync(db, changes, ct);
-            if (buildings is { Count: > 0 })
+            await using var batch = new NpgsqlBatch(db, tx);
+            batch.BatchCommands.Add(RowsCommand(changes));
+            foreach (var command in new[] { PeopleCommand(changes), LogCommand(changes), buildings is { Count: > 0 } ? BuildingsCommand(buildings) : null })
             {
-                await WriteBuildingsAsync(db, buildings, ct);
+                if (command is not null)
+                {
+                    batch.BatchCommands.Add(command);
+                }
+            }
+
+            long matched;
+            await using (var reader = await batch.ExecuteReaderAsync(ct))
+            {
+                await reader.ReadAsync(ct);
+                matched = reader.GetInt64(0);
+            }
+
+            if (matched != changes.Count)
+            {
+                await tx.RollbackAsync(ct);
+                throw new HouseholdConflictException(changes.Count == 1 ? changes[0].Record.Id : $"of grid {changes[0].Record.Grid}");
             }
 
             await tx.CommitAsync(ct);
@@ -66,13 +86,13 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
         });
 
     /// <summary>Rows written after their versions (people-only changes just checked and locked); any mismatch is a conflict and undoes all.</summary>
-    private static async Task WriteRowsAsync(NpgsqlConnection db, IReadOnlyList<HouseholdChange> changes, CancellationToken ct)
+    private static NpgsqlBatchCommand RowsCommand(IReadOnlyList<HouseholdChange> changes)
     {
         var written = changes.Where(c => c.Log is not null).ToList();
-        await using var command = new NpgsqlCommand("""
+        var command = new NpgsqlBatchCommand("""
             WITH input AS (
                 SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::smallint[],
-                                     $9::boolean[], $10::timestamptz[], $11::timestamptz[], $12::smallint[], $13::timestamptz[], $14::jsonb[])
+                                     $9::boolean[], $10::timestamptz[], $11::timestamptz[], $12::smallint[], $13::timestamptz[], $14::text[])
                     AS t(id, expected, grid, building, unit, size, tags, colour, warning_open, revisit_due, due_at, due_shard, updated_at, state)),
             updated AS (
                 UPDATE households h SET size = i.size, tags = string_to_array(i.tags, ','), colour = i.colour, warning_open = i.warning_open,
@@ -89,7 +109,7 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
                 SELECT h.id FROM households h JOIN unnest($15::text[], $16::int[]) AS k(id, expected) ON h.id = k.id AND h.version = k.expected
                 FOR UPDATE OF h)
             SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) + (SELECT count(*) FROM checked)
-            """, db);
+            """);
         var p = command.Parameters;
         p.Add(Array(written, c => c.Record.Id));
         p.Add(new NpgsqlParameter { Value = written.Select(c => c.ExpectedVersion).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
@@ -104,15 +124,11 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
         p.Add(Times(written, c => c.Record.DueAt));
         p.Add(new NpgsqlParameter { Value = written.Select(c => (short)DeadlineShards.Of(c.Record.Id)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
         p.Add(Times(written, c => c.Record.UpdatedAt));
-        p.Add(new NpgsqlParameter { Value = written.Select(c => JsonSerializer.Serialize(Stored(c), Json)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        p.Add(Array(written, c => JsonSerializer.Serialize(Stored(c), Json)));
         var checkedOnly = changes.Where(c => c.Log is null).ToList();
         p.Add(Array(checkedOnly, c => c.Record.Id));
         p.Add(new NpgsqlParameter { Value = checkedOnly.Select(c => c.ExpectedVersion).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
-        var matched = (long)(await command.ExecuteScalarAsync(ct))!;
-        if (matched != changes.Count)
-        {
-            throw new HouseholdConflictException(changes.Count == 1 ? changes[0].Record.Id : $"of grid {changes[0].Record.Grid}");
-        }
+        return command;
     }
 
     /// <summary>The row as stored: the version is the column's, not the JSON's.</summary>
@@ -123,72 +139,74 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
         return row;
     }
 
-    private static async Task WritePeopleAsync(NpgsqlConnection db, IReadOnlyList<HouseholdChange> changes, CancellationToken ct)
+    private static NpgsqlBatchCommand? PeopleCommand(IReadOnlyList<HouseholdChange> changes)
     {
         var replaced = changes.Where(c => c.People is not null).ToList();
         if (replaced.Count == 0)
         {
-            return;
+            return null;
         }
 
+        // Only a household stored before has people to replace: joined on the key, so each is an index probe (an
+        // "= ANY" over a table that grew since it was last analysed was planned as a scan of all of it).
         var people = replaced.SelectMany(c => c.People!.Select(p => (c.Record.Id, p))).ToList();
-        await using var command = new NpgsqlCommand("""
-            WITH gone AS (DELETE FROM household_people WHERE household_id = ANY($1) AND erased_at IS NULL)
+        var command = new NpgsqlBatchCommand("""
+            WITH gone AS (DELETE FROM household_people p USING unnest($1::text[]) AS d(id) WHERE p.household_id = d.id AND p.erased_at IS NULL)
             INSERT INTO household_people (household_id, position, name, phone, id_number)
             SELECT * FROM unnest($2::text[], $3::smallint[], $4::text[], $5::text[], $6::text[])
             ON CONFLICT (household_id, position) DO UPDATE SET name = excluded.name, phone = excluded.phone, id_number = excluded.id_number
             WHERE household_people.erased_at IS NULL
-            """, db);
-        command.Parameters.Add(Array(replaced, c => c.Record.Id));
+            """);
+        command.Parameters.Add(Array(replaced.Where(c => c.ExpectedVersion > 0), c => c.Record.Id));
         command.Parameters.Add(Array(people, x => x.Id));
         command.Parameters.Add(new NpgsqlParameter { Value = people.Select(x => (short)x.p.Position).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
         command.Parameters.Add(NullableArray(people, x => x.p.Name));
         command.Parameters.Add(NullableArray(people, x => x.p.Phone));
         command.Parameters.Add(NullableArray(people, x => x.p.IdNumber));
-        await command.ExecuteNonQueryAsync(ct);
+        return command;
     }
 
-    private static async Task WriteLogAsync(NpgsqlConnection db, IReadOnlyList<HouseholdChange> changes, CancellationToken ct)
+    private static NpgsqlBatchCommand? LogCommand(IReadOnlyList<HouseholdChange> changes)
     {
-        var logged = changes.Where(c => c.Log is not null).ToList();
+        var logged = changes.Where(c => c.Log is not null && c.ExpectedVersion > 0).ToList();   // a new one's registration is in its row
         if (logged.Count == 0)
         {
-            return;
+            return null;
         }
 
-        await using var command = new NpgsqlCommand($"""
+        var command = new NpgsqlBatchCommand($"""
             WITH input AS (SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]) AS t(id, seq, at, actor, kind, what)),
-            pruned AS (DELETE FROM household_log l USING input i WHERE l.household_id = i.id AND l.seq <= i.seq - {HouseholdLog.Kept})
+            pruned AS (DELETE FROM household_log l USING input i WHERE i.seq > {HouseholdLog.Kept} AND l.household_id = i.id AND l.seq <= i.seq - {HouseholdLog.Kept})
             INSERT INTO household_log (household_id, seq, at, actor, kind, what) SELECT * FROM input
             ON CONFLICT (household_id, seq) DO UPDATE SET at = excluded.at, actor = excluded.actor, kind = excluded.kind, what = excluded.what
-            """, db);
+            """);
         command.Parameters.Add(Array(logged, c => c.Record.Id));
         command.Parameters.Add(new NpgsqlParameter { Value = logged.Select(c => c.ExpectedVersion + 1).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
         command.Parameters.Add(Times(logged, c => c.Log!.At));
         command.Parameters.Add(Array(logged, c => PostgresText.Clean(c.Log!.Actor, 128)));
         command.Parameters.Add(Array(logged, c => PostgresText.Clean(c.Log!.Kind, 32)));
         command.Parameters.Add(Array(logged, c => PostgresText.Clean(c.Log!.What, 4000)));
-        await command.ExecuteNonQueryAsync(ct);
+        return command;
     }
 
-    private static async Task WriteBuildingsAsync(NpgsqlConnection db, IReadOnlyList<BuildingInfo> buildings, CancellationToken ct)
+    private static NpgsqlBatchCommand BuildingsCommand(IReadOnlyList<BuildingInfo> buildings)
     {
-        await using var command = new NpgsqlCommand("""
+        var command = new NpgsqlBatchCommand("""
             INSERT INTO household_buildings (grid, name, address, floors)
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[])
             ON CONFLICT (grid, name) DO UPDATE SET address = excluded.address, floors = excluded.floors
-            """, db);
+            """);
         command.Parameters.Add(Array(buildings, b => b.Grid));
         command.Parameters.Add(Array(buildings, b => PostgresText.Clean(b.Name, 100)));
         command.Parameters.Add(NullableArray(buildings, b => b.Address is null ? null : PostgresText.Clean(b.Address, 200)));
         command.Parameters.Add(new NpgsqlParameter { Value = buildings.Select(b => b.Floors is { } f ? (short?)f : null).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
-        await command.ExecuteNonQueryAsync(ct);
+        return command;
     }
 
     public Task<(IReadOnlyList<HouseholdRecord> Items, int Total)> ListAsync(string grid, Colour? colour, string? tag, int offset, int limit) =>
         RunAsync("a page of households", async (db, ct) =>
         {
-            const string where = "grid = $1 AND ($2::smallint IS NULL OR colour = $2) AND ($3::text IS NULL OR $3 = ANY(tags))";
+            const string where = $"{InGrid} AND ($2::smallint IS NULL OR colour = $2) AND ($3::text IS NULL OR $3 = ANY(tags))";
             await using var batch = new NpgsqlBatch(db);
             var page = new NpgsqlBatchCommand($"SELECT {Columns} FROM households WHERE {where} ORDER BY building, unit, id OFFSET $4 LIMIT $5");
             var count = new NpgsqlBatchCommand($"SELECT count(*) FROM households WHERE {where}");
@@ -220,7 +238,7 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
             SELECT h.building, b.address, b.floors, count(DISTINCT h.unit), count(*),
                    count(*) FILTER (WHERE h.colour = 0), count(*) FILTER (WHERE h.colour = 1), count(*) FILTER (WHERE h.colour = 2)
             FROM households h LEFT JOIN household_buildings b ON b.grid = h.grid AND b.name = h.building
-            WHERE h.grid = $1 GROUP BY h.building, b.address, b.floors ORDER BY h.building
+            WHERE h.id >= $1 || '-' AND h.id < $1 || '.' GROUP BY h.building, b.address, b.floors ORDER BY h.building
             """, db);
         command.Parameters.AddWithValue(grid);
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -286,11 +304,11 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
         var totals = new NpgsqlBatchCommand("""
             SELECT count(*), count(*) FILTER (WHERE colour = 0), count(*) FILTER (WHERE colour = 1), count(*) FILTER (WHERE colour = 2),
                    count(*) FILTER (WHERE warning_open), count(*) FILTER (WHERE revisit_due <= $2)
-            FROM households WHERE grid = $1
+            FROM households WHERE id >= $1 || '-' AND id < $1 || '.'
             """);
         totals.Parameters.Add(new NpgsqlParameter { Value = grid });
         totals.Parameters.Add(new NpgsqlParameter { Value = now });
-        var byTag = new NpgsqlBatchCommand("SELECT tag, count(*) FROM households, unnest(tags) AS tag WHERE grid = $1 GROUP BY tag");
+        var byTag = new NpgsqlBatchCommand($"SELECT tag, count(*) FROM households, unnest(tags) AS tag WHERE {InGrid} GROUP BY tag");
         byTag.Parameters.Add(new NpgsqlParameter { Value = grid });
         batch.BatchCommands.Add(totals);
         batch.BatchCommands.Add(byTag);
@@ -334,7 +352,7 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
     public Task<IReadOnlyList<HouseholdRecord>> RevisitsDueAsync(string grid, DateTimeOffset upTo, int limit) => RunAsync("due revisits", async (db, ct) =>
     {
         await using var command = new NpgsqlCommand(
-            $"SELECT {Columns} FROM households WHERE grid = $1 AND revisit_due <= $2 ORDER BY revisit_due, id LIMIT $3", db);
+            $"SELECT {Columns} FROM households WHERE {InGrid} AND revisit_due <= $2 ORDER BY revisit_due, id LIMIT $3", db);
         command.Parameters.AddWithValue(grid);
         command.Parameters.AddWithValue(upTo);
         command.Parameters.AddWithValue(limit);

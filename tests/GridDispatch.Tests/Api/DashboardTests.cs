@@ -166,4 +166,53 @@ public sealed class DashboardTests(ApiFixture api)
         await Assertions.Expect(page.Locator("button[data-action='verify']")).ToHaveCountAsync(0);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetDirectoryName(ScreenshotPath)!, "incident.png"), FullPage = true });
     }
+
+    [Fact]
+    public async Task The_register_lists_a_grids_buildings_and_households_and_a_regions_warnings_live()
+    {
+        var (playwright, browser, page, errors) = await OpenAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+
+        // A grid no other test touches: 57 generated households in one building.
+        const string community = "449901002002";
+        const string grid = community + "001";
+        var households = await Eventually.Get(() => api.Grains.GetGrain<IRegisterGrain>(0).ListAsync(grid, null, null, 1, 100), p => p.Total == 57, what: "the demo register");
+        var target = households.Items[3];
+        await page.GotoAsync(new Uri(api.BaseAddress, $"/#/grid/{grid}").ToString());
+        await SignInAsync(page);
+        await Assertions.Expect(page.Locator("#register-households tbody tr")).ToHaveCountAsync(57);
+        await Assertions.Expect(page.Locator("#register-buildings tbody tr")).ToHaveCountAsync(1);
+        var navigations = 0;
+        page.FrameNavigated += (_, frame) => { if (frame == page.MainFrame) navigations++; };
+
+        // A leader marks a household red (over the API, as their phone would): the grid's counts follow without a reload.
+        await api.Grains.GetGrain<IHouseholdGrain>(target.Id).SetColourAsync(new ColourCommand("leader", Colour.Red, "gas smell reported by neighbours"));
+        await Assertions.Expect(page.Locator($"#households-{grid}")).ToContainTextAsync("warnings 1", new() { Timeout = 15_000 });
+        Assert.Equal(0, navigations);
+
+        // Filtered by colour, the list holds that household; its page shows its people, why it is red, and takes a visit.
+        await page.SelectOptionAsync("#register-colour", "red");
+        await Assertions.Expect(page.Locator("#register-households tbody tr")).ToHaveCountAsync(1);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetDirectoryName(ScreenshotPath)!, "register.png"), FullPage = true });
+        await page.ClickAsync("#register-households tbody tr a");
+        await Assertions.Expect(page.Locator("#household-colour")).ToHaveTextAsync("red");
+        await Assertions.Expect(page.Locator("#view")).ToContainTextAsync("gas smell reported by neighbours");
+        var person = (await api.Grains.GetGrain<IHouseholdGrain>(target.Id).GetAsync()).People.FirstOrDefault();
+        if (person?.Phone is { } phone)
+        {
+            await Assertions.Expect(page.Locator("#view")).ToContainTextAsync(phone);
+        }
+
+        await page.FillAsync("#visit-note", "visited with the gas company");
+        await page.ClickAsync("#visit-form button[type='submit']");
+        await Assertions.Expect(page.Locator(".timeline")).ToContainTextAsync("visited with the gas company");
+
+        // The community's page counts the red household and queues its warning.
+        await page.GotoAsync(new Uri(api.BaseAddress, $"/#/region/{community}").ToString());
+        await Assertions.Expect(page.Locator($"#household-counts-{grid}")).ToContainTextAsync("57");
+        await Assertions.Expect(page.Locator("#warnings-queue tbody tr", new() { HasText = "red" })).ToHaveCountAsync(1, new() { Timeout = 15_000 });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetDirectoryName(ScreenshotPath)!, "register-region.png"), FullPage = true });
+        Assert.Empty(errors);
+    }
 }
