@@ -52,23 +52,64 @@ public static class HouseholdEndpoints
         {
             var caller = Caller.From(user);
             var grid = Grid(request.HttpContext, user, code, Act.HouseholdImport);
-            var text = await ReadCsvAsync(request);
-            var parsed = HouseholdCsv.Parse(text, tags);
+            var parsed = HouseholdCsv.Parse(await ReadCsvAsync(request), tags);
             if (!parsed.Ok)
             {
-                var first = parsed.Errors[0];
-                return Results.Problem(statusCode: 400, title: DomainErrors.InvalidInput,
-                    detail: $"{parsed.ErrorCount} error(s) in the file; nothing was imported. First: line {first.Line}{(first.Field is null ? "" : $", {first.Field}")}: {first.Message}",
-                    extensions: new Dictionary<string, object?>
-                    {
-                        ["field"] = first.Field is null ? $"line {first.Line}" : $"line {first.Line}: {first.Field}",
-                        ["errorCount"] = parsed.ErrorCount,
-                        ["errors"] = parsed.Errors.Select(e => new { e.Line, e.Field, e.Message }),
-                    });
+                return Refused(parsed);
             }
 
-            var inputs = parsed.Rows.Select(r => new HouseholdInput(r.Building, r.Unit, r.Size, r.Tags, People(r.Name, r.Phone))).ToImmutableArray();
+            var inputs = parsed.Rows.Select(Input).ToImmutableArray();
             return Results.Ok(await grains.GetGrain<IRegisterGrain>(0).ImportAsync(grid, inputs, caller.Id, Reason(reason, "import")));
+        });
+        api.MapPost("/regions/{code}/households/import", async (string code, string? reason, HttpRequest request, ClaimsPrincipal user,
+            IGrainFactory grains, HouseholdTagCatalog tags) =>
+        {
+            // A region's file: a grid column first; every grid's households written in one transaction, or none.
+            var caller = Caller.From(user);
+            var region = RegionEndpoints.RegionCodeOf(code);
+            request.HttpContext.AuditRegion(region);
+            Policy.Require(caller, Act.HouseholdImport, Target.RegionOf(region), "code");
+            var parsed = HouseholdCsv.Parse(await ReadCsvAsync(request), tags, region: region);
+            if (!parsed.Ok)
+            {
+                return Refused(parsed);
+            }
+
+            var byGrid = parsed.Rows.GroupBy(r => r.Grid!, StringComparer.Ordinal)
+                .ToImmutableDictionary(g => g.Key, g => g.Select(Input).ToImmutableArray(), StringComparer.Ordinal);
+            return Results.Ok(await grains.GetGrain<IRegisterGrain>(0).ImportRegionAsync(byGrid, caller.Id, Reason(reason, "import")));
+        });
+        api.MapGet("/grids/{code}/households/export.csv", async (string code, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
+        {
+            var rows = await grains.GetGrain<IRegisterGrain>(0).ExportAsync(Grid(http, user, code, Act.HouseholdRead));
+            var text = new StringBuilder("\uFEFFbuilding,unit,size,tags,colour,revisit_due,name,phone\r\n");
+            foreach (var r in rows)
+            {
+                text.AppendJoin(',', [Cell(r.Building), Cell(r.Unit), r.Size.ToString(System.Globalization.CultureInfo.InvariantCulture), Cell(string.Join(';', r.Tags)),
+                    r.Colour.ToString().ToLowerInvariant(), r.RevisitDueAt?.ToString("yyyy-MM-dd HH:mm'Z'", System.Globalization.CultureInfo.InvariantCulture) ?? "",
+                    Cell(r.MaskedName), Cell(r.MaskedPhone)]).Append("\r\n");
+            }
+
+            return Results.Text(text.ToString(), "text/csv; charset=utf-8", Encoding.UTF8);
+        });
+        api.MapGet("/workers/{id}/revisits", async (string id, int? withinHours, ClaimsPrincipal user, IGrainFactory grains, Domain.EngineClock clock) =>
+        {
+            // The worker's list of households to revisit: every grid they serve, due within the window (a day by default).
+            var worker = await grains.GetGrain<IWorkerGrain>(RegionEndpoints.WorkerIdOf(id)).GetAsync();
+            Policy.Require(Caller.From(user), Act.WorkerRead, Target.Of(worker));
+            if (withinHours is < 0 or > 24 * 31)
+            {
+                throw new DomainException(DomainErrors.InvalidInput, "withinHours is 0–744", "withinHours");
+            }
+
+            var upTo = clock.Now.AddHours(withinHours ?? 24);
+            var due = new List<DueRevisit>();
+            foreach (var grid in worker.Profile.Units.Where(u => RegionCode.IsValid(u, RegionLevel.Grid)))
+            {
+                due.AddRange(await grains.GetGrain<IRegisterGrain>(0).DueRevisitsAsync(grid, upTo, RegisterGrain.MaxPageSize));
+            }
+
+            return due.OrderBy(d => d.DueAt).ToList();
         });
         api.MapGet("/grids/{code}/buildings", async (string code, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
             await grains.GetGrain<IRegisterGrain>(0).BuildingsAsync(Grid(http, user, code, Act.HouseholdRead)));
@@ -131,6 +172,34 @@ public static class HouseholdEndpoints
                 [.. view.Children.Select(c => new RegisterSummaryChild(c.Code, c.Level, c.Name, c.Households ?? HouseholdCounts.Zero))], view.Summary.AsOf);
         });
         return api;
+    }
+
+    private static HouseholdInput Input(HouseholdRow r) => new(r.Building, r.Unit, r.Size, r.Tags, People(r.Name, r.Phone));
+
+    /// <summary>400 for a refused file: how many errors, the first as the field, every one (up to 100) by line and column.</summary>
+    private static IResult Refused(HouseholdImport parsed)
+    {
+        var first = parsed.Errors[0];
+        return Results.Problem(statusCode: 400, title: DomainErrors.InvalidInput,
+            detail: $"{parsed.ErrorCount} error(s) in the file; nothing was imported. First: line {first.Line}{(first.Field is null ? "" : $", {first.Field}")}: {first.Message}",
+            extensions: new Dictionary<string, object?>
+            {
+                ["field"] = first.Field is null ? $"line {first.Line}" : $"line {first.Line}: {first.Field}",
+                ["errorCount"] = parsed.ErrorCount,
+                ["errors"] = parsed.Errors.Select(e => new { e.Line, e.Field, e.Message }),
+            });
+    }
+
+    /// <summary>A CSV cell, quoted when it holds a comma, quote or line break; a leading = + - @ is prefixed so a spreadsheet never runs it.</summary>
+    private static string Cell(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "";
+        }
+
+        var safe = value[0] is '=' or '+' or '-' or '@' ? "'" + value : value;
+        return safe.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? $"\"{safe.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : safe;
     }
 
     private static string Grid(HttpContext http, ClaimsPrincipal user, string code, Act act)

@@ -182,3 +182,15 @@ public sealed record DueRevisit(
 /// <summary>A building's facts beyond its name, where a city records them.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.BuildingInfo")]
 public sealed record BuildingInfo([property: Id(0)] string Grid, [property: Id(1)] string Name, [property: Id(2)] string? Address, [property: Id(3)] int? Floors);
+
+/// <summary>A line of a grid's export: the household, its colour and next revisit, its first person masked.</summary>
+[GenerateSerializer, Immutable, Alias("GridDispatch.HouseholdExportRow")]
+public sealed record HouseholdExportRow(
+    [property: Id(0)] string Building,
+    [property: Id(1)] string? Unit,
+    [property: Id(2)] int Size,
+    [property: Id(3)] ImmutableArray<string> Tags,
+    [property: Id(4)] Colour Colour,
+    [property: Id(5)] DateTimeOffset? RevisitDueAt,
+    [property: Id(6)] string? MaskedName,
+    [property: Id(7)] string? MaskedPhone);

@@ -39,6 +39,12 @@ public interface IRegisterGrain : IGrainWithIntegerKey
     /// </summary>
     [Alias("Import")] Task<ImportOutcome> ImportAsync(string gridCode, ImmutableArray<HouseholdInput> households, string actor, string reason);
 
+    /// <summary>A region's file: every grid's households merged and written in one transaction, all of them or none.</summary>
+    [Alias("ImportRegion")] Task<ImmutableArray<ImportOutcome>> ImportRegionAsync(ImmutableDictionary<string, ImmutableArray<HouseholdInput>> byGrid, string actor, string reason);
+
+    /// <summary>A grid's register for a spreadsheet, personal data masked before it leaves the silo.</summary>
+    [Alias("Export")] Task<ImmutableArray<HouseholdExportRow>> ExportAsync(string gridCode);
+
     /// <summary>
     /// A first register for a grid that has none (a simulated or newly generated city): written as one unit, with its
     /// buildings' facts; false, and nothing written, when the grid already holds households.

@@ -5,7 +5,8 @@ using System.Text;
 namespace GridDispatch.Register;
 
 /// <summary>One household as an import file states it; <see cref="Line"/> is the file line its record starts on.</summary>
-public sealed record HouseholdRow(int Line, string Building, string? Unit, int Size, ImmutableArray<string> Tags, string? Name, string? Phone);
+public sealed record HouseholdRow(int Line, string Building, string? Unit, int Size, ImmutableArray<string> Tags, string? Name, string? Phone,
+    string? Grid = null);
 
 /// <summary>What is wrong with one line of an import: the line, the column (null for the line as a whole) and why.</summary>
 public sealed record CsvError(int Line, string? Field, string Message);
@@ -27,13 +28,19 @@ public static class HouseholdCsv
 {
     public static readonly string[] Header = ["building", "unit", "size", "tags", "name", "phone"];
 
+    /// <summary>A city's or region's file: the grid of each household first, then the grid file's columns.</summary>
+    public static readonly string[] RegionHeader = ["grid", .. Header];
+
     /// <summary>Errors reported in full; the rest are only counted.</summary>
     public const int MaxErrors = 100;
 
     public const int MaxSize = 50;
 
-    public static HouseholdImport Parse(string text, HouseholdTagCatalog tags, int maxRows = 10_000)
+    /// <param name="region">Null for a grid's file; for a region's file (header <see cref="RegionHeader"/>), the region
+    /// every line's grid must lie in.</param>
+    public static HouseholdImport Parse(string text, HouseholdTagCatalog tags, int maxRows = 10_000, string? region = null)
     {
+        var header = region is null ? Header : RegionHeader;
         var errors = new List<CsvError>();
         var count = 0;
         void Error(int line, string? field, string message)
@@ -46,15 +53,15 @@ public static class HouseholdCsv
         }
 
         var records = Records(text.StartsWith('\uFEFF') ? text[1..] : text, Error).ToList();
-        if (records.Count == 0 || !records[0].Fields.Select(f => f.Trim().ToLowerInvariant()).SequenceEqual(Header))
+        if (records.Count == 0 || !records[0].Fields.Select(f => f.Trim().ToLowerInvariant()).SequenceEqual(header))
         {
-            Error(1, null, $"The first line must be the header {string.Join(',', Header)}");
+            Error(1, null, $"The first line must be the header {string.Join(',', header)}");
             return new HouseholdImport([], errors, count);
         }
 
         var rows = new List<HouseholdRow>();
         var households = 0;     // data lines, good or bad: the limit is on the file, not on what passed
-        var seen = new Dictionary<(string, string), int>();
+        var seen = new Dictionary<(string, string, string), int>();
         foreach (var (line, fields) in records.Skip(1))
         {
             if (fields.Count == 1 && fields[0].Trim().Length == 0)
@@ -68,15 +75,28 @@ public static class HouseholdCsv
                 break;
             }
 
-            if (fields.Count != Header.Length)
+            if (fields.Count != header.Length)
             {
-                Error(line, null, $"{fields.Count} columns where the header has {Header.Length}");
+                Error(line, null, $"{fields.Count} columns where the header has {header.Length}");
                 continue;
             }
 
-            if (Row(line, fields, tags, Error) is { } row)
+            string? grid = null;
+            if (region is not null)
             {
-                var key = (row.Building, row.Unit ?? "");
+                grid = fields[0].Trim();
+                if (!RegionCode.IsValid(grid, RegionLevel.Grid) || !grid.StartsWith(region, StringComparison.Ordinal))
+                {
+                    Error(line, "grid", $"'{grid}' is not the 15-digit code of a grid in {region}");
+                    continue;
+                }
+
+            }
+
+            if (Row(line, region is null ? fields : fields[1..], tags, Error) is { } parsed)
+            {
+                var row = parsed with { Grid = grid };
+                var key = (grid ?? "", row.Building, row.Unit ?? "");
                 if (seen.TryGetValue(key, out var first))
                 {
                     Error(line, "unit", $"Building '{row.Building}' unit '{row.Unit}' is already on line {first}");
@@ -160,6 +180,11 @@ public static class HouseholdCsv
         }
 
         var name = Text(4, 50, required: false);
+        if (name is not null && name.Contains('*', StringComparison.Ordinal))
+        {
+            Wrong("name", "looks masked (holds '*'): an export is masked and cannot be imported back");
+        }
+
         var phone = Text(5, 24, required: false);
         if (phone is not null && !IsPhone(phone))
         {

@@ -22,6 +22,9 @@ public interface IHouseholdStore
 
     Task<IReadOnlyList<PersonRecord>> PeopleAsync(string householdId);
 
+    /// <summary>The people of every household of a grid, by household id (for an export, which masks them).</summary>
+    Task<IReadOnlyDictionary<string, IReadOnlyList<PersonRecord>>> PeopleOfGridAsync(string grid);
+
     /// <summary>Blanks one person's personal data (the row stays, marked erased by whom); false when there was none to erase.</summary>
     Task<bool> ErasePersonAsync(string householdId, int position, string erasedBy);
 

@@ -62,6 +62,17 @@ public sealed class MemoryHouseholdStore(IOptions<ClusterOptions> cluster) : IHo
             {
                 var row = c.Record.Copy();
                 row.Version = c.ExpectedVersion + 1;
+                var due = _s.Due[DeadlineShards.Of(row.Id)];
+                if (_s.Rows.TryGetValue(row.Id, out var old) && old.DueAt is { } was)
+                {
+                    due.Remove((was, row.Id));
+                }
+
+                if (row.DueAt is { } at)
+                {
+                    due.Add((at, row.Id));
+                }
+
                 _s.Rows[row.Id] = row;
                 if (!_s.ByGrid.TryGetValue(row.Grid, out var ids))
                 {
@@ -133,6 +144,16 @@ public sealed class MemoryHouseholdStore(IOptions<ClusterOptions> cluster) : IHo
         }
     }
 
+    public Task<IReadOnlyDictionary<string, IReadOnlyList<PersonRecord>>> PeopleOfGridAsync(string grid)
+    {
+        lock (_s)
+        {
+            return Task.FromResult<IReadOnlyDictionary<string, IReadOnlyList<PersonRecord>>>(Grid(grid)
+                .Where(r => _s.People.ContainsKey(r.Id))
+                .ToDictionary(r => r.Id, r => (IReadOnlyList<PersonRecord>)[.. _s.People[r.Id]], StringComparer.Ordinal));
+        }
+    }
+
     public Task<bool> ErasePersonAsync(string householdId, int position, string erasedBy)
     {
         lock (_s)
@@ -172,10 +193,9 @@ public sealed class MemoryHouseholdStore(IOptions<ClusterOptions> cluster) : IHo
     {
         lock (_s)
         {
-            return Task.FromResult<IReadOnlyList<DueItem>>([.. _s.Rows.Values
-                .Where(r => r.DueAt is { } at && at > after && at <= upTo && DeadlineShards.Of(r.Id) == shard)
-                .OrderBy(r => r.DueAt).ThenBy(r => r.Id, StringComparer.Ordinal).Take(limit)
-                .Select(r => new DueItem(r.Id, r.DueAt!.Value))]);
+            return Task.FromResult<IReadOnlyList<DueItem>>(after >= upTo ? [] : [.. _s.Due[shard]
+                .GetViewBetween((after, ""), (upTo.AddTicks(1), "")).Where(d => d.At > after).Take(limit)     // ids are never empty: the bounds hold none
+                .Select(d => new DueItem(d.Id, d.At))]);
         }
     }
 
@@ -198,5 +218,10 @@ public sealed class MemoryHouseholdStore(IOptions<ClusterOptions> cluster) : IHo
         public Dictionary<string, List<PersonRecord>> People { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, List<HouseholdLogEntry>> Log { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, BuildingInfo> Buildings { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Per deadline shard, every household's current due time, by time.</summary>
+        public SortedSet<(DateTimeOffset At, string Id)>[] Due { get; } = [.. Enumerable.Range(0, DeadlineShards.Count).Select(_ =>
+            new SortedSet<(DateTimeOffset At, string Id)>(Comparer<(DateTimeOffset At, string Id)>.Create(
+                static (a, b) => a.At != b.At ? a.At.CompareTo(b.At) : string.CompareOrdinal(a.Id, b.Id))))];
     }
 }

@@ -14,74 +14,104 @@ public sealed class RegisterGrain(IHouseholdStore store, HouseholdTagCatalog tag
     private const int Attempts = 4;
     public const int MaxPageSize = 500;
 
-    public async Task<ImportOutcome> ImportAsync(string gridCode, ImmutableArray<HouseholdInput> households, string actor, string reason)
+    public async Task<ImportOutcome> ImportAsync(string gridCode, ImmutableArray<HouseholdInput> households, string actor, string reason) =>
+        households.IsDefaultOrEmpty
+            ? new ImportOutcome(gridCode, 0, 0, 0)
+            : (await ImportRegionAsync(ImmutableDictionary<string, ImmutableArray<HouseholdInput>>.Empty.Add(gridCode, households), actor, reason))[0];
+
+    public async Task<ImmutableArray<ImportOutcome>> ImportRegionAsync(ImmutableDictionary<string, ImmutableArray<HouseholdInput>> byGrid, string actor, string reason)
     {
-        if (households.IsDefaultOrEmpty)
+        var grids = byGrid.Keys.Order(StringComparer.Ordinal).ToList();
+        foreach (var chunk in grids.Chunk(32))
         {
-            return new ImportOutcome(gridCode, 0, 0, 0);
+            // A grid the city does not have is refused (not found) before anything is written.
+            await Task.WhenAll(chunk.Select(g => GrainFactory.Reference<IGridGrain>(g).GetAsync()));
         }
 
-        await GrainFactory.Reference<IGridGrain>(gridCode).GetAsync();  // a grid the city does not have is refused (not found)
         for (var attempt = 1; ; attempt++)
         {
             var now = clock.Now;
-            var existing = (await store.InGridAsync(gridCode)).ToDictionary(r => r.Id, StringComparer.Ordinal);
-            var changes = new List<HouseholdChange>(households.Length);
-            int added = 0, updated = 0, unchanged = 0;
-            foreach (var input in households)
+            var changes = new List<HouseholdChange>();
+            var outcomes = new List<ImportOutcome>(grids.Count);
+            foreach (var grid in grids)
             {
-                var id = HouseholdIds.Household(gridCode, input.Building, input.Unit);
-                var people = input.People.IsDefault ? [] : input.People.Select((p, i) => new PersonRecord(i + 1, p.Name, p.Phone, p.IdNumber)).ToList();
-                var inputTags = input.Tags.IsDefault ? [] : input.Tags.Order(StringComparer.Ordinal).ToArray();
-                if (existing.TryGetValue(id, out var row))
-                {
-                    if (row.Size == input.Size && row.Tags.Order(StringComparer.Ordinal).SequenceEqual(inputTags))
-                    {
-                        unchanged++;
-                        changes.Add(new HouseholdChange(row, row.Version, people, null));   // its people only
-                        continue;
-                    }
-
-                    var next = row.Copy();
-                    var what = $"{reason}: size {row.Size} → {input.Size}, tags [{string.Join(',', row.Tags)}] → [{string.Join(',', inputTags)}]";
-                    (next.Size, next.Tags, next.UpdatedAt) = (input.Size, inputTags, now);
-                    Evaluate(next, now);
-                    changes.Add(new HouseholdChange(next, row.Version, people, new HouseholdLogEntry(now, actor, "import", what)));
-                    updated++;
-                }
-                else
-                {
-                    var next = new HouseholdRecord
-                    {
-                        Id = id, Grid = gridCode, Building = input.Building, Unit = input.Unit is { Length: > 0 } u ? u : null,
-                        Size = input.Size, Tags = inputTags, RegisteredAt = now, UpdatedAt = now, RegisteredBy = actor, RegisteredWhy = reason,
-                    };
-                    Evaluate(next, now);
-                    changes.Add(new HouseholdChange(next, 0, people, new HouseholdLogEntry(now, actor, "import", $"{reason}: registered")));
-                    added++;
-                }
+                var existing = (await store.InGridAsync(grid)).ToDictionary(r => r.Id, StringComparer.Ordinal);
+                outcomes.Add(Merge(grid, byGrid[grid], existing, actor, reason, now, changes));
             }
 
             try
             {
-                await store.WriteAsync(changes);
+                await store.WriteAsync(changes);   // every grid's changes in one transaction: all of the file or none
             }
             catch (HouseholdConflictException) when (attempt < Attempts)
             {
-                continue;   // a household of the grid changed meanwhile: merge into what is there now
+                continue;   // a household changed meanwhile: merge into what is there now
             }
             catch (HouseholdConflictException)
             {
-                throw new DomainException(DomainErrors.Conflict, $"The households of grid {gridCode} kept changing during the import; nothing was imported, try again");
+                throw new DomainException(DomainErrors.Conflict, "The households kept changing during the import; nothing was imported, try again");
             }
 
-            if (added + updated > 0)
+            foreach (var outcome in outcomes.Where(o => o.Added + o.Updated > 0))
             {
-                await GrainFactory.Reference<IGridGrain>(gridCode).HouseholdsChangedAsync();
+                await GrainFactory.Reference<IGridGrain>(outcome.GridCode).HouseholdsChangedAsync();
             }
 
-            return new ImportOutcome(gridCode, added, updated, unchanged);
+            return [.. outcomes];
         }
+    }
+
+    /// <summary>One grid's file merged into what it holds: new households registered, changed ones updated, the rest only get their people written.</summary>
+    private ImportOutcome Merge(string gridCode, ImmutableArray<HouseholdInput> households, Dictionary<string, HouseholdRecord> existing,
+        string actor, string reason, DateTimeOffset now, List<HouseholdChange> changes)
+    {
+        int added = 0, updated = 0, unchanged = 0;
+        foreach (var input in households)
+        {
+            var id = HouseholdIds.Household(gridCode, input.Building, input.Unit);
+            var people = input.People.IsDefault ? [] : input.People.Select((p, i) => new PersonRecord(i + 1, p.Name, p.Phone, p.IdNumber)).ToList();
+            var inputTags = input.Tags.IsDefault ? [] : input.Tags.Order(StringComparer.Ordinal).ToArray();
+            if (existing.TryGetValue(id, out var row))
+            {
+                if (row.Size == input.Size && row.Tags.Order(StringComparer.Ordinal).SequenceEqual(inputTags))
+                {
+                    unchanged++;
+                    changes.Add(new HouseholdChange(row, row.Version, people, null));   // its people only
+                    continue;
+                }
+
+                var next = row.Copy();
+                var what = $"{reason}: size {row.Size} → {input.Size}, tags [{string.Join(',', row.Tags)}] → [{string.Join(',', inputTags)}]";
+                (next.Size, next.Tags, next.UpdatedAt) = (input.Size, inputTags, now);
+                Evaluate(next, now);
+                changes.Add(new HouseholdChange(next, row.Version, people, new HouseholdLogEntry(now, actor, "import", what)));
+                updated++;
+            }
+            else
+            {
+                var next = new HouseholdRecord
+                {
+                    Id = id, Grid = gridCode, Building = input.Building, Unit = input.Unit is { Length: > 0 } u ? u : null,
+                    Size = input.Size, Tags = inputTags, RegisteredAt = now, UpdatedAt = now, RegisteredBy = actor, RegisteredWhy = reason,
+                };
+                Evaluate(next, now);
+                changes.Add(new HouseholdChange(next, 0, people, new HouseholdLogEntry(now, actor, "import", $"{reason}: registered")));
+                added++;
+            }
+        }
+
+        return new ImportOutcome(gridCode, added, updated, unchanged);
+    }
+
+    public async Task<ImmutableArray<HouseholdExportRow>> ExportAsync(string gridCode)
+    {
+        var rows = await store.InGridAsync(gridCode);
+        var people = await store.PeopleOfGridAsync(gridCode);
+        return [.. rows.Select(h =>
+        {
+            var first = people.TryGetValue(h.Id, out var list) ? list.FirstOrDefault(p => p.ErasedAt is null) : null;
+            return new HouseholdExportRow(h.Building, h.Unit, h.Size, [.. h.Tags], h.Colour, h.RevisitDueAt, Masking.Name(first?.Name), Masking.Phone(first?.Phone));
+        })];
     }
 
     /// <summary>
@@ -142,6 +172,20 @@ public sealed class RegisterGrain(IHouseholdStore store, HouseholdTagCatalog tag
     public async Task<ImmutableArray<DueRevisit>> DueRevisitsAsync(string gridCode, DateTimeOffset upTo, int limit) =>
         [.. (await store.RevisitsDueAsync(gridCode, upTo, Math.Clamp(limit, 1, MaxPageSize)))
             .Select(h => new DueRevisit(h.Id, h.Building, h.Unit, h.RevisitKind ?? VisitKind.Phone, h.RevisitDueAt!.Value, h.Colour))];
+}
+
+/// <summary>How an export shows personal data: enough to recognise a household at the door, not to contact or identify anyone.</summary>
+public static class Masking
+{
+    /// <summary>王芳 → 王*, Li Lei → L******.</summary>
+    public static string? Name(string? name) => name is not { Length: > 0 } ? null : name[..1] + new string('*', Math.Max(1, name.Length - 1));
+
+    /// <summary>13800000001 → 138****0001: the first three and last four digits; fewer than eight digits are hidden whole.</summary>
+    public static string? Phone(string? phone)
+    {
+        var digits = phone is null ? "" : new string([.. phone.Where(char.IsAsciiDigit)]);
+        return digits.Length == 0 ? null : digits.Length < 8 ? new string('*', digits.Length) : $"{digits[..3]}****{digits[^4..]}";
+    }
 }
 
 /// <summary>A campaign's targets at one grid from its register.</summary>

@@ -270,6 +270,27 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
         return (IReadOnlyList<PersonRecord>)list;
     });
 
+    public Task<IReadOnlyDictionary<string, IReadOnlyList<PersonRecord>>> PeopleOfGridAsync(string grid) => RunAsync("a grid's people", async (db, ct) =>
+    {
+        // household ids start with the grid's code: a range of the primary key
+        await using var command = new NpgsqlCommand("""
+            SELECT household_id, position, name, phone, id_number, erased_at, erased_by FROM household_people
+            WHERE household_id >= $1::text || '-' AND household_id < $1::text || '.' ORDER BY household_id, position
+            """, db);
+        command.Parameters.AddWithValue(grid);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var byHousehold = new Dictionary<string, IReadOnlyList<PersonRecord>>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+        {
+            var id = reader.GetString(0);
+            var person = new PersonRecord(reader.GetInt16(1), Text(reader, 2), Text(reader, 3), Text(reader, 4),
+                reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5), Text(reader, 6));
+            byHousehold[id] = byHousehold.TryGetValue(id, out var list) ? [.. list, person] : [person];
+        }
+
+        return (IReadOnlyDictionary<string, IReadOnlyList<PersonRecord>>)byHousehold;
+    });
+
     public Task<bool> ErasePersonAsync(string householdId, int position, string erasedBy) => RunAsync("a person's erasure", async (db, ct) =>
     {
         await using var command = new NpgsqlCommand("""

@@ -190,4 +190,76 @@ public sealed class HouseholdApiTests(ApiFixture api)
             s => s!["counts"]!["households"]!.GetValue<int>() > 0, what: "the community counts its register");
         Assert.True(counts!["counts"]!["green"]!.GetValue<int>() > 0);
     }
+
+    [Fact]
+    public async Task A_region_file_imports_every_grid_in_one_transaction_or_none_of_them()
+    {
+        var city = TestCity.Create(communities: 1, gridsPerCommunity: 2);
+        await city.LoadAsync(api.Grains);
+        using var admin = api.As("admin-region", "community-admin", city.Community);
+        const string header = "grid,building,unit,size,tags,name,phone\n";
+        var imported = await admin.PostAsync($"/api/regions/{city.Community}/households/import",
+            Csv(header + $"{city.Grids[0]},1栋,101,2,,王芳,13800000001\n{city.Grids[1]},A,1,3,rented,,\n{city.Grids[1]},A,2,1,,,\n"));
+        Assert.Equal(HttpStatusCode.OK, imported.StatusCode);
+        var outcomes = (await imported.Content.ReadFromJsonAsync<JsonArray>())!;
+        Assert.Equal([(city.Grids[0], 1), (city.Grids[1], 2)], outcomes.Select(o => (o!["gridCode"]!.GetValue<string>(), o["added"]!.GetValue<int>())));
+
+        // A line naming a grid outside the community, or a grid the city does not have: nothing of the file is stored.
+        var outside = await admin.PostAsync($"/api/regions/{city.Community}/households/import",
+            Csv(header + $"{city.Grids[0]},2栋,101,2,,,\n449899001001001,1栋,1,1,,,\n"));
+        Assert.Equal(HttpStatusCode.BadRequest, outside.StatusCode);
+        Assert.Equal("line 3: grid", (await outside.Content.ReadFromJsonAsync<JsonObject>())!["field"]!.GetValue<string>());
+        var unknown = await admin.PostAsync($"/api/regions/{city.Community}/households/import",
+            Csv(header + $"{city.Grids[0]},3栋,101,2,,,\n{city.Community}999,1栋,1,1,,,\n"));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(1, await TotalAsync(admin, city.Grids[0]));
+        Assert.Equal(2, await TotalAsync(admin, city.Grids[1]));
+
+        // A grid leader may not import a region's file.
+        using var leader = api.As("leader-region", "grid-leader", city.Grids[0]);
+        Assert.Equal(HttpStatusCode.Forbidden, (await leader.PostAsync($"/api/regions/{city.Community}/households/import", Csv(header))).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_export_masks_personal_data_and_cannot_be_imported_back()
+    {
+        var city = await CityAsync();
+        await api.Grains.GetGrain<IRegisterGrain>(0).ImportAsync(city.Grid,
+            [new HouseholdInput("1栋", "101", 2, ["low-income"], [new PersonInput("王芳", "13800000001")]),
+             new HouseholdInput("=HYPERLINK(1)", "", 1, [], [])], "leader", "collection");
+        using var leader = api.As("leader-export", "grid-leader", city.Grid);
+        var response = await leader.GetAsync($"/api/grids/{city.Grid}/households/export.csv");
+        Assert.Equal("text/csv", response.Content.Headers.ContentType!.MediaType);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains("1栋,101,2,low-income,green,", text, StringComparison.Ordinal);
+        Assert.Contains("王*,138****0001", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("13800000001", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("王芳", text, StringComparison.Ordinal);
+        Assert.Contains("'=HYPERLINK(1)", text, StringComparison.Ordinal);     // a spreadsheet never runs a cell as a formula
+
+        using var neighbour = api.AsWorker("someone-else", city.Code + "01001001999");
+        Assert.Equal(HttpStatusCode.Forbidden, (await neighbour.GetAsync($"/api/grids/{city.Grid}/households/export.csv")).StatusCode);
+
+        // Sent back as an import, a masked name is refused, so masks never overwrite the register.
+        var back = await leader.PostAsync($"/api/grids/{city.Grid}/households/import", Csv(Header + "1栋,101,2,low-income,王*,\n"));
+        Assert.Equal(HttpStatusCode.BadRequest, back.StatusCode);
+        Assert.Equal("line 2: name", (await back.Content.ReadFromJsonAsync<JsonObject>())!["field"]!.GetValue<string>());
+        Assert.Equal("13800000001", (await api.Grains.GetGrain<IHouseholdGrain>(HouseholdIds.Household(city.Grid, "1栋", "101")).GetAsync()).People[0].Phone);
+    }
+
+    [Fact]
+    public async Task A_worker_lists_the_revisits_due_in_the_grids_they_serve()
+    {
+        var city = await CityAsync(communities: 2);
+        var worker = $"{city.Code}-w";
+        await api.Grains.GetGrain<IRegisterGrain>(0).ImportAsync(city.Grid,
+            [new HouseholdInput("1栋", "101", 1, ["isolated"], []), new HouseholdInput("1栋", "102", 1, ["rented"], [])], "leader", "collection");
+        using var own = api.AsWorker(worker, city.Grid);
+        var soon = (await own.GetFromJsonAsync<JsonArray>($"/api/workers/{worker}/revisits?withinHours=48"))!;
+        var due = Assert.Single(soon);      // isolated: a phone call every day; rented: no schedule
+        Assert.Equal((HouseholdIds.Household(city.Grid, "1栋", "101"), "phone"), (due!["householdId"]!.GetValue<string>(), due["kind"]!.GetValue<string>()));
+        Assert.Empty((await own.GetFromJsonAsync<JsonArray>($"/api/workers/{worker}/revisits?withinHours=1"))!);
+        using var neighbour = api.AsWorker("someone-else", city.Grids[1]);
+        Assert.Equal(HttpStatusCode.Forbidden, (await neighbour.GetAsync($"/api/workers/{worker}/revisits")).StatusCode);
+    }
 }

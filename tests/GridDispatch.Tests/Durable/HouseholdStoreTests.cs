@@ -152,3 +152,40 @@ public sealed class MemoryHouseholdStoreTests : HouseholdStoreContract
     protected override Task<IHouseholdStore> StoreAsync() =>
         Task.FromResult<IHouseholdStore>(new MemoryHouseholdStore(Options.Create(new ClusterOptions { ServiceId = "store-tests", ClusterId = "memory" })));
 }
+
+/// <summary>The register through the grains on PostgreSQL: what a household's grain wrote, and its grid's counts, survive a restart.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class DurableRegisterTests(PostgresServer postgres)
+{
+    [Fact]
+    public async Task A_households_colour_warning_people_and_its_grids_counts_survive_a_restart()
+    {
+        var connection = await postgres.CreateDatabaseAsync("gd_" + Guid.NewGuid().ToString("N")[..12]);
+        var city = TestCity.Create();
+        city.AddWorker("a", [city.Grid]);
+        var id = HouseholdIds.Household(city.Grid, "1栋", "101");
+        string warning;
+        await using (var first = await DurableHost.StartAsync(connection))
+        {
+            await city.LoadAsync(first.Grains);
+            await first.Grains.GetGrain<IRegisterGrain>(0).ImportAsync(city.Grid,
+                [new HouseholdInput("1栋", "101", 2, ["elderly-alone"], [new PersonInput("王芳", "13800000001")]), new HouseholdInput("1栋", "102", 1, [], [])], "leader", "collection");
+            var red = await first.Grains.GetGrain<IHouseholdGrain>(id).SetColourAsync(new ColourCommand("leader", Colour.Red, "fell at home"));
+            warning = red.WarningIncidentId!;
+            await Eventually.Get(() => first.Grains.GetGrain<IGridGrain>(city.Grid).GetAsync(), g => g.Summary.Households is { Red: 1, Households: 2 },
+                TimeSpan.FromSeconds(20), "the grid counts the red household");
+            await Eventually.Get(() => first.Grains.GetGrain<IIncidentGrain>(warning).GetAsync(), w => w.Assignee is not null, TimeSpan.FromSeconds(20), "the warning dispatched");
+        }
+
+        await using var second = await DurableHost.StartAsync(connection);
+        var household = await second.Grains.GetGrain<IHouseholdGrain>(id).GetAsync();
+        Assert.Equal((Colour.Red, warning, "13800000001"), (household.Colour, household.WarningIncidentId, household.People[0].Phone));
+        Assert.Contains(household.Log, l => l.Kind == "colour" && l.What == "set red: fell at home");
+        Assert.Contains(household.Log, l => l.Kind == "import" && l.Actor == "leader");      // the registration, kept in the row
+        var incident = await second.Grains.GetGrain<IIncidentGrain>(warning).GetAsync();
+        Assert.Equal((id, "1505"), (incident.Household, incident.Category));
+        var grid = await second.Grains.GetGrain<IGridGrain>(city.Grid).GetAsync();
+        Assert.Equal((2, 1, 1), (grid.Summary.Households!.Households, grid.Summary.Households.Red, grid.Summary.Households.OpenWarnings));
+        Assert.Equal(2, (await second.Grains.GetGrain<IRegisterGrain>(0).ListAsync(city.Grid, null, null, 1, 10)).Total);
+    }
+}
