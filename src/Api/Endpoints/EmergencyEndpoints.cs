@@ -79,7 +79,7 @@ public static class EmergencyEndpoints
             Policy.Require(caller, Act.TaskStart, Target.Of(await grid.GetSweepTaskAsync(taskId)), "taskId");
             return await grid.StartSweepTaskAsync(taskId, actor);
         });
-        api.MapPost("/campaigns/tasks/{taskId}/finish", async (string taskId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
+        api.MapPost("/campaigns/tasks/{taskId}/finish", async (string taskId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, Domain.CategoryCatalog catalog) =>
         {
             var caller = Caller.From(user);
             var grid = grains.GridOf(taskId);
@@ -89,6 +89,11 @@ public static class EmergencyEndpoints
             var findings = (body.Findings ?? []).Select((f, i) => new Finding(
                 f?.Category ?? throw new DomainException(DomainErrors.InvalidInput, "A finding needs a category", $"findings[{i}].category"),
                 f.Severity ?? Severity.Routine, f.Description ?? "")).ToArray();
+            for (var i = 0; i < findings.Length; i++)
+            {
+                catalog.RequireReportable(findings[i].Category, $"findings[{i}].category");   // the register's own warnings are not findings
+            }
+
             Policy.Require(caller, Act.TaskFinish, Target.Of(await grid.GetSweepTaskAsync(taskId)), "taskId");
             var (task, incidents) = await grains.FinishTaskAsync(taskId,
                 new SweepResult(body.Actor ?? "", body.Outcome is not SweepOutcome.NotReachable, body.Note, [.. findings]));

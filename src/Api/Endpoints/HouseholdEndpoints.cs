@@ -29,9 +29,10 @@ public static class HouseholdEndpoints
                 throw new DomainException(DomainErrors.InvalidInput, $"'{tag}' is not a household tag of this city", "tag");
             }
 
-            if (pageSize is < 1 or > RegisterGrain.MaxPageSize || page is < 1)
+            if (pageSize is < 1 or > RegisterGrain.MaxPageSize || page is < 1 or > 100_000)
             {
-                throw new DomainException(DomainErrors.InvalidInput, $"page is 1 or more, pageSize 1–{RegisterGrain.MaxPageSize}", pageSize is < 1 or > RegisterGrain.MaxPageSize ? "pageSize" : "page");
+                throw new DomainException(DomainErrors.InvalidInput, $"page is 1–100,000, pageSize 1–{RegisterGrain.MaxPageSize}",
+                    pageSize is < 1 or > RegisterGrain.MaxPageSize ? "pageSize" : "page");
             }
 
             return await grains.GetGrain<IRegisterGrain>(0).ListAsync(grid, colour is null ? null : ColourOf(colour, "colour"), tag, page ?? 1, pageSize ?? 50);
@@ -42,7 +43,15 @@ public static class HouseholdEndpoints
             var grid = Grid(request.HttpContext, user, code, Act.HouseholdRegister);
             var body = await JsonBody.ReadAsync<HouseholdRequest>(request);
             var row = HouseholdCsv.One(body.Building, body.Unit, body.Size, body.Tags, body.Name, body.Phone, tags);
-            var input = new HouseholdInput(row.Building, row.Unit, row.Size, row.Tags, People(row.Name, row.Phone));
+            if (body.People is { } given && (given.Count > 20 || body.Name is not null || body.Phone is not null))
+            {
+                throw new DomainException(DomainErrors.InvalidInput, "Give up to 20 people, or one name and phone, not both", "people");
+            }
+
+            var people = body.People is { } list
+                ? [.. list.Select((p, i) => HouseholdCsv.Person(p?.Name, p?.Phone, p?.IdNumber, $"people[{i}]"))]
+                : People(row.Name, row.Phone);
+            var input = new HouseholdInput(row.Building, row.Unit, row.Size, row.Tags, people);
             var outcome = await grains.GetGrain<IRegisterGrain>(0).ImportAsync(grid, [input], caller.Id, Reason(body.Reason, "registered"));
             var id = HouseholdIds.Household(grid, row.Building, row.Unit);
             return Results.Json(await grains.GetGrain<IHouseholdGrain>(id).GetAsync(), statusCode: outcome.Added > 0 ? 201 : 200);
@@ -77,6 +86,19 @@ public static class HouseholdEndpoints
 
             var byGrid = parsed.Rows.GroupBy(r => r.Grid!, StringComparer.Ordinal)
                 .ToImmutableDictionary(g => g.Key, g => g.Select(Input).ToImmutableArray(), StringComparer.Ordinal);
+            foreach (var group in parsed.Rows.GroupBy(r => r.Grid!, StringComparer.Ordinal))
+            {
+                // A grid the city does not have is the file's fault: named by its first line, before anything is written.
+                try
+                {
+                    await grains.GetGrain<IGridGrain>(group.Key).GetAsync();
+                }
+                catch (DomainException e) when (e.Code == DomainErrors.NotFound)
+                {
+                    throw new DomainException(DomainErrors.InvalidInput, $"line {group.First().Line}: grid {group.Key} is not a grid of this city", $"line {group.First().Line}: grid");
+                }
+            }
+
             return Results.Ok(await grains.GetGrain<IRegisterGrain>(0).ImportRegionAsync(byGrid, caller.Id, Reason(reason, "import")));
         });
         api.MapGet("/grids/{code}/households/export.csv", async (string code, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
@@ -104,7 +126,9 @@ public static class HouseholdEndpoints
 
             var upTo = clock.Now.AddHours(withinHours ?? 24);
             var due = new List<DueRevisit>();
-            foreach (var grid in worker.Profile.Units.Where(u => RegionCode.IsValid(u, RegionLevel.Grid)))
+            var caller = Caller.From(user);
+            foreach (var grid in worker.Profile.Units.Where(u => RegionCode.IsValid(u, RegionLevel.Grid)
+                && Policy.Decide(caller, Act.HouseholdRead, Target.RegionOf(u)) is not null))     // only grids whose register the caller may read
             {
                 due.AddRange(await grains.GetGrain<IRegisterGrain>(0).DueRevisitsAsync(grid, upTo, RegisterGrain.MaxPageSize));
             }
@@ -135,17 +159,16 @@ public static class HouseholdEndpoints
             return await grains.GetGrain<IHouseholdGrain>(household).SetColourAsync(
                 new ColourCommand(Caller.From(user).Id, colour, body.Reason ?? throw new DomainException(DomainErrors.InvalidInput, "A reason is required", "reason")));
         });
-        api.MapPost("/households/{id}/visits", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
+        api.MapPost("/households/{id}/visits", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, Domain.CategoryCatalog catalog) =>
         {
             var household = Household(request.HttpContext, user, id, Act.HouseholdVisit);
             var body = await JsonBody.ReadAsync<VisitRequest>(request);
-            var findings = (body.Findings ?? []).Select((f, i) => new Finding(
-                f?.Category ?? throw new DomainException(DomainErrors.InvalidInput, "A finding needs a category", $"findings[{i}].category"),
-                f.Severity ?? Severity.Routine, f.Description ?? "")).ToImmutableArray();
+            var findings = Findings(body.Findings, catalog);
+            var key = IdempotencyKey.Of(request);
             var (view, incidents) = await grains.VisitAsync(household, new VisitCommand(Caller.From(user).Id,
                 body.Kind ?? throw new DomainException(DomainErrors.InvalidInput, "kind is phone or in-person", "kind"),
                 body.Outcome ?? throw new DomainException(DomainErrors.InvalidInput, "outcome is ok, problem or not-reachable", "outcome"),
-                body.Note), findings);
+                body.Note, key.Length > 0 ? $"{Caller.From(user).Id}:{key}" : null), findings);
             return Results.Json(new { household = view, incidents }, statusCode: 201);
         });
         api.MapPost("/households/{id}/people/{personId}/erase", async (string id, string personId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
@@ -172,6 +195,26 @@ public static class HouseholdEndpoints
                 [.. view.Children.Select(c => new RegisterSummaryChild(c.Code, c.Level, c.Name, c.Households ?? HouseholdCounts.Zero))], view.Summary.AsOf);
         });
         return api;
+    }
+
+    /// <summary>A visit's findings, each of a category the catalogue has and reporters may use, checked before the visit is stored.</summary>
+    private static ImmutableArray<Finding> Findings(IReadOnlyList<FindingDto>? given, Domain.CategoryCatalog catalog)
+    {
+        var findings = (given ?? []).Select((f, i) => new Finding(
+            f?.Category ?? throw new DomainException(DomainErrors.InvalidInput, "A finding needs a category", $"findings[{i}].category"),
+            f.Severity ?? Severity.Routine, f.Description ?? "")).ToImmutableArray();
+        findings = CampaignTasks.CheckFindings(findings);
+        for (var i = 0; i < findings.Length; i++)
+        {
+            if (!catalog.TryGet(findings[i].Category, out _))
+            {
+                throw new DomainException(DomainErrors.InvalidInput, $"No category {findings[i].Category} in the catalogue", $"findings[{i}].category");
+            }
+
+            catalog.RequireReportable(findings[i].Category, $"findings[{i}].category");
+        }
+
+        return findings;
     }
 
     private static HouseholdInput Input(HouseholdRow r) => new(r.Building, r.Unit, r.Size, r.Tags, People(r.Name, r.Phone));
@@ -279,7 +322,11 @@ public static class HouseholdEndpoints
 }
 
 /// <summary>POST /api/grids/{code}/households: one household, as a line of the import file states it.</summary>
-public sealed record HouseholdRequest(string? Building, string? Unit, int? Size, IReadOnlyList<string>? Tags, string? Name, string? Phone, string? Reason);
+public sealed record HouseholdRequest(string? Building, string? Unit, int? Size, IReadOnlyList<string>? Tags, string? Name, string? Phone, string? Reason,
+    IReadOnlyList<PersonDto>? People = null);
+
+/// <summary>A person of a household: name, phone, resident identity number (personal data).</summary>
+public sealed record PersonDto(string? Name, string? Phone, string? IdNumber);
 
 /// <summary>PUT /api/households/{id}/colour.</summary>
 public sealed record ColourRequest(string? Colour, string? Reason);

@@ -39,9 +39,10 @@ public static class CampaignTasks
         if (household is not null)
         {
             // The register's household hears of the visit: the campaign's visit counts as its in-person revisit.
+            // Keyed by the task, so the documented retry of this call logs the visit once.
             await grains.GetGrain<IHouseholdGrain>(household).VisitAsync(new VisitCommand(result.Actor, VisitKind.InPerson,
                 result.Reached ? (findings.IsEmpty ? VisitOutcome.Ok : VisitOutcome.Problem) : VisitOutcome.NotReachable,
-                string.IsNullOrWhiteSpace(result.Note) ? $"campaign {task.CampaignId}" : $"campaign {task.CampaignId}: {result.Note}"));
+                string.IsNullOrWhiteSpace(result.Note) ? $"campaign {task.CampaignId}" : $"campaign {task.CampaignId}: {result.Note}", taskId));
         }
 
         var incidents = ImmutableArray.CreateBuilder<string>();
@@ -51,6 +52,11 @@ public static class CampaignTasks
             var externalId = string.Create(CultureInfo.InvariantCulture, $"{taskId}#{i + 1}");
             var report = new IncidentReport(f.Category, f.Severity, task.GridCode, f.Description, "campaign", externalId, null, null, result.Actor, household);
             var created = await grains.GetGrain<IIncidentGrain>(IncidentIds.For("campaign", externalId)).ReportAsync(report);
+            if (household is not null)
+            {
+                await grains.GetGrain<IHouseholdGrain>(household).FindingReportedAsync(created.Incident.Id);
+            }
+
             incidents.Add(created.Incident.Id);
         }
 

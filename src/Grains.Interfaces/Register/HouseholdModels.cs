@@ -167,7 +167,8 @@ public sealed record VisitCommand(
     [property: Id(0)] string Actor,
     [property: Id(1)] VisitKind Kind,
     [property: Id(2)] VisitOutcome Outcome,
-    [property: Id(3)] string? Note);
+    [property: Id(3)] string? Note,
+    [property: Id(4)] string? Key = null);
 
 /// <summary>A household whose revisit is due, for a worker's list.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.DueRevisit")]

@@ -19,6 +19,9 @@ public interface IHouseholdGrain : IGrainWithStringKey
     /// <summary>A visit logged; the next revisit of its kind is scheduled from it.</summary>
     [Alias("Visit")] Task<HouseholdView> VisitAsync(VisitCommand command);
 
+    /// <summary>An incident found at this household was reported (a finding of a visit or a campaign task); idempotent.</summary>
+    [Alias("FindingReported")] Task FindingReportedAsync(string incidentId);
+
     /// <summary>The household's due time has come (a revisit fell due, or its open incidents are to be checked).</summary>
     [Alias("Wake")] Task WakeAsync(DateTimeOffset dueAt);
 
@@ -75,14 +78,19 @@ public static class HouseholdVisits
             throw new DomainException(DomainErrors.InvalidInput, "A visit nobody answered has no findings", "findings");
         }
 
-        var household = await grains.GetGrain<IHouseholdGrain>(householdId).VisitAsync(visit);
+        var grain = grains.GetGrain<IHouseholdGrain>(householdId);
+        var household = await grain.VisitAsync(visit);
         var incidents = ImmutableArray.CreateBuilder<string>();
         for (var i = 0; i < findings.Length; i++)
         {
+            // Keyed by the visit's key when it has one, so a retried report reports each finding once.
             var f = findings[i];
-            var externalId = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{householdId}#v{household.Version}#{i + 1}");
+            var externalId = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{householdId}#v{(visit.Key is { } key ? "k" + IncidentIds.For("visit", key) : household.Version.ToString(System.Globalization.CultureInfo.InvariantCulture))}#{i + 1}");
             var report = new IncidentReport(f.Category, f.Severity, household.GridCode, f.Description, "register", externalId, null, null, visit.Actor, householdId);
-            incidents.Add((await grains.GetGrain<IIncidentGrain>(IncidentIds.For("register", externalId)).ReportAsync(report)).Incident.Id);
+            var id = (await grains.GetGrain<IIncidentGrain>(IncidentIds.For("register", externalId)).ReportAsync(report)).Incident.Id;
+            await grain.FindingReportedAsync(id);   // awaited: the household holds it open until it ends
+            incidents.Add(id);
         }
 
         return (household, incidents.ToImmutable());

@@ -29,9 +29,14 @@ public sealed class SweepMark
     }
 }
 
-/// <summary>What the deadline sweepers wake: rows with a due time per shard, and the grain each row wakes.</summary>
+/// <summary>
+/// What the deadline sweepers wake: rows with a due time per shard, and the grain each row wakes. A source
+/// <paramref name="FromStart"/> is read from the beginning of time at every sweep, without a mark: every wake of one of
+/// its rows moves that row's due time into the future (or clears it), so what is still in the past is exactly what has
+/// not been woken yet — however late its write committed, or however far the clock of the silo that wrote it lagged.
+/// </summary>
 public sealed record DueSource(string Name, Func<int, DateTimeOffset, DateTimeOffset, int, Task<IReadOnlyList<(string Id, DateTimeOffset DueAt)>>> DueAsync,
-    Func<IGrainFactory, string, DateTimeOffset, Task> WakeAsync);
+    Func<IGrainFactory, string, DateTimeOffset, Task> WakeAsync, bool FromStart = false);
 
 /// <summary>The sources swept: incidents' deadlines, and households' revisits and checks (issue 13), on the same shards.</summary>
 public static class DueSources
@@ -44,7 +49,7 @@ public static class DueSources
         new(Incidents, async (shard, after, upTo, limit) => [.. (await incidents.DueAsync(shard, after, upTo, limit)).Select(d => (d.IncidentId, d.DueAt))],
             (grains, id, at) => grains.Reference<IIncidentGrain>(id).WakeAsync(at)),
         new(Households, async (shard, after, upTo, limit) => [.. (await households.DueAsync(shard, after, upTo, limit)).Select(d => (d.Id, d.DueAt))],
-            (grains, id, at) => grains.Reference<IHouseholdGrain>(id).WakeAsync(at)),
+            (grains, id, at) => grains.Reference<IHouseholdGrain>(id).WakeAsync(at), FromStart: true),
     ];
 }
 
@@ -167,6 +172,11 @@ public sealed partial class DeadlineSweepGrain(
 
     private async Task<int> SweepAsync(DueSource source, DateTimeOffset upTo)
     {
+        if (source.FromStart)
+        {
+            return await SweepFromStartAsync(source, upTo);
+        }
+
         var swept = mark.State.Get(source.Name);
         var after = swept == DateTimeOffset.MinValue ? swept : swept - Overlap;
         DateTimeOffset? firstFailed = null;
@@ -207,6 +217,28 @@ public sealed partial class DeadlineSweepGrain(
         // Up to the first row that could not be woken (it is found again next time), else up to this sweep's end.
         mark.State.Set(source.Name, firstFailed is { } first && first.AddTicks(-1) < upTo ? first.AddTicks(-1) : upTo);
         return woken;
+    }
+
+    /// <summary>Every row of the source due by now, a page at a time; a row that could not be woken is found again next sweep.</summary>
+    private async Task<int> SweepFromStartAsync(DueSource source, DateTimeOffset upTo)
+    {
+        var woken = 0;
+        var after = DateTimeOffset.MinValue;
+        while (true)
+        {
+            var due = await source.DueAsync(Shard, after, upTo, PageSize);
+            foreach (var chunk in due.Chunk(Parallelism))
+            {
+                woken += (await Task.WhenAll(chunk.Select(d => WakeAsync(source, d.Id, d.DueAt)))).Count(ok => ok);
+            }
+
+            if (due.Count < PageSize || due[^1].DueAt == after)
+            {
+                return woken;
+            }
+
+            after = due[^1].DueAt;
+        }
     }
 
     private async Task<bool> WakeAsync(DueSource source, string id, DateTimeOffset dueAt)

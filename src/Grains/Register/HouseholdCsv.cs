@@ -124,6 +124,48 @@ public static class HouseholdCsv
         return row ?? throw new DomainException(DomainErrors.InvalidInput, $"{first!.Field}: {first.Message}", first.Field);
     }
 
+    /// <summary>A person given field by field (the API's JSON form), or a refusal naming the field (<paramref name="field"/>.name, .phone, .idNumber).</summary>
+    public static PersonInput Person(string? name, string? phone, string? idNumber, string field)
+    {
+        name = string.IsNullOrWhiteSpace(name) ? null : name.Trim();
+        phone = string.IsNullOrWhiteSpace(phone) ? null : phone.Trim();
+        idNumber = string.IsNullOrWhiteSpace(idNumber) ? null : idNumber.Trim().ToUpperInvariant();
+        if (name is { Length: > 50 } || name?.Contains('*', StringComparison.Ordinal) == true)
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "A name is at most 50 characters and not masked ('*')", $"{field}.name");
+        }
+
+        if (phone is not null && (phone.Length > 24 || !IsPhone(phone)))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "Not a phone number (digits, with + - or spaces)", $"{field}.phone");
+        }
+
+        if (idNumber is not null && !IsIdNumber(idNumber))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "Not a resident identity number (18 characters with a valid check digit)", $"{field}.idNumber");
+        }
+
+        return new PersonInput(name, phone, idNumber);
+    }
+
+    /// <summary>A resident identity number (GB 11643): 17 digits and an ISO 7064 MOD 11-2 check character (0–9 or X).</summary>
+    public static bool IsIdNumber(string id)
+    {
+        if (id.Length != 18 || id.AsSpan(0, 17).ContainsAnyExcept("0123456789"))
+        {
+            return false;
+        }
+
+        ReadOnlySpan<int> weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        var sum = 0;
+        for (var i = 0; i < 17; i++)
+        {
+            sum += (id[i] - '0') * weights[i];
+        }
+
+        return id[17] == "10X98765432"[sum % 11];
+    }
+
     private static HouseholdRow? Row(int line, List<string> fields, HouseholdTagCatalog catalog, Action<int, string?, string> error)
     {
         var wrong = false;

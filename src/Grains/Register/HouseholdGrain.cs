@@ -47,11 +47,6 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
         {
             h.HandColour = command.Colour == Colour.Green ? null : command.Colour;
             h.HandReason = command.Colour == Colour.Green ? null : command.Reason.Trim();
-            if (h.WarningId is not null && command.Colour > h.WarningColour)
-            {
-                h.WarningColour = command.Colour;
-            }
-
             return Log(command.Actor, "colour", $"set {Name(command.Colour)}: {command.Reason.Trim()}");
         });
         return await ViewAsync(row);
@@ -74,8 +69,27 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
             throw new DomainException(DomainErrors.InvalidInput, "The note is longer than 1000 characters", "note");
         }
 
+        if (command.Key is { Length: > 200 })
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "A visit's key is at most 200 characters", "key");
+        }
+
         var row = await ChangeAsync(h =>
         {
+            if (command.Key is { } key && h.VisitKeys.Contains(key))
+            {
+                return null;        // the same visit reported again: nothing happens twice
+            }
+
+            if (command.Key is { } added)
+            {
+                h.VisitKeys.Add(added);
+                if (h.VisitKeys.Count > 16)
+                {
+                    h.VisitKeys.RemoveAt(0);
+                }
+            }
+
             var now = clock.Now;
             h.LastVisit = new VisitRecord(now, command.Actor, command.Kind, command.Outcome, command.Note);
             if (command.Outcome == VisitOutcome.NotReachable)
@@ -106,6 +120,20 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
             return Log(command.Actor, "visit", $"{HouseholdRules.Words(command.Kind)} visit: {outcome}" + (command.Note is { Length: > 0 } n ? $" — {n}" : ""));
         });
         return await ViewAsync(row);
+    }
+
+    public async Task FindingReportedAsync(string incidentId)
+    {
+        await ChangeAsync(h =>
+        {
+            if (h.Findings.Contains(incidentId) || h.WarningId == incidentId || h.Findings.Count >= HouseholdRules.MaxFindings)
+            {
+                return null;
+            }
+
+            h.Findings.Add(incidentId);
+            return Log("register", "finding", $"incident {incidentId} found here");
+        });
     }
 
     public async Task WakeAsync(DateTimeOffset dueAt)
@@ -167,15 +195,18 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
     {
         var prefix = Id + "-p";
         if (!personId.StartsWith(prefix, StringComparison.Ordinal)
-            || !int.TryParse(personId.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var position) || position < 1)
+            || !int.TryParse(personId.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var position) || position is < 1 or > 1000)
         {
             throw new DomainException(DomainErrors.InvalidInput, $"A person of this household is {prefix}1, {prefix}2, …", "personId");
         }
 
+        _row = null;
         var row = await RowAsync();
-        if (await store.ErasePersonAsync(Id, position, actor))
+        if ((await store.PeopleAsync(Id)).Any(p => p.Position == position && p.ErasedAt is null))
         {
-            row = await ChangeAsync(_ => Log(actor, "erasure", $"person {position} erased" + (reason is { Length: > 0 } ? $": {reason}" : "")));
+            // The erasure and its log line in one transaction, after the version read.
+            row = await ChangeAsync(_ => Log(actor, "erasure", $"person {position} erased" + (reason is { Length: > 0 } ? $": {reason}" : "")),
+                new PersonErasure(position, actor));
         }
 
         return await ViewAsync(row);
@@ -188,7 +219,7 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
     /// Applies <paramref name="change"/> (its log line, or null when it changed nothing) and the rules to a copy of the
     /// stored row, and writes it after the version read; on a conflict it reads again and applies the change again.
     /// </summary>
-    private async Task<HouseholdRecord> ChangeAsync(Func<HouseholdRecord, HouseholdLogEntry?> change)
+    private async Task<HouseholdRecord> ChangeAsync(Func<HouseholdRecord, HouseholdLogEntry?> change, PersonErasure? erase = null)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -198,6 +229,13 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
             var now = clock.Now;
             var causes = HouseholdRules.Evaluate(next, now, tags);
             var opened = false;
+            if (causes == Colour.Red && next.WarningId is not null && next.WarningColour != Colour.Red && next.Findings.Count < HouseholdRules.MaxFindings)
+            {
+                // A yellow warning open when the household turns red: it stays open as a finding, and a red warning takes over.
+                next.Findings.Add(next.WarningId);
+                next.WarningId = null;
+            }
+
             if (causes != Colour.Green && next.WarningId is null)
             {
                 next.WarningsOpened++;
@@ -213,10 +251,15 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
             }
 
             next.UpdatedAt = now;
-            log ??= Log("register", "rules", $"{Name(next.Colour)}: {(next.Reasons.Length > 0 ? string.Join("; ", next.Reasons) : "nothing to watch")}");
+            if (log is null && !SameBut(current, next))
+            {
+                log = Log("register", "rules", $"{Name(next.Colour)}: {(next.Reasons.Length > 0 ? string.Join("; ", next.Reasons) : "nothing to watch")}");
+            }
+
             try
             {
-                await store.WriteAsync([new HouseholdChange(next, current.Version, null, log)]);
+                // No log line when only the due time moved (a check of open incidents every few hours is no news).
+                await store.WriteAsync([new HouseholdChange(next, current.Version, null, log, Erase: erase)]);
             }
             catch (HouseholdConflictException) when (attempt < Attempts)
             {
@@ -256,8 +299,10 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
         {
             var red = h.WarningColour == Colour.Red;
             var where = h.Unit is { Length: > 0 } u ? $"{h.Building}, {u}" : h.Building;
+            // What is wrong in the register's words only: a reason typed by hand may say things about the people (the
+            // incident is seen by more than the household's staff), so it stays on the household.
             var report = new IncidentReport(red ? RedWarning : YellowWarning, red ? Severity.Urgent : Severity.Routine, h.Grid,
-                $"Household {where}: {string.Join("; ", h.Reasons.Where(r => !r.StartsWith("warning ", StringComparison.Ordinal)))}",
+                $"Household {where}: {string.Join("; ", HouseholdRules.Causes(h))}",
                 WarningSource, WarningKey(h), Actor: "register", Household: h.Id);
             await GrainFactory.Reference<IIncidentGrain>(h.WarningId!).ReportAsync(report);
             await ChangeAsync(r =>
@@ -299,8 +344,11 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
         return Log("register", "finding", $"incident {incidentId} ended");
     }
 
-    private static bool Same(HouseholdRecord a, HouseholdRecord b) =>
-        a.Colour == b.Colour && a.Reasons.SequenceEqual(b.Reasons) && a.DueAt == b.DueAt && a.RevisitDueAt == b.RevisitDueAt
+    private static bool Same(HouseholdRecord a, HouseholdRecord b) => a.DueAt == b.DueAt && SameBut(a, b);
+
+    /// <summary>The same but perhaps for the due time.</summary>
+    private static bool SameBut(HouseholdRecord a, HouseholdRecord b) =>
+        a.Colour == b.Colour && a.Reasons.SequenceEqual(b.Reasons) && a.RevisitDueAt == b.RevisitDueAt
         && a.RevisitKind == b.RevisitKind && a.WarningId == b.WarningId && a.WarningReported == b.WarningReported
         && a.WarningColour == b.WarningColour && a.Findings.SequenceEqual(b.Findings);
 

@@ -39,6 +39,9 @@ public sealed class HouseholdRecord
     public DateTimeOffset? LastInPersonAt { get; set; }
     public VisitRecord? LastVisit { get; set; }
 
+    /// <summary>The keys of the latest visits (a campaign task's id, a request's idempotency key), so a repeated report logs nothing twice; at most 16.</summary>
+    public List<string> VisitKeys { get; set; } = [];
+
     /// <summary>Visits in a row nobody answered; a second attempt is due a day after each.</summary>
     public int NotReachable { get; set; }
     public DateTimeOffset? RetryAt { get; set; }
@@ -61,6 +64,7 @@ public sealed class HouseholdRecord
         var copy = (HouseholdRecord)MemberwiseClone();
         copy.Tags = [.. Tags];
         copy.Findings = [.. Findings];
+        copy.VisitKeys = [.. VisitKeys];
         copy.Reasons = [.. Reasons];
         return copy;
     }
@@ -70,10 +74,15 @@ public sealed class HouseholdRecord
 public sealed record PersonRecord(int Position, string? Name, string? Phone, string? IdNumber, DateTimeOffset? ErasedAt = null, string? ErasedBy = null);
 
 /// <summary>
-/// A change of one household for the store: its new row written after <paramref name="ExpectedVersion"/> (0: a new
-/// household) with the log line saying who did it and why, and its people replaced when <paramref name="People"/> is
-/// not null (erased people stay erased). Without a log line the row is left as stored (still checked to be at
-/// <paramref name="ExpectedVersion"/>) and only its people are written. A new household's line is not stored as a
-/// line: its registration is in the row (<see cref="HouseholdRecord.RegisteredBy"/>).
+/// A change of one household for the store, checked to be after <paramref name="ExpectedVersion"/> (0: a new
+/// household): its new row with the log line saying who did it and why (null: a move of its due time only, which
+/// needs none), its people replaced when <paramref name="People"/> is not null (an erased person keeps their place,
+/// erased; the others follow it), and one person erased when <paramref name="Erase"/> names their position. A new
+/// household's line is not stored as a line: its registration is in the row (<see cref="HouseholdRecord.RegisteredBy"/>).
+/// With <paramref name="RowChanged"/> false the row is left as stored and only its people are written.
 /// </summary>
-public sealed record HouseholdChange(HouseholdRecord Record, int ExpectedVersion, IReadOnlyList<PersonRecord>? People, HouseholdLogEntry? Log);
+public sealed record HouseholdChange(HouseholdRecord Record, int ExpectedVersion, IReadOnlyList<PersonRecord>? People, HouseholdLogEntry? Log,
+    bool RowChanged = true, PersonErasure? Erase = null);
+
+/// <summary>One person of a household to erase, and who asked.</summary>
+public sealed record PersonErasure(int Position, string By);

@@ -108,6 +108,33 @@ public static class HouseholdRules
         return (at, kind);
     }
 
+    /// <summary>The causes in the register's own words, without anything typed by hand (for the warning's incident).</summary>
+    public static IReadOnlyList<string> Causes(HouseholdRecord h)
+    {
+        var causes = new List<string>();
+        if (h.Reasons.Any(r => r.Contains("revisit overdue", StringComparison.Ordinal)))
+        {
+            causes.Add($"{Words(h.RevisitKind)} revisit overdue");
+        }
+
+        if (h.Findings.Count > 0)
+        {
+            causes.Add($"{h.Findings.Count} open finding(s)");
+        }
+
+        if (h.NotReachable >= 2)
+        {
+            causes.Add($"not reachable on {h.NotReachable} visits in a row");
+        }
+
+        if (h.HandColour is Colour.Yellow or Colour.Red)
+        {
+            causes.Add($"set {h.HandColour.Value.ToString().ToLowerInvariant()} (the reason is on the household)");
+        }
+
+        return causes;
+    }
+
     private static DateTimeOffset? NextDue(HouseholdRecord h, DateTimeOffset now)
     {
         DateTimeOffset? due = h.RevisitDueAt is { } r && r > now ? r : null;

@@ -25,8 +25,6 @@ public interface IHouseholdStore
     /// <summary>The people of every household of a grid, by household id (for an export, which masks them).</summary>
     Task<IReadOnlyDictionary<string, IReadOnlyList<PersonRecord>>> PeopleOfGridAsync(string grid);
 
-    /// <summary>Blanks one person's personal data (the row stays, marked erased by whom); false when there was none to erase.</summary>
-    Task<bool> ErasePersonAsync(string householdId, int position, string erasedBy);
 
     /// <summary>The latest log lines of a household, newest first.</summary>
     Task<IReadOnlyList<HouseholdLogEntry>> LogAsync(string householdId, int limit);
@@ -50,6 +48,23 @@ public sealed class HouseholdConflictException(string householdId)
     : Exception($"Household {householdId} was changed by another writer since it was read")
 {
     public string HouseholdId => householdId;
+}
+
+/// <summary>A household's people as a write places them.</summary>
+public static class HouseholdPeople
+{
+    /// <summary>The most people a household lists.</summary>
+    public const int Max = 20;
+
+    /// <summary>
+    /// The new list numbered after the erased ones (who keep their places, blank), so an erased person's place is never
+    /// filled again and nobody of the new list is taken for them.
+    /// </summary>
+    public static IReadOnlyList<PersonRecord> After(IReadOnlyList<PersonRecord> erased, IReadOnlyList<PersonRecord> people)
+    {
+        var first = erased.Count == 0 ? 1 : erased.Max(p => p.Position) + 1;
+        return [.. people.Select((p, i) => p with { Position = first + i })];
+    }
 }
 
 /// <summary>How many log lines a household keeps: older ones are dropped as new ones are written.</summary>

@@ -53,12 +53,12 @@ public sealed class MemoryHouseholdStore(IOptions<ClusterOptions> cluster) : IHo
                 }
             }
 
-            foreach (var c in changes.Where(c => c.Log is null))
+            foreach (var c in changes.Where(c => !c.RowChanged))
             {
                 WritePeople(c);     // the row as it is: its people only
             }
 
-            foreach (var c in changes.Where(c => c.Log is not null))
+            foreach (var c in changes.Where(c => c.RowChanged))
             {
                 var row = c.Record.Copy();
                 row.Version = c.ExpectedVersion + 1;
@@ -81,13 +81,22 @@ public sealed class MemoryHouseholdStore(IOptions<ClusterOptions> cluster) : IHo
 
                 ids.Add((row.Building, row.Unit ?? "", row.Id));
                 WritePeople(c);
-                if (c.ExpectedVersion == 0)
+                if (c.Erase is { } erase && _s.People.TryGetValue(row.Id, out var people))
                 {
-                    continue;   // a new household's line is its registration, kept in the row
+                    var index = people.FindIndex(p => p.Position == erase.Position);
+                    if (index >= 0)
+                    {
+                        people[index] = new PersonRecord(erase.Position, null, null, null, DateTimeOffset.UtcNow, erase.By);
+                    }
+                }
+
+                if (c.ExpectedVersion == 0 || c.Log is null)
+                {
+                    continue;   // a new household's line is its registration, kept in the row; a due time moved needs none
                 }
 
                 var log = _s.Log.TryGetValue(row.Id, out var lines) ? lines : _s.Log[row.Id] = [];
-                log.Add(c.Log!);
+                log.Add(c.Log);
                 if (log.Count > HouseholdLog.Kept)
                 {
                     log.RemoveRange(0, log.Count - HouseholdLog.Kept);
@@ -103,13 +112,13 @@ public sealed class MemoryHouseholdStore(IOptions<ClusterOptions> cluster) : IHo
         return Task.CompletedTask;
     }
 
-    /// <summary>Replaces a household's people; one erased stays erased whatever the change says of that position.</summary>
+    /// <summary>Replaces a household's people: the erased keep their places, erased; the new list takes the places after them.</summary>
     private void WritePeople(HouseholdChange c)
     {
         if (c.People is not null)
         {
-            var old = _s.People.GetValueOrDefault(c.Record.Id) ?? [];
-            _s.People[c.Record.Id] = [.. c.People.Select(p => old.FirstOrDefault(o => o.Position == p.Position && o.ErasedAt is not null) ?? p)];
+            var erased = (_s.People.GetValueOrDefault(c.Record.Id) ?? []).Where(o => o.ErasedAt is not null).ToList();
+            _s.People[c.Record.Id] = [.. erased, .. HouseholdPeople.After(erased, c.People)];
         }
     }
 
@@ -151,22 +160,6 @@ public sealed class MemoryHouseholdStore(IOptions<ClusterOptions> cluster) : IHo
             return Task.FromResult<IReadOnlyDictionary<string, IReadOnlyList<PersonRecord>>>(Grid(grid)
                 .Where(r => _s.People.ContainsKey(r.Id))
                 .ToDictionary(r => r.Id, r => (IReadOnlyList<PersonRecord>)[.. _s.People[r.Id]], StringComparer.Ordinal));
-        }
-    }
-
-    public Task<bool> ErasePersonAsync(string householdId, int position, string erasedBy)
-    {
-        lock (_s)
-        {
-            var people = _s.People.GetValueOrDefault(householdId);
-            var index = people?.FindIndex(p => p.Position == position && p.ErasedAt is null) ?? -1;
-            if (index < 0)
-            {
-                return Task.FromResult(false);
-            }
-
-            people![index] = new PersonRecord(position, null, null, null, DateTimeOffset.UtcNow, erasedBy);
-            return Task.FromResult(true);
         }
     }
 

@@ -14,6 +14,9 @@ public sealed class RegisterGrain(IHouseholdStore store, HouseholdTagCatalog tag
     private const int Attempts = 4;
     public const int MaxPageSize = 500;
 
+    /// <summary>The most households one grid holds (a grid is 30–300 households; imports beyond this are refused).</summary>
+    public const int MaxHouseholdsPerGrid = 20_000;
+
     public async Task<ImportOutcome> ImportAsync(string gridCode, ImmutableArray<HouseholdInput> households, string actor, string reason) =>
         households.IsDefaultOrEmpty
             ? new ImportOutcome(gridCode, 0, 0, 0)
@@ -36,7 +39,15 @@ public sealed class RegisterGrain(IHouseholdStore store, HouseholdTagCatalog tag
             foreach (var grid in grids)
             {
                 var existing = (await store.InGridAsync(grid)).ToDictionary(r => r.Id, StringComparer.Ordinal);
-                outcomes.Add(Merge(grid, byGrid[grid], existing, actor, reason, now, changes));
+                var people = existing.Count == 0 ? new Dictionary<string, IReadOnlyList<PersonRecord>>() : await store.PeopleOfGridAsync(grid);
+                var added = byGrid[grid].Count(h => !existing.ContainsKey(HouseholdIds.Household(grid, h.Building, h.Unit)));
+                if (existing.Count + added > MaxHouseholdsPerGrid)
+                {
+                    throw new DomainException(DomainErrors.InvalidInput,
+                        $"Grid {grid} would hold {existing.Count + added:N0} households; a grid holds at most {MaxHouseholdsPerGrid:N0} (30–300 is usual)", "body");
+                }
+
+                outcomes.Add(Merge(grid, byGrid[grid], existing, people, actor, reason, now, changes));
             }
 
             try
@@ -63,7 +74,7 @@ public sealed class RegisterGrain(IHouseholdStore store, HouseholdTagCatalog tag
 
     /// <summary>One grid's file merged into what it holds: new households registered, changed ones updated, the rest only get their people written.</summary>
     private ImportOutcome Merge(string gridCode, ImmutableArray<HouseholdInput> households, Dictionary<string, HouseholdRecord> existing,
-        string actor, string reason, DateTimeOffset now, List<HouseholdChange> changes)
+        IReadOnlyDictionary<string, IReadOnlyList<PersonRecord>> existingPeople, string actor, string reason, DateTimeOffset now, List<HouseholdChange> changes)
     {
         int added = 0, updated = 0, unchanged = 0;
         foreach (var input in households)
@@ -73,18 +84,23 @@ public sealed class RegisterGrain(IHouseholdStore store, HouseholdTagCatalog tag
             var inputTags = input.Tags.IsDefault ? [] : input.Tags.Order(StringComparer.Ordinal).ToArray();
             if (existing.TryGetValue(id, out var row))
             {
-                if (row.Size == input.Size && row.Tags.Order(StringComparer.Ordinal).SequenceEqual(inputTags))
+                var stored = existingPeople.GetValueOrDefault(id) ?? [];
+                var samePeople = stored.Where(p => p.ErasedAt is null).Select(p => (p.Name, p.Phone, p.IdNumber))
+                    .SequenceEqual(people.Select(p => (p.Name, p.Phone, p.IdNumber)));
+                var sameRow = row.Size == input.Size && row.Tags.Order(StringComparer.Ordinal).SequenceEqual(inputTags);
+                if (sameRow && samePeople)
                 {
                     unchanged++;
-                    changes.Add(new HouseholdChange(row, row.Version, people, null));   // its people only
                     continue;
                 }
 
                 var next = row.Copy();
-                var what = $"{reason}: size {row.Size} → {input.Size}, tags [{string.Join(',', row.Tags)}] → [{string.Join(',', inputTags)}]";
+                var what = sameRow ? $"{reason}: people updated ({people.Count})"
+                    : $"{reason}: size {row.Size} → {input.Size}, tags [{string.Join(',', row.Tags)}] → [{string.Join(',', inputTags)}]"
+                      + (samePeople ? "" : $", people updated ({people.Count})");
                 (next.Size, next.Tags, next.UpdatedAt) = (input.Size, inputTags, now);
                 Evaluate(next, now);
-                changes.Add(new HouseholdChange(next, row.Version, people, new HouseholdLogEntry(now, actor, "import", what)));
+                changes.Add(new HouseholdChange(next, row.Version, samePeople ? null : people, new HouseholdLogEntry(now, actor, "import", what)));
                 updated++;
             }
             else
@@ -180,11 +196,13 @@ public static class Masking
     /// <summary>王芳 → 王*, Li Lei → L******.</summary>
     public static string? Name(string? name) => name is not { Length: > 0 } ? null : name[..1] + new string('*', Math.Max(1, name.Length - 1));
 
-    /// <summary>13800000001 → 138****0001: the first three and last four digits; fewer than eight digits are hidden whole.</summary>
+    /// <summary>13800000001 → 138****0001 (a mobile number: its first three and last four digits); any shorter number shows its last two only.</summary>
     public static string? Phone(string? phone)
     {
         var digits = phone is null ? "" : new string([.. phone.Where(char.IsAsciiDigit)]);
-        return digits.Length == 0 ? null : digits.Length < 8 ? new string('*', digits.Length) : $"{digits[..3]}****{digits[^4..]}";
+        return digits.Length == 0 ? null
+            : digits.Length >= 11 ? $"{digits[..3]}{new string('*', digits.Length - 7)}{digits[^4..]}"
+            : new string('*', Math.Max(0, digits.Length - 2)) + digits[^Math.Min(2, digits.Length)..];
     }
 }
 

@@ -60,7 +60,8 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
             await using var tx = await db.BeginTransactionAsync(ct);
             await using var batch = new NpgsqlBatch(db, tx);
             batch.BatchCommands.Add(RowsCommand(changes));
-            foreach (var command in new[] { PeopleCommand(changes), LogCommand(changes), buildings is { Count: > 0 } ? BuildingsCommand(buildings) : null })
+            foreach (var command in new[] { PeopleGoneCommand(changes), PeopleCommand(changes), ErasureCommand(changes), LogCommand(changes),
+                buildings is { Count: > 0 } ? BuildingsCommand(buildings) : null })
             {
                 if (command is not null)
                 {
@@ -88,7 +89,7 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
     /// <summary>Rows written after their versions (people-only changes just checked and locked); any mismatch is a conflict and undoes all.</summary>
     private static NpgsqlBatchCommand RowsCommand(IReadOnlyList<HouseholdChange> changes)
     {
-        var written = changes.Where(c => c.Log is not null).ToList();
+        var written = changes.Where(c => c.RowChanged).ToList();
         var command = new NpgsqlBatchCommand("""
             WITH input AS (
                 SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::smallint[],
@@ -125,7 +126,7 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
         p.Add(new NpgsqlParameter { Value = written.Select(c => (short)DeadlineShards.Of(c.Record.Id)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
         p.Add(Times(written, c => c.Record.UpdatedAt));
         p.Add(Array(written, c => JsonSerializer.Serialize(Stored(c), Json)));
-        var checkedOnly = changes.Where(c => c.Log is null).ToList();
+        var checkedOnly = changes.Where(c => !c.RowChanged).ToList();
         p.Add(Array(checkedOnly, c => c.Record.Id));
         p.Add(new NpgsqlParameter { Value = checkedOnly.Select(c => c.ExpectedVersion).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
         return command;
@@ -139,36 +140,70 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
         return row;
     }
 
-    private static NpgsqlBatchCommand? PeopleCommand(IReadOnlyList<HouseholdChange> changes)
+    /// <summary>The people of households stored before, but not the erased: a statement of its own, so the insert after it sees them gone.</summary>
+    private static NpgsqlBatchCommand? PeopleGoneCommand(IReadOnlyList<HouseholdChange> changes)
     {
-        var replaced = changes.Where(c => c.People is not null).ToList();
-        if (replaced.Count == 0)
+        var ids = changes.Where(c => c.People is not null && c.ExpectedVersion > 0).Select(c => c.Record.Id).ToArray();
+        if (ids.Length == 0)
         {
             return null;
         }
 
-        // Only a household stored before has people to replace: joined on the key, so each is an index probe (an
-        // "= ANY" over a table that grew since it was last analysed was planned as a scan of all of it).
-        var people = replaced.SelectMany(c => c.People!.Select(p => (c.Record.Id, p))).ToList();
+        // Joined on the key, so each is an index probe (an "= ANY" over a table that grew since it was last analysed was
+        // planned as a scan of all of it).
+        var command = new NpgsqlBatchCommand(
+            "DELETE FROM household_people p USING unnest($1::text[]) AS d(id) WHERE p.household_id = d.id AND p.erased_at IS NULL");
+        command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        return command;
+    }
+
+    /// <summary>The new people, numbered after the household's erased ones (who keep their places: <see cref="HouseholdPeople.After"/>).</summary>
+    private static NpgsqlBatchCommand? PeopleCommand(IReadOnlyList<HouseholdChange> changes)
+    {
+        var people = changes.Where(c => c.People is not null).SelectMany(c => c.People!.Select((p, i) => (c.Record.Id, Index: i + 1, p))).ToList();
+        if (people.Count == 0)
+        {
+            return null;
+        }
+
         var command = new NpgsqlBatchCommand("""
-            WITH gone AS (DELETE FROM household_people p USING unnest($1::text[]) AS d(id) WHERE p.household_id = d.id AND p.erased_at IS NULL)
+            WITH input AS (SELECT * FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[]) AS t(id, idx, name, phone, id_number)),
+            after AS (SELECT i.id, coalesce(max(p.position), 0) AS last FROM (SELECT DISTINCT id FROM input) i
+                      LEFT JOIN household_people p ON p.household_id = i.id AND p.erased_at IS NOT NULL GROUP BY i.id)
             INSERT INTO household_people (household_id, position, name, phone, id_number)
-            SELECT * FROM unnest($2::text[], $3::smallint[], $4::text[], $5::text[], $6::text[])
-            ON CONFLICT (household_id, position) DO UPDATE SET name = excluded.name, phone = excluded.phone, id_number = excluded.id_number
-            WHERE household_people.erased_at IS NULL
+            SELECT i.id, a.last + i.idx, i.name, i.phone, i.id_number FROM input i JOIN after a ON a.id = i.id
             """);
-        command.Parameters.Add(Array(replaced.Where(c => c.ExpectedVersion > 0), c => c.Record.Id));
         command.Parameters.Add(Array(people, x => x.Id));
-        command.Parameters.Add(new NpgsqlParameter { Value = people.Select(x => (short)x.p.Position).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
+        command.Parameters.Add(new NpgsqlParameter { Value = people.Select(x => (short)x.Index).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
         command.Parameters.Add(NullableArray(people, x => x.p.Name));
         command.Parameters.Add(NullableArray(people, x => x.p.Phone));
         command.Parameters.Add(NullableArray(people, x => x.p.IdNumber));
         return command;
     }
 
+    /// <summary>A person blanked, in the same transaction as the log line that records it.</summary>
+    private static NpgsqlBatchCommand? ErasureCommand(IReadOnlyList<HouseholdChange> changes)
+    {
+        var erasures = changes.Where(c => c.Erase is not null).ToList();
+        if (erasures.Count == 0)
+        {
+            return null;
+        }
+
+        var command = new NpgsqlBatchCommand("""
+            UPDATE household_people p SET name = NULL, phone = NULL, id_number = NULL, erased_at = now(), erased_by = e.by
+            FROM unnest($1::text[], $2::smallint[], $3::text[]) AS e(id, position, by)
+            WHERE p.household_id = e.id AND p.position = e.position AND p.erased_at IS NULL
+            """);
+        command.Parameters.Add(Array(erasures, c => c.Record.Id));
+        command.Parameters.Add(new NpgsqlParameter { Value = erasures.Select(c => (short)c.Erase!.Position).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
+        command.Parameters.Add(Array(erasures, c => PostgresText.Clean(c.Erase!.By, 128)));
+        return command;
+    }
+
     private static NpgsqlBatchCommand? LogCommand(IReadOnlyList<HouseholdChange> changes)
     {
-        var logged = changes.Where(c => c.Log is not null && c.ExpectedVersion > 0).ToList();   // a new one's registration is in its row
+        var logged = changes.Where(c => c.RowChanged && c.Log is not null && c.ExpectedVersion > 0).ToList();   // a new one's registration is in its row
         if (logged.Count == 0)
         {
             return null;
@@ -289,18 +324,6 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
         }
 
         return (IReadOnlyDictionary<string, IReadOnlyList<PersonRecord>>)byHousehold;
-    });
-
-    public Task<bool> ErasePersonAsync(string householdId, int position, string erasedBy) => RunAsync("a person's erasure", async (db, ct) =>
-    {
-        await using var command = new NpgsqlCommand("""
-            UPDATE household_people SET name = NULL, phone = NULL, id_number = NULL, erased_at = now(), erased_by = $3
-            WHERE household_id = $1 AND position = $2 AND erased_at IS NULL
-            """, db);
-        command.Parameters.AddWithValue(householdId);
-        command.Parameters.AddWithValue((short)position);
-        command.Parameters.AddWithValue(PostgresText.Clean(erasedBy, 128));
-        return await command.ExecuteNonQueryAsync(ct) > 0;
     });
 
     public Task<IReadOnlyList<HouseholdLogEntry>> LogAsync(string householdId, int limit) => RunAsync("a household's log", async (db, ct) =>

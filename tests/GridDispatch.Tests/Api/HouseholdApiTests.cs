@@ -86,7 +86,16 @@ public sealed class HouseholdApiTests(ApiFixture api)
         await Refused(await leader.PostAsync($"/api/households/{id}/visits", Json("{\"kind\":\"telepathy\",\"outcome\":\"ok\"}")), "kind");
         await Refused(await leader.PostAsync($"/api/grids/{city.Grid}/households", Json("{\"building\":\"1栋\",\"size\":2,\"tags\":[\"astronaut\"]}")), "tags");
         await Refused(await leader.PostAsync($"/api/grids/{city.Grid}/households", Json("{\"building\":\"1栋\",\"size\":99}")), "size");
+        await Refused(await leader.PostAsync($"/api/grids/{city.Grid}/households", Json("{\"building\":\"2栋\",\"size\":1,\"people\":[{\"idNumber\":\"110101199001011234\"}]}")), "people[0].idNumber");
+        await Refused(await leader.PostAsync($"/api/grids/{city.Grid}/households", Json("{\"building\":\"2栋\",\"size\":1,\"people\":[{\"phone\":\"call me\"}]}")), "people[0].phone");
         await Refused(await leader.GetAsync($"/api/grids/{city.Grid}/households?tag=astronaut"), "tag");
+        await Refused(await leader.GetAsync($"/api/grids/{city.Grid}/households?page=2147483647"), "page");
+
+        // A finding the catalogue does not have, or one of the register's own warnings: refused before the visit is stored.
+        await Refused(await leader.PostAsync($"/api/households/{id}/visits",
+            Json("{\"kind\":\"phone\",\"outcome\":\"problem\",\"findings\":[{\"category\":\"9999\",\"description\":\"x\"}]}")), "findings[0].category");
+        await Refused(await leader.PostAsync($"/api/households/{id}/visits",
+            Json("{\"kind\":\"phone\",\"outcome\":\"problem\",\"findings\":[{\"category\":\"1505\",\"description\":\"x\"}]}")), "findings[0].category");
         await Refused(await leader.GetAsync($"/api/grids/{city.Grid}/households?colour=purple"), "colour");
         await Refused(await leader.GetAsync("/api/households/not-a-household"), "id");
         await Refused(await leader.PostAsync($"/api/grids/{city.Grid}/households/import", new StringContent(Header, Encoding.UTF8, "application/json")), "body");
@@ -94,6 +103,13 @@ public sealed class HouseholdApiTests(ApiFixture api)
         Assert.Equal((version, "green"), (after["version"]!.GetValue<int>(), after["colour"]!.GetValue<string>()));
         Assert.Equal(1, await TotalAsync(leader, city.Grid));
         Assert.Equal(HttpStatusCode.NotFound, (await leader.GetAsync($"/api/households/{HouseholdIds.Household(city.Grid, "9栋", "1")}")).StatusCode);
+
+        // Several people with their identity numbers, checked by the standard's check digit.
+        var family = await leader.PostAsync($"/api/grids/{city.Grid}/households",
+            Json("{\"building\":\"3栋\",\"unit\":\"301\",\"size\":2,\"people\":[{\"name\":\"李雷\",\"idNumber\":\"11010519491231002x\"},{\"name\":\"韩梅梅\",\"phone\":\"13900000009\"}]}"));
+        Assert.Equal(HttpStatusCode.Created, family.StatusCode);
+        var people = (await family.Content.ReadFromJsonAsync<JsonObject>())!["people"]!.AsArray();
+        Assert.Equal([("李雷", "11010519491231002X"), ("韩梅梅", null)], people.Select(p => (p!["name"]!.GetValue<string>(), p["idNumber"]?.GetValue<string>())));
     }
 
     [Fact]
@@ -211,7 +227,8 @@ public sealed class HouseholdApiTests(ApiFixture api)
         Assert.Equal("line 3: grid", (await outside.Content.ReadFromJsonAsync<JsonObject>())!["field"]!.GetValue<string>());
         var unknown = await admin.PostAsync($"/api/regions/{city.Community}/households/import",
             Csv(header + $"{city.Grids[0]},3栋,101,2,,,\n{city.Community}999,1栋,1,1,,,\n"));
-        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Equal("line 3: grid", (await unknown.Content.ReadFromJsonAsync<JsonObject>())!["field"]!.GetValue<string>());
         Assert.Equal(1, await TotalAsync(admin, city.Grids[0]));
         Assert.Equal(2, await TotalAsync(admin, city.Grids[1]));
 

@@ -83,25 +83,31 @@ public abstract class HouseholdStoreContract
 
         // A household registered twice as new is a conflict too; a people-only change checks the version but keeps the row.
         await Assert.ThrowsAsync<HouseholdConflictException>(() => store.WriteAsync([New(Row(grid, "1栋", "101"))]));
-        await Assert.ThrowsAsync<HouseholdConflictException>(() => store.WriteAsync([new HouseholdChange(kept, 1, [new PersonRecord(1, "A", "1", null)], null)]));
-        await store.WriteAsync([new HouseholdChange(kept, 2, [new PersonRecord(1, "A", "123", null)], null)]);
+        await Assert.ThrowsAsync<HouseholdConflictException>(() => store.WriteAsync([new HouseholdChange(kept, 1, [new PersonRecord(1, "A", "1", null)], null, RowChanged: false)]));
+        await store.WriteAsync([new HouseholdChange(kept, 2, [new PersonRecord(1, "A", "123", null)], null, RowChanged: false)]);
         Assert.Equal(2, (await store.GetAsync(row.Id))!.Version);
         Assert.Equal("123", (await store.PeopleAsync(row.Id)).Single().Phone);
     }
 
     [Fact]
-    public async Task People_are_replaced_by_a_write_but_an_erased_person_stays_erased()
+    public async Task People_are_replaced_by_a_write_but_an_erased_person_keeps_their_place_erased()
     {
         var store = await StoreAsync();
         var row = Row(NewGrid(), "1栋", "101");
-        await store.WriteAsync([New(row, new PersonRecord(1, "王芳", "13800000001", "110101199001011234"), new PersonRecord(2, "李雷", "13900000002", null))]);
-        Assert.True(await store.ErasePersonAsync(row.Id, 1, "district-admin"));
-        Assert.False(await store.ErasePersonAsync(row.Id, 1, "district-admin"));      // nothing left to erase
+        await store.WriteAsync([New(row, new PersonRecord(1, "王芳", "13800000001", "11010519491231002X"), new PersonRecord(2, "李雷", "13900000002", null))]);
 
-        await store.WriteAsync([new HouseholdChange(row, 1, [new PersonRecord(1, "王芳", "13800000001", null), new PersonRecord(2, "李雷", "13700000003", null)],
+        // The erasure goes with its log line, after the version read: a stale one erases nothing.
+        var erase = new HouseholdChange(row, 1, null, new HouseholdLogEntry(T0, "district-admin", "erasure", "person 1 erased"), Erase: new PersonErasure(1, "district-admin"));
+        await store.WriteAsync([erase]);
+        await Assert.ThrowsAsync<HouseholdConflictException>(() => store.WriteAsync([erase with { Erase = new PersonErasure(2, "district-admin") }]));
+        Assert.Equal("13900000002", (await store.PeopleAsync(row.Id)).Single(p => p.Position == 2).Phone);
+        Assert.Equal("person 1 erased", (await store.LogAsync(row.Id, 10)).Single().What);
+
+        // A file listing them in another order: the erased place stays blank, and the list follows it, nobody dropped.
+        await store.WriteAsync([new HouseholdChange(row, 2, [new PersonRecord(1, "李雷", "13700000003", null), new PersonRecord(2, "韩梅梅", null, null)],
             new HouseholdLogEntry(T0, "leader", "import", "again"))]);
         var people = await store.PeopleAsync(row.Id);
-        Assert.Equal([(1, null, null, null, "district-admin"), (2, "李雷", "13700000003", null, null)],
+        Assert.Equal([(1, null, null, null, "district-admin"), (2, "李雷", "13700000003", null, null), (3, "韩梅梅", null, null, null)],
             people.Select(p => (p.Position, p.Name, p.Phone, p.IdNumber, p.ErasedBy)));
         Assert.NotNull(people[0].ErasedAt);
     }

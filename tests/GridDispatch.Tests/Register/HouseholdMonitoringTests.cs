@@ -92,6 +92,8 @@ public sealed class HouseholdMonitoringTests(ClusterFixture fixture)
         Assert.Equal(Colour.Red, set.Colour);
         var warning = await Grains.GetGrain<IIncidentGrain>(set.WarningIncidentId!).GetAsync();
         Assert.Equal(("1505", Severity.Urgent), (warning.Category, warning.Severity));
+        Assert.DoesNotContain("gas smell", warning.Description, StringComparison.Ordinal);   // what was typed by hand stays on the household
+        Assert.Contains("set red", warning.Description, StringComparison.Ordinal);
 
         foreach (var code in new[] { city.Communities[0], city.Street, city.District, city.Code })
         {
@@ -161,6 +163,9 @@ public sealed class HouseholdMonitoringTests(ClusterFixture fixture)
         var task = CampaignTasks.Id(delivery.Id, 1, city.Grid, isolated);
         Assert.Contains("deliver: rice, masks", (await Grains.GridOf(task).GetSweepTaskAsync(task)).History[0].What, StringComparison.Ordinal);
         await Grains.FinishTaskAsync(task, new SweepResult(worker, false, "no answer at the door", []));
+        var once = await Household(isolated);
+        await Grains.FinishTaskAsync(task, new SweepResult(worker, false, "no answer at the door", []));     // the documented retry
+        Assert.Equal(once.Version, (await Household(isolated)).Version);                                  // logs the visit once
         var second = CampaignTasks.Id(delivery.Id, 1, city.Grid, isolated + CampaignTasks.SecondVisit);
         var queued = await Eventually.Get(() => Grains.GridOf(second).GetSweepTaskAsync(second), t => t.Status == SweepTaskStatus.Assigned, what: "the second visit assigned");
         Assert.Equal(worker, queued.WorkerId);
@@ -182,5 +187,56 @@ public sealed class HouseholdMonitoringTests(ClusterFixture fixture)
         Assert.Equal(VisitOutcome.Problem, withFinding.LastVisit!.Outcome);
         var progress = await Eventually.Get(() => Grains.GetGrain<ICampaignGrain>(delivery.Id).GetAsync(), c => c.Progress is { Total: 3, Done: 1, NotReachable: 1 }, what: "progress counts both visits");
         Assert.Equal(1, progress.Progress.Findings);
+    }
+
+    [Fact]
+    public async Task A_yellow_household_turning_red_gets_a_red_warning_and_keeps_the_yellow_one_open()
+    {
+        var city = TestCity.Create();
+        city.AddWorker("w", [city.Grid]);
+        await city.LoadAsync(Grains);
+        await Register.ImportAsync(city.Grid, [Home("1栋", "101")], "leader", "collection");
+        var id = HouseholdIds.Household(city.Grid, "1栋", "101");
+        var household = Grains.GetGrain<IHouseholdGrain>(id);
+        var yellow = await household.SetColourAsync(new ColourCommand("leader", Colour.Yellow, "roof leaking"));
+        var red = await household.SetColourAsync(new ColourCommand("leader", Colour.Red, "ceiling came down"));
+        Assert.NotEqual(yellow.WarningIncidentId, red.WarningIncidentId);
+        Assert.Contains(yellow.WarningIncidentId!, red.OpenFindings);
+        Assert.Equal("1505", (await Grains.GetGrain<IIncidentGrain>(red.WarningIncidentId!).GetAsync()).Category);
+        Assert.Equal("1504", (await Grains.GetGrain<IIncidentGrain>(yellow.WarningIncidentId!).GetAsync()).Category);
+
+        // Erasing someone who is not there changes nothing; erasing the one person writes the erasure and its line together.
+        var before = await household.GetAsync();
+        await household.ErasePersonAsync($"{id}-p9", "district", "");
+        Assert.Equal(before.Version, (await household.GetAsync()).Version);
+        var erased = await household.ErasePersonAsync($"{id}-p1", "district", "moved");
+        Assert.Equal((before.Version + 1, (string?)null), (erased.Version, erased.People[0].Phone));
+        Assert.Equal("person 1 erased: moved", erased.Log[0].What);
+    }
+
+    [Fact]
+    public async Task Imports_racing_a_households_own_changes_lose_none_of_them()
+    {
+        var city = TestCity.Create();
+        await city.LoadAsync(Grains);
+        await Register.ImportAsync(city.Grid, [Home("1栋", "101"), Home("1栋", "102")], "leader", "collection");
+        var id = HouseholdIds.Household(city.Grid, "1栋", "101");
+        var household = Grains.GetGrain<IHouseholdGrain>(id);
+
+        // Colour changes through the household's grain and imports through the stateless register grain, all at once:
+        // whichever writes second finds the version moved, reads again and applies its change again.
+        var colours = Enumerable.Range(1, 8).Select(i => household.SetColourAsync(new ColourCommand("leader", i % 2 == 0 ? Colour.Red : Colour.Yellow, $"reason {i}")));
+        var imports = Enumerable.Range(3, 4).Select(size => Register.ImportAsync(city.Grid,
+            [new HouseholdInput("1栋", "101", size, [], [new PersonInput("王芳", "13800000001")]), Home("1栋", "102")], "leader", $"recount {size}"));
+        await Task.WhenAll([.. colours.Cast<Task>(), .. imports]);
+
+        var after = await household.GetAsync();
+        foreach (var i in Enumerable.Range(1, 8))
+        {
+            Assert.Single(after.Log, l => l.Kind == "colour" && l.What.EndsWith($": reason {i}", StringComparison.Ordinal));
+        }
+
+        Assert.Equal(4, after.Log.Count(l => l.Kind == "import" && l.What.StartsWith("recount", StringComparison.Ordinal)));
+        Assert.Contains(after.Size, new[] { 3, 4, 5, 6 });
     }
 }
