@@ -160,24 +160,27 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
     /// <summary>The new people, numbered after the household's erased ones (who keep their places: <see cref="HouseholdPeople.After"/>).</summary>
     private static NpgsqlBatchCommand? PeopleCommand(IReadOnlyList<HouseholdChange> changes)
     {
-        var people = changes.Where(c => c.People is not null).SelectMany(c => c.People!.Select((p, i) => (c.Record.Id, Index: i + 1, p))).ToList();
+        var people = changes.Where(c => c.People is not null)
+            .SelectMany(c => c.People!.Select((p, i) => (c.Record.Id, Index: i + 1, p, Stored: c.ExpectedVersion > 0))).ToList();
         if (people.Count == 0)
         {
             return null;
         }
 
+        // A household stored before may have erased people: its list starts after the last of them, looked up per
+        // household through the key (a join over the whole table was planned as a scan of it while it grew unanalysed).
         var command = new NpgsqlBatchCommand("""
-            WITH input AS (SELECT * FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[]) AS t(id, idx, name, phone, id_number)),
-            after AS (SELECT i.id, coalesce(max(p.position), 0) AS last FROM (SELECT DISTINCT id FROM input) i
-                      LEFT JOIN household_people p ON p.household_id = i.id AND p.erased_at IS NOT NULL GROUP BY i.id)
             INSERT INTO household_people (household_id, position, name, phone, id_number)
-            SELECT i.id, a.last + i.idx, i.name, i.phone, i.id_number FROM input i JOIN after a ON a.id = i.id
+            SELECT i.id, coalesce(e.last, 0) + i.idx, i.name, i.phone, i.id_number
+            FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::boolean[]) AS i(id, idx, name, phone, id_number, stored)
+            LEFT JOIN LATERAL (SELECT max(p.position) AS last FROM household_people p WHERE i.stored AND p.household_id = i.id AND p.erased_at IS NOT NULL) e ON true
             """);
         command.Parameters.Add(Array(people, x => x.Id));
         command.Parameters.Add(new NpgsqlParameter { Value = people.Select(x => (short)x.Index).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint });
         command.Parameters.Add(NullableArray(people, x => x.p.Name));
         command.Parameters.Add(NullableArray(people, x => x.p.Phone));
         command.Parameters.Add(NullableArray(people, x => x.p.IdNumber));
+        command.Parameters.Add(new NpgsqlParameter { Value = people.Select(x => x.Stored).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
         return command;
     }
 
