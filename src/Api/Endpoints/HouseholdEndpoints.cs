@@ -292,27 +292,10 @@ public static class HouseholdEndpoints
             throw new DomainException(DomainErrors.InvalidInput, "Send the file with Content-Type: text/csv", "body");
         }
 
-        if (request.ContentLength > MaxImportBytes)
-        {
-            throw new BadHttpRequestException($"The file is larger than {MaxImportBytes} bytes; split it", StatusCodes.Status413PayloadTooLarge);
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16384];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > MaxImportBytes)
-            {
-                throw new BadHttpRequestException($"The file is larger than {MaxImportBytes} bytes; split it", StatusCodes.Status413PayloadTooLarge);
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
+        var bytes = await JsonBody.ReadLimitedAsync(request, MaxImportBytes);
         try
         {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
         }
         catch (DecoderFallbackException)
         {

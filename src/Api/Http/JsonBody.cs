@@ -28,7 +28,7 @@ public static class JsonBody
             throw new DomainException(DomainErrors.InvalidInput, "Send a JSON body with Content-Type: application/json", "body");
         }
 
-        var bytes = await ReadLimitedAsync(request);
+        var bytes = await ReadLimitedAsync(request, MaxBytes);
         try
         {
             using (var document = JsonDocument.Parse(bytes))
@@ -48,11 +48,12 @@ public static class JsonBody
         }
     }
 
-    private static async Task<byte[]> ReadLimitedAsync(HttpRequest request)
+    /// <summary>The body, refused with 413 as soon as it is known to be over <paramref name="maxBytes"/> (declared, or as read).</summary>
+    public static async Task<byte[]> ReadLimitedAsync(HttpRequest request, int maxBytes)
     {
-        if (request.ContentLength > MaxBytes)
+        if (request.ContentLength > maxBytes)
         {
-            throw new BadHttpRequestException($"The body is larger than {MaxBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+            throw new BadHttpRequestException($"The body is larger than {maxBytes} bytes", StatusCodes.Status413PayloadTooLarge);
         }
 
         using var buffer = new MemoryStream();
@@ -60,9 +61,9 @@ public static class JsonBody
         int read;
         while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
         {
-            if (buffer.Length + read > MaxBytes)
+            if (buffer.Length + read > maxBytes)
             {
-                throw new BadHttpRequestException($"The body is larger than {MaxBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+                throw new BadHttpRequestException($"The body is larger than {maxBytes} bytes", StatusCodes.Status413PayloadTooLarge);
             }
 
             buffer.Write(chunk, 0, read);

@@ -99,6 +99,8 @@ public sealed class HouseholdApiTests(ApiFixture api)
         await Refused(await leader.GetAsync($"/api/grids/{city.Grid}/households?colour=purple"), "colour");
         await Refused(await leader.GetAsync("/api/households/not-a-household"), "id");
         await Refused(await leader.PostAsync($"/api/grids/{city.Grid}/households/import", new StringContent(Header, Encoding.UTF8, "application/json")), "body");
+        var huge = await leader.PostAsync($"/api/grids/{city.Grid}/households/import", Csv(Header + new string('x', 5 * 1024 * 1024)));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
         var after = (await leader.GetFromJsonAsync<JsonObject>($"/api/households/{id}"))!;
         Assert.Equal((version, "green"), (after["version"]!.GetValue<int>(), after["colour"]!.GetValue<string>()));
         Assert.Equal(1, await TotalAsync(leader, city.Grid));
