@@ -50,7 +50,8 @@ public interface IRegisterGrain : IGrainWithIntegerKey
 
     /// <summary>
     /// A first register for a grid that has none (a simulated or newly generated city): written as one unit, with its
-    /// buildings' facts; false, and nothing written, when the grid already holds households.
+    /// buildings' facts; false, and nothing written, when the grid already holds households (the grid recounts them
+    /// either way, so a cluster started over a register another one wrote counts it too).
     /// </summary>
     [Alias("Seed")] Task<bool> SeedAsync(string gridCode, ImmutableArray<HouseholdInput> households, ImmutableArray<BuildingInfo> buildings);
 

@@ -146,6 +146,8 @@ public sealed class RegisterGrain(IHouseholdStore store, HouseholdTagCatalog tag
     {
         if ((await store.InGridAsync(gridCode)).Count > 0)
         {
+            // Registered already (by another silo, or a cluster before this one): the grid counts what is there.
+            await GrainFactory.Reference<IGridGrain>(gridCode).HouseholdsChangedAsync();
             return false;
         }
 
@@ -168,7 +170,8 @@ public sealed class RegisterGrain(IHouseholdStore store, HouseholdTagCatalog tag
         }
         catch (HouseholdConflictException)
         {
-            return false;   // another silo seeded it first
+            await GrainFactory.Reference<IGridGrain>(gridCode).HouseholdsChangedAsync();
+            return false;   // another silo seeded it first: the grid counts what it wrote
         }
 
         await GrainFactory.Reference<IGridGrain>(gridCode).HouseholdsChangedAsync();
