@@ -21,8 +21,11 @@ public sealed class CityOptions
     /// <summary>Degree of parallelism of the load fan-out (see <see cref="GridDispatch.City.CityLoader.DefaultParallelism"/>).</summary>
     public int Parallelism { get; set; } = GridDispatch.City.CityLoader.DefaultParallelism;
 
-    /// <summary>Give every grid whose household register is empty a generated one (a simulated city; never over a real register).</summary>
-    public bool GenerateRegister { get; set; } = true;
+    /// <summary>
+    /// Give every grid whose household register is empty a generated one (a simulated city; never over a real register).
+    /// Off unless set: the shipped griddispatch.json sets it for the demo city.
+    /// </summary>
+    public bool GenerateRegister { get; set; }
 }
 
 /// <summary>Endpoints of the embedded silo (section "GridDispatch:Silo").</summary>

@@ -86,20 +86,16 @@ public static class HouseholdEndpoints
 
             var byGrid = parsed.Rows.GroupBy(r => r.Grid!, StringComparer.Ordinal)
                 .ToImmutableDictionary(g => g.Key, g => g.Select(Input).ToImmutableArray(), StringComparer.Ordinal);
-            foreach (var group in parsed.Rows.GroupBy(r => r.Grid!, StringComparer.Ordinal))
+            try
             {
-                // A grid the city does not have is the file's fault: named by its first line, before anything is written.
-                try
-                {
-                    await grains.GetGrain<IGridGrain>(group.Key).GetAsync();
-                }
-                catch (DomainException e) when (e.Code == DomainErrors.NotFound)
-                {
-                    throw new DomainException(DomainErrors.InvalidInput, $"line {group.First().Line}: grid {group.Key} is not a grid of this city", $"line {group.First().Line}: grid");
-                }
+                return Results.Ok(await grains.GetGrain<IRegisterGrain>(0).ImportRegionAsync(byGrid, caller.Id, Reason(reason, "import")));
             }
-
-            return Results.Ok(await grains.GetGrain<IRegisterGrain>(0).ImportRegionAsync(byGrid, caller.Id, Reason(reason, "import")));
+            catch (DomainException e) when (e.Code == DomainErrors.NotFound && e.Field is { } grid && byGrid.ContainsKey(grid))
+            {
+                // A grid the city does not have is the file's fault (nothing was written): named by its first line.
+                var line = parsed.Rows.First(r => r.Grid == grid).Line;
+                throw new DomainException(DomainErrors.InvalidInput, $"line {line}: grid {grid} is not a grid of this city", $"line {line}: grid");
+            }
         });
         api.MapGet("/grids/{code}/households/export.csv", async (string code, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
         {

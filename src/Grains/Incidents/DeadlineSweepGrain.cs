@@ -170,15 +170,16 @@ public sealed partial class DeadlineSweepGrain(
         return woken;
     }
 
+    /// <summary>
+    /// One source's due rows, a page at a time. A marked source reads from its mark less the overlap and skips what
+    /// this activation woke already; a source <see cref="DueSource.FromStart"/> reads everything due, since its wakes
+    /// move every past due time on.
+    /// </summary>
     private async Task<int> SweepAsync(DueSource source, DateTimeOffset upTo)
     {
-        if (source.FromStart)
-        {
-            return await SweepFromStartAsync(source, upTo);
-        }
-
+        var marked = !source.FromStart;
         var swept = mark.State.Get(source.Name);
-        var after = swept == DateTimeOffset.MinValue ? swept : swept - Overlap;
+        var after = !marked || swept == DateTimeOffset.MinValue ? DateTimeOffset.MinValue : swept - Overlap;
         DateTimeOffset? firstFailed = null;
         var woken = 0;
         foreach (var (key, _) in _woken.Where(w => w.Key.Source == source.Name && w.Value <= after).ToList())
@@ -189,15 +190,18 @@ public sealed partial class DeadlineSweepGrain(
         while (true)
         {
             var due = await source.DueAsync(Shard, after, upTo, PageSize);
-            foreach (var chunk in due.Where(d => !(_woken.TryGetValue((source.Name, d.Id), out var at) && at == d.DueAt)).Chunk(Parallelism))
+            foreach (var chunk in due.Where(d => !(marked && _woken.TryGetValue((source.Name, d.Id), out var at) && at == d.DueAt)).Chunk(Parallelism))
             {
                 var results = await Task.WhenAll(chunk.Select(d => WakeAsync(source, d.Id, d.DueAt)));
                 for (var i = 0; i < chunk.Length; i++)
                 {
                     if (results[i])
                     {
-                        _woken[(source.Name, chunk[i].Id)] = chunk[i].DueAt;
                         woken++;
+                        if (marked)
+                        {
+                            _woken[(source.Name, chunk[i].Id)] = chunk[i].DueAt;
+                        }
                     }
                     else
                     {
@@ -214,31 +218,13 @@ public sealed partial class DeadlineSweepGrain(
             after = due[^1].DueAt;
         }
 
-        // Up to the first row that could not be woken (it is found again next time), else up to this sweep's end.
-        mark.State.Set(source.Name, firstFailed is { } first && first.AddTicks(-1) < upTo ? first.AddTicks(-1) : upTo);
-        return woken;
-    }
-
-    /// <summary>Every row of the source due by now, a page at a time; a row that could not be woken is found again next sweep.</summary>
-    private async Task<int> SweepFromStartAsync(DueSource source, DateTimeOffset upTo)
-    {
-        var woken = 0;
-        var after = DateTimeOffset.MinValue;
-        while (true)
+        if (marked)
         {
-            var due = await source.DueAsync(Shard, after, upTo, PageSize);
-            foreach (var chunk in due.Chunk(Parallelism))
-            {
-                woken += (await Task.WhenAll(chunk.Select(d => WakeAsync(source, d.Id, d.DueAt)))).Count(ok => ok);
-            }
-
-            if (due.Count < PageSize || due[^1].DueAt == after)
-            {
-                return woken;
-            }
-
-            after = due[^1].DueAt;
+            // Up to the first row that could not be woken (it is found again next time), else up to this sweep's end.
+            mark.State.Set(source.Name, firstFailed is { } first && first.AddTicks(-1) < upTo ? first.AddTicks(-1) : upTo);
         }
+
+        return woken;
     }
 
     private async Task<bool> WakeAsync(DueSource source, string id, DateTimeOffset dueAt)

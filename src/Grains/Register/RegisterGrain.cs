@@ -27,8 +27,12 @@ public sealed class RegisterGrain(IHouseholdStore store, HouseholdTagCatalog tag
         var grids = byGrid.Keys.Order(StringComparer.Ordinal).ToList();
         foreach (var chunk in grids.Chunk(32))
         {
-            // A grid the city does not have is refused (not found) before anything is written.
-            await Task.WhenAll(chunk.Select(g => GrainFactory.Reference<IGridGrain>(g).GetAsync()));
+            // A grid the city does not have is refused before anything is written: not found, the grid's code as the field.
+            var modes = await Task.WhenAll(chunk.Select(g => GrainFactory.Reference<IGridGrain>(g).GetModeAsync()));
+            if (Array.IndexOf(modes, null) is var missing and >= 0)
+            {
+                throw new DomainException(DomainErrors.NotFound, $"No grid {chunk[missing]} in the city", chunk[missing]);
+            }
         }
 
         for (var attempt = 1; ; attempt++)
@@ -144,7 +148,7 @@ public sealed class RegisterGrain(IHouseholdStore store, HouseholdTagCatalog tag
 
     public async Task<bool> SeedAsync(string gridCode, ImmutableArray<HouseholdInput> households, ImmutableArray<BuildingInfo> buildings)
     {
-        if ((await store.InGridAsync(gridCode)).Count > 0)
+        if ((await store.ListAsync(gridCode, null, null, 0, 1)).Total > 0)
         {
             // Registered already (by another silo, or a cluster before this one): the grid counts what is there.
             await GrainFactory.Reference<IGridGrain>(gridCode).HouseholdsChangedAsync();

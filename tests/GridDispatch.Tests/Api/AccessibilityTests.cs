@@ -11,8 +11,6 @@ namespace GridDispatch.Tests.Api;
 [Collection(ApiCollection.Name)]
 public sealed class AccessibilityTests(ApiFixture api)
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     private static readonly string Axe = Path.Combine(RepoPaths.ApiProject, "node_modules", "axe-core", "axe.min.js");
 
     /// <summary>The serious and critical violations on the page as it is now: "rule: first targets" each.</summary>
@@ -30,25 +28,17 @@ public sealed class AccessibilityTests(ApiFixture api)
     [Fact]
     public async Task Every_page_of_the_dashboard_passes_the_accessibility_audit()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install chromium (.ci/run does)");
         Assert.True(File.Exists(Axe), $"{Axe} is missing: the Api build runs npm ci");
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-        });
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        var (playwright, browser, page, _) = await HeadlessChromium.OpenAsync();
+        using var __ = playwright;
+        await using var ___ = browser;
         var violations = new List<string>();
 
         // The sign-in picker, then each page a commander reaches: the city, a street, a grid with its register, a household, an incident.
         await page.GotoAsync(new Uri(api.BaseAddress, "/").ToString());
         await page.Locator("#login-user option[value='commander-city']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
         violations.AddRange((await AuditAsync(page)).Select(v => $"sign-in: {v}"));
-        await page.SelectOptionAsync("#login-user", "commander-city");
-        await page.ClickAsync("#login-submit");
-        await page.WaitForSelectorAsync("body[data-ready='true']");
+        await DashboardTests.SignInAsync(page);
 
         const string grid = "449901002001003";
         var household = (await api.Grains.GetGrain<IRegisterGrain>(0).ListAsync(grid, null, null, 1, 1)).Items[0].Id;

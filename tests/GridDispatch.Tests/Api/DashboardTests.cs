@@ -10,29 +10,11 @@ namespace GridDispatch.Tests.Api;
 [Collection(ApiCollection.Name)]
 public sealed class DashboardTests(ApiFixture api)
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     /// <summary>Where the screenshot of the dashboard lands: regenerate with dotnet test --filter DashboardTests.</summary>
     public static string ScreenshotPath => Path.Combine(RepoPaths.Root, "artifacts", "screenshots", "dashboard.png");
 
-    private static async Task<(IPlaywright, IBrowser, IPage, List<string>)> OpenAsync()
-    {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install chromium (.ci/run does)");
-        var playwright = await Playwright.CreateAsync();
-        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-        });
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
-        var errors = new List<string>();
-        page.PageError += (_, e) => errors.Add(e);
-        return (playwright, browser, page, errors);
-    }
-
     /// <summary>The login picker of the development issuer: choose a demo user, sign in.</summary>
-    private static async Task SignInAsync(IPage page, string user = "commander-city", string name = "City commander")
+    internal static async Task SignInAsync(IPage page, string user = "commander-city", string name = "City commander")
     {
         await page.Locator($"#login-user option[value='{user}']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
         await page.SelectOptionAsync("#login-user", user);
@@ -44,7 +26,7 @@ public sealed class DashboardTests(ApiFixture api)
     [Fact]
     public async Task A_commander_switches_a_street_to_emergency_launches_a_sweep_and_watches_it_live()
     {
-        var (playwright, browser, page, errors) = await OpenAsync();
+        var (playwright, browser, page, errors) = await HeadlessChromium.OpenAsync();
         using var _ = playwright;
         await using var __ = browser;
 
@@ -95,7 +77,7 @@ public sealed class DashboardTests(ApiFixture api)
     [Fact]
     public async Task A_street_administrator_starts_at_their_street_and_cannot_switch_its_mode()
     {
-        var (playwright, browser, page, errors) = await OpenAsync();
+        var (playwright, browser, page, errors) = await HeadlessChromium.OpenAsync();
         using var _ = playwright;
         await using var __ = browser;
 
@@ -119,17 +101,9 @@ public sealed class DashboardTests(ApiFixture api)
     [Fact]
     public async Task Reporting_through_the_form_turns_the_grid_tile_red_without_a_reload()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install chromium (.ci/run does)");
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-        });
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
-        var errors = new List<string>();
-        page.PageError += (_, e) => errors.Add(e);
+        var (playwright, browser, page, errors) = await HeadlessChromium.OpenAsync();
+        using var _ = playwright;
+        await using var __ = browser;
 
         // A community of the second district, which no other test reports into.
         const string community = "449902002002";
@@ -170,7 +144,7 @@ public sealed class DashboardTests(ApiFixture api)
     [Fact]
     public async Task The_register_lists_a_grids_buildings_and_households_and_a_regions_warnings_live()
     {
-        var (playwright, browser, page, errors) = await OpenAsync();
+        var (playwright, browser, page, errors) = await HeadlessChromium.OpenAsync();
         using var _ = playwright;
         await using var __ = browser;
 

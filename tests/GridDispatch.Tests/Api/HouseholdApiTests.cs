@@ -236,7 +236,9 @@ public sealed class HouseholdApiTests(ApiFixture api)
 
         // A grid leader may not import a region's file.
         using var leader = api.As("leader-region", "grid-leader", city.Grids[0]);
-        Assert.Equal(HttpStatusCode.Forbidden, (await leader.PostAsync($"/api/regions/{city.Community}/households/import", Csv(header))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await leader.PostAsync($"/api/regions/{city.Community}/households/import",
+            Csv(header + $"{city.Grids[0]},4栋,101,2,,,\n"))).StatusCode);
+        Assert.Equal(1, await TotalAsync(admin, city.Grids[0]));    // and nothing of the file was stored
     }
 
     [Fact]

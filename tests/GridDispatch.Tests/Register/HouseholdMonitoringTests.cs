@@ -45,6 +45,7 @@ public sealed class HouseholdMonitoringTests(ClusterFixture fixture)
         var warning = await Eventually.Get(() => Grains.GetGrain<IIncidentGrain>(yellow.WarningIncidentId!).GetAsync(),
             w => w.Assignee is not null, what: "the warning dispatched");
         Assert.Equal(("1504", id, city.Grid, gridWorker), (warning.Category, warning.Household, warning.GridCode, warning.Assignee!.Id));
+        Assert.Contains("phone revisit overdue", warning.Description, StringComparison.Ordinal);     // the cause, in the register's words
         Assert.DoesNotContain("王芳", warning.Description, StringComparison.Ordinal);
         Assert.DoesNotContain("13800000001", warning.Description, StringComparison.Ordinal);
         await Eventually.Get(() => Grains.GetGrain<IGridGrain>(city.Grid).GetAsync(),
