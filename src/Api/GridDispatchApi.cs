@@ -3,6 +3,7 @@ using GridDispatch.Api.Auth;
 using GridDispatch.Api.Endpoints;
 using GridDispatch.Api.Http;
 using GridDispatch.Api.Live;
+using GridDispatch.Api.Photos;
 using GridDispatch.Silo;
 using Microsoft.AspNetCore.SignalR;
 
@@ -31,13 +32,17 @@ public static class GridDispatchApi
         if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("GridDispatch")))
         {
             builder.Services.AddSingleton<IAuditLog, MemoryAuditLog>();
+            builder.Services.AddSingleton<Photos.IPhotoStore, Photos.MemoryPhotoStore>();
         }
         else
         {
             builder.Services.AddSingleton<PostgresAuditLog>();
             builder.Services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<PostgresAuditLog>());
             builder.Services.AddHostedService(sp => sp.GetRequiredService<PostgresAuditLog>());
+            builder.Services.AddSingleton<Photos.IPhotoStore, Photos.PostgresPhotoStore>();
         }
+
+        builder.Services.AddHostedService<Photos.PhotoPurge>();
 
         builder.Services.AddProblemDetails();
         // A query or route value that does not bind (page=abc) throws BadHttpRequestException naming the parameter, so
@@ -116,6 +121,7 @@ public static class GridDispatchApi
         api.MapRegions();
         api.MapEmergency();
         api.MapHouseholds();
+        api.MapPhotos();
         api.MapGet("/audit", async (string? region, string? actor, int? limit, System.Security.Claims.ClaimsPrincipal user, IAuditLog audit, CancellationToken cancellationToken) =>
         {
             // Administrators and commanders, for their own region: what was done there, or by one person there.

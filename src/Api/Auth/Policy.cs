@@ -51,6 +51,7 @@ public enum Act
     HouseholdVisit,
     HouseholdErase,
     HouseholdSummary,
+    PhotoUpload,
 }
 
 /// <summary>How the caller must stand to the target for a grant to apply.</summary>
@@ -235,6 +236,9 @@ public static class Policy
         [Act.HouseholdVisit] = Staff(Relation.InRegion, Relation.InRegion),
         [Act.HouseholdErase] = [new(CallerRole.DistrictAdmin, Relation.InRegion), new(CallerRole.Commander, Relation.InRegion)],
         [Act.HouseholdSummary] = Staff(Relation.InRegion, Relation.InRegion),
+
+        // Anyone signed in may stage a photo; who sees it once used is who may read what it was used for.
+        [Act.PhotoUpload] = Everyone,
     }.ToFrozenDictionary();
 
     /// <summary>The grant that lets <paramref name="caller"/> do <paramref name="act"/> on <paramref name="target"/>, or null.</summary>

@@ -5,6 +5,7 @@ using System.Security.Claims;
 using GridDispatch.Api.Audit;
 using GridDispatch.Api.Auth;
 using GridDispatch.Api.Http;
+using GridDispatch.Api.Photos;
 
 namespace GridDispatch.Api.Endpoints;
 
@@ -79,7 +80,8 @@ public static class EmergencyEndpoints
             Policy.Require(caller, Act.TaskStart, Target.Of(await grid.GetSweepTaskAsync(taskId)), "taskId");
             return await grid.StartSweepTaskAsync(taskId, actor);
         });
-        api.MapPost("/campaigns/tasks/{taskId}/finish", async (string taskId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, Domain.CategoryCatalog catalog) =>
+        api.MapPost("/campaigns/tasks/{taskId}/finish", async (string taskId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, Domain.CategoryCatalog catalog,
+            Photos.IPhotoStore photos) =>
         {
             var caller = Caller.From(user);
             var grid = grains.GridOf(taskId);
@@ -95,8 +97,9 @@ public static class EmergencyEndpoints
             }
 
             Policy.Require(caller, Act.TaskFinish, Target.Of(await grid.GetSweepTaskAsync(taskId)), "taskId");
+            var shots = await PhotoEndpoints.BindAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Task, taskId));
             var (task, incidents) = await grains.FinishTaskAsync(taskId,
-                new SweepResult(body.Actor ?? "", body.Outcome is not SweepOutcome.NotReachable, body.Note, [.. findings]));
+                new SweepResult(body.Actor ?? "", body.Outcome is not SweepOutcome.NotReachable, body.Note, [.. findings], shots));
             return new { task, incidents };
         });
 

@@ -4,6 +4,7 @@ using System.Text;
 using GridDispatch.Api.Audit;
 using GridDispatch.Api.Auth;
 using GridDispatch.Api.Http;
+using GridDispatch.Api.Photos;
 using GridDispatch.Register;
 
 namespace GridDispatch.Api.Endpoints;
@@ -155,16 +156,19 @@ public static class HouseholdEndpoints
             return await grains.GetGrain<IHouseholdGrain>(household).SetColourAsync(
                 new ColourCommand(Caller.From(user).Id, colour, body.Reason ?? throw new DomainException(DomainErrors.InvalidInput, "A reason is required", "reason")));
         });
-        api.MapPost("/households/{id}/visits", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, Domain.CategoryCatalog catalog) =>
+        api.MapPost("/households/{id}/visits", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, Domain.CategoryCatalog catalog,
+            IPhotoStore photos) =>
         {
             var household = Household(request.HttpContext, user, id, Act.HouseholdVisit);
             var body = await JsonBody.ReadAsync<VisitRequest>(request);
             var findings = Findings(body.Findings, catalog);
             var key = IdempotencyKey.Of(request);
-            var (view, incidents) = await grains.VisitAsync(household, new VisitCommand(Caller.From(user).Id,
-                body.Kind ?? throw new DomainException(DomainErrors.InvalidInput, "kind is phone or in-person", "kind"),
-                body.Outcome ?? throw new DomainException(DomainErrors.InvalidInput, "outcome is ok, problem or not-reachable", "outcome"),
-                body.Note, key.Length > 0 ? $"{Caller.From(user).Id}:{key}" : null), findings);
+            var kind = body.Kind ?? throw new DomainException(DomainErrors.InvalidInput, "kind is phone or in-person", "kind");
+            var outcome = body.Outcome ?? throw new DomainException(DomainErrors.InvalidInput, "outcome is ok, problem or not-reachable", "outcome");
+            var caller = Caller.From(user);
+            var shots = await PhotoEndpoints.BindAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Household, household));
+            var (view, incidents) = await grains.VisitAsync(household,
+                new VisitCommand(caller.Id, kind, outcome, body.Note, key.Length > 0 ? $"{caller.Id}:{key}" : null, shots), findings);
             return Results.Json(new { household = view, incidents }, statusCode: 201);
         });
         api.MapPost("/households/{id}/people/{personId}/erase", async (string id, string personId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
@@ -250,7 +254,7 @@ public static class HouseholdEndpoints
     }
 
     /// <summary>The household's grid is part of its id, so access is decided before anything is read.</summary>
-    private static string Household(HttpContext http, ClaimsPrincipal user, string id, Act act)
+    internal static string Household(HttpContext http, ClaimsPrincipal user, string id, Act act)
     {
         var grid = HouseholdIds.IsHousehold(id) ? HouseholdIds.GridOf(id)!
             : throw new DomainException(DomainErrors.InvalidInput, "A household id is its 15-digit grid code, '-h' and 10 hex digits", "id");
@@ -311,7 +315,7 @@ public sealed record PersonDto(string? Name, string? Phone, string? IdNumber);
 public sealed record ColourRequest(string? Colour, string? Reason);
 
 /// <summary>POST /api/households/{id}/visits.</summary>
-public sealed record VisitRequest(VisitKind? Kind, VisitOutcome? Outcome, string? Note, IReadOnlyList<FindingDto>? Findings);
+public sealed record VisitRequest(VisitKind? Kind, VisitOutcome? Outcome, string? Note, IReadOnlyList<FindingDto>? Findings, IReadOnlyList<string>? Photos = null);
 
 public sealed record EraseRequest(string? Reason);
 

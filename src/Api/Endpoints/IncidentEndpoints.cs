@@ -2,6 +2,7 @@ using System.Security.Claims;
 using GridDispatch.Api.Audit;
 using GridDispatch.Api.Auth;
 using GridDispatch.Api.Http;
+using GridDispatch.Api.Photos;
 using GridDispatch.Domain;
 
 namespace GridDispatch.Api.Endpoints;
@@ -25,7 +26,7 @@ public static class IncidentEndpoints
     }
 
     /// <summary>Intake. The incident's id comes from (source, external id); an Idempotency-Key header stands in for a missing external id.</summary>
-    private static async Task<IResult> ReportAsync(HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog)
+    private static async Task<IResult> ReportAsync(HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog, IPhotoStore photos)
     {
         var caller = Caller.From(user);
         var body = await JsonBody.ReadAsync<ReportIncidentRequest>(request);
@@ -49,7 +50,9 @@ public static class IncidentEndpoints
 
         var report = ToReport(body, string.IsNullOrEmpty(body.ExternalId) && key.Length > 0 ? key : body.ExternalId);
         catalog.RequireReportable(report.Category, "category");
-        var result = await grains.GetGrain<IIncidentGrain>(IncidentIds.For(report.Source, report.ExternalId)).ReportAsync(report);
+        var id = IncidentIds.For(report.Source, report.ExternalId);
+        report = report with { Photos = await PhotoEndpoints.BindAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Incident, id)) };
+        var result = await grains.GetGrain<IIncidentGrain>(id).ReportAsync(report);
         if (!result.SameRequest)
         {
             throw new DomainException(DomainErrors.Conflict,
@@ -103,7 +106,8 @@ public static class IncidentEndpoints
         ? throw new DomainException(DomainErrors.InvalidInput, $"'{field}' is longer than 200 characters", field)
         : value;
 
-    private static async Task<IResult> ActAsync(string id, string action, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog)
+    private static async Task<IResult> ActAsync(string id, string action, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog,
+        IPhotoStore photos)
     {
         var caller = Caller.From(user);
         var act = ActOf(action);
@@ -119,7 +123,16 @@ public static class IncidentEndpoints
         var current = await incident.GetAsync();
         request.HttpContext.AuditRegion(current.GridCode);
         var decision = Policy.Require(caller, act, Target.Of(current, catalog));
-        var command = new ActorCommand(actor, body.Reason, caller.Role == CallerRole.Department ? caller.Scope : null);
+        if (body.Photos is { Count: > 0 } && act is not (Act.IncidentAcknowledge or Act.IncidentDecline or Act.IncidentStart or Act.IncidentResolve or Act.IncidentHandBack
+            or Act.IncidentVerify or Act.IncidentRework or Act.IncidentClose or Act.IncidentCancel))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, $"'{action}' takes no photos", "photos");
+        }
+
+        var key = IdempotencyKey.Of(request);
+        var command = new ActorCommand(actor, body.Reason, caller.Role == CallerRole.Department ? caller.Scope : null,
+            await PhotoEndpoints.BindAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Incident, current.Id)),
+            key.Length > 0 ? $"{caller.Id}:{key}" : null);
         var view = act switch
         {
             Act.IncidentAccept => await incident.AcceptAsync(command),

@@ -14,7 +14,8 @@ public sealed record ReportIncidentRequest(
     string? ExternalId,
     ReporterDto? Reporter,
     LocationDto? Location,
-    string? Actor);
+    string? Actor,
+    IReadOnlyList<string>? Photos = null);
 
 /// <summary>POST /api/incidents/{id}/{action}: who acts and why, plus what the action needs.</summary>
 public sealed record IncidentActionRequest(
@@ -22,7 +23,8 @@ public sealed record IncidentActionRequest(
     string? Reason,
     int? Stars,
     DateTimeOffset? Until,
-    string? WorkerId);
+    string? WorkerId,
+    IReadOnlyList<string>? Photos = null);
 
 public sealed record WorkerStatusRequest(WorkerStatus? Status);
 
@@ -52,7 +54,8 @@ public sealed record ScheduleDto(IReadOnlyList<string>? TimesOfDay, DateTimeOffs
 public sealed record CampaignEndRequest(string? Actor, string? Reason);
 
 /// <summary>POST /api/campaigns/tasks/{taskId}/start and …/finish.</summary>
-public sealed record SweepTaskRequest(string? Actor, SweepOutcome? Outcome, string? Note, IReadOnlyList<FindingDto>? Findings);
+public sealed record SweepTaskRequest(string? Actor, SweepOutcome? Outcome, string? Note, IReadOnlyList<FindingDto>? Findings,
+    IReadOnlyList<string>? Photos = null);
 
 public enum SweepOutcome
 {

@@ -80,6 +80,11 @@ public static partial class Problems
             {
                 Status = StatusCodes.Status503ServiceUnavailable, Title = "unavailable", Detail = "The engine is moving this work to another silo; try again.",
             },
+            Photos.InsufficientStorageException => new ProblemDetails
+            {
+                Status = StatusCodes.Status507InsufficientStorage, Title = "insufficient-storage",
+                Detail = "The embedded default's photo memory is full; photos need the durable (PostgreSQL) setup.",
+            },
             _ => new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Title = "internal-error" },
         };
         if (problem.Status == StatusCodes.Status503ServiceUnavailable)

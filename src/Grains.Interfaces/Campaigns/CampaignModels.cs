@@ -126,7 +126,8 @@ public sealed record SweepTaskView(
     [property: Id(6)] string? WorkerId,
     [property: Id(7)] DateTimeOffset DueAt,
     [property: Id(8)] string? Note,
-    [property: Id(9)] ImmutableArray<SweepTaskEntry> History);
+    [property: Id(9)] ImmutableArray<SweepTaskEntry> History,
+    [property: Id(10)] PhotoList? Photos = null);
 
 /// <summary>Something found on a sweep that becomes an incident of its own.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.Finding")]
@@ -141,7 +142,8 @@ public sealed record SweepResult(
     [property: Id(0)] string Actor,
     [property: Id(1)] bool Reached,
     [property: Id(2)] string? Note,
-    [property: Id(3)] ImmutableArray<Finding> Findings);
+    [property: Id(3)] ImmutableArray<Finding> Findings,
+    [property: Id(4)] PhotoList? Photos = null);
 
 /// <summary>A round issued by a campaign: when, and when it is due.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.CampaignRound")]

@@ -21,14 +21,22 @@ public sealed record IncidentReport(
     [property: Id(6)] Reporter? Reporter = null,
     [property: Id(7)] GeoPoint? Location = null,
     [property: Id(8)] string Actor = "intake",
-    [property: Id(9)] string? Household = null);
+    [property: Id(9)] string? Household = null,
+    [property: Id(10)] PhotoList? Photos = null);
 
 /// <summary>
 /// Who does a command and why. <see cref="Department"/> is the department key ("{city}:{department}") the actor acts
 /// for, as the API verified it from the token: worker steps on an incident assigned to a department need it.
+/// <see cref="Key"/> ("{caller}:{Idempotency-Key}") is kept on the entry the step makes, so the same step sent again
+/// (a phone's queue after a lost answer) finds it and changes nothing.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.ActorCommand")]
-public sealed record ActorCommand([property: Id(0)] string Actor, [property: Id(1)] string? Reason = null, [property: Id(2)] string? Department = null);
+public sealed record ActorCommand(
+    [property: Id(0)] string Actor,
+    [property: Id(1)] string? Reason = null,
+    [property: Id(2)] string? Department = null,
+    [property: Id(3)] PhotoList? Photos = null,
+    [property: Id(4)] string? Key = null);
 
 /// <summary>
 /// A rating. Only the reporter rates an incident that names one; an incident without a reporter id (hotline, patrol,
@@ -73,7 +81,9 @@ public sealed record TimelineEntry(
     [property: Id(11)] DateTimeOffset? Until = null,
     [property: Id(12)] DeadlineKind? Deadline = null,
     [property: Id(13)] IncidentReport? Report = null,
-    [property: Id(14)] Mode? Mode = null);
+    [property: Id(14)] Mode? Mode = null,
+    [property: Id(15)] PhotoList? Photos = null,
+    [property: Id(16)] string? Key = null);
 
 /// <summary>What the incident contributes to KPIs right now (see <see cref="KpiCounters"/>).</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.KpiFacts")]

@@ -76,7 +76,8 @@ public sealed record VisitRecord(
     [property: Id(1)] string Actor,
     [property: Id(2)] VisitKind Kind,
     [property: Id(3)] VisitOutcome Outcome,
-    [property: Id(4)] string? Note);
+    [property: Id(4)] string? Note,
+    [property: Id(5)] PhotoList? Photos = null);
 
 /// <summary>
 /// A household as the register shows it. <see cref="People"/> and personal tags are there only for callers who may see
@@ -168,7 +169,8 @@ public sealed record VisitCommand(
     [property: Id(1)] VisitKind Kind,
     [property: Id(2)] VisitOutcome Outcome,
     [property: Id(3)] string? Note,
-    [property: Id(4)] string? Key = null);
+    [property: Id(4)] string? Key = null,
+    [property: Id(5)] PhotoList? Photos = null);
 
 /// <summary>A household whose revisit is due, for a worker's list.</summary>
 [GenerateSerializer, Immutable, Alias("GridDispatch.DueRevisit")]

@@ -21,16 +21,26 @@ public sealed class IncidentDecider(DispatchOptions options, CategoryCatalog cat
     {
         RequireActor(command, reasonRequired: kind == IncidentEventKind.HandedBack);
         RequireExists(s);
+        if (Replayed(s, command))
+        {
+            return [];
+        }
+
         RequireAssignee(s, command);
         Expect(s, kind);
         var until = kind == IncidentEventKind.Resolved ? deadlines.Due(now, catalog.Get(s.R.Category).VerifyLimit, s.R.Severity) : (DateTimeOffset?)null;
-        return [Entry(s, 1, s.State, now, command.Actor, kind, command.Reason, until: until)];
+        return [Entry(s, 1, s.State, now, command.Actor, kind, command.Reason, until: until) with { Photos = command.Photos, Key = command.Key }];
     }
 
     /// <summary>A supervisor's or leader's step: verify, return for rework, close, cancel.</summary>
     public IReadOnlyList<TimelineEntry> Step(IncidentRecord s, IncidentEventKind kind, ActorCommand command, DateTimeOffset now)
     {
         RequireActor(command, reasonRequired: kind is IncidentEventKind.ReturnedForRework or IncidentEventKind.Cancelled);
+        if (s.Exists && Replayed(s, command))
+        {
+            return [];
+        }
+
         Expect(s, kind);
         DateTimeOffset? until = kind switch
         {
@@ -38,7 +48,7 @@ public sealed class IncidentDecider(DispatchOptions options, CategoryCatalog cat
             IncidentEventKind.ReturnedForRework => deadlines.HandleDue(now, catalog.Get(s.R.Category), s.R.Severity, s.Level, options.PolicyFor(s.AcceptedMode)),
             _ => null,
         };
-        return [Entry(s, 1, s.State, now, command.Actor, kind, command.Reason, until: until)];
+        return [Entry(s, 1, s.State, now, command.Actor, kind, command.Reason, until: until) with { Photos = command.Photos, Key = command.Key }];
     }
 
     /// <summary>
@@ -144,6 +154,7 @@ public sealed class IncidentDecider(DispatchOptions options, CategoryCatalog cat
             throw new DomainException(DomainErrors.InvalidInput, "A description of 1–4000 characters is required", "description");
         }
 
+        Identifiers.RequirePhotos(r.Photos);
         if (string.IsNullOrWhiteSpace(r.Source) || r.Source.Length > 64)
         {
             throw new DomainException(DomainErrors.InvalidInput, "A source of 1–64 characters is required", "source");
@@ -178,7 +189,13 @@ public sealed class IncidentDecider(DispatchOptions options, CategoryCatalog cat
         {
             throw new DomainException(DomainErrors.InvalidInput, "The reason is longer than 4000 characters", "reason");
         }
+
+        Identifiers.RequirePhotos(command.Photos);
     }
+
+    /// <summary>The step was made already under the same key by the same actor: it is answered with the incident as it is.</summary>
+    private static bool Replayed(IncidentRecord s, ActorCommand command) =>
+        command.Key is { } key && s.Timeline.Any(e => e.Key == key && e.Actor == command.Actor);
 
     /// <summary>The incident exists and <paramref name="kind"/> may follow its state.</summary>
     public static void Expect(IncidentRecord s, IncidentEventKind kind)

@@ -122,7 +122,7 @@ public sealed partial class IncidentGrain(
             {
             var category = catalog.Get(report.Category);
             Emit(IncidentEventKind.Reported, report.Actor, $"reported via {report.Source}", report: report,
-                until: _o.AutoAccept ? null : deadlines.Due(_now, category.AcceptLimit, report.Severity));
+                until: _o.AutoAccept ? null : deadlines.Due(_now, category.AcceptLimit, report.Severity), photos: report.Photos);
             if (_o.AutoAccept)
             {
                 await AcceptAndRouteAsync("system:intake", "accepted automatically at intake", gridMode.Mode);
@@ -259,8 +259,9 @@ public sealed partial class IncidentGrain(
     /// <summary>Runs a decision: its entries are applied, then the incident is routed on (where it hands it on) or committed.</summary>
     private Task<IncidentView> Decided(Func<IReadOnlyList<TimelineEntry>> decide, bool route = false) => Run(async () =>
     {
-        Record(decide());
-        if (route)
+        var entries = decide();
+        Record(entries);
+        if (route && entries.Count > 0)     // a replayed step (no entries) routes nothing again
         {
             await RouteAsync();
         }
@@ -282,11 +283,11 @@ public sealed partial class IncidentGrain(
 
     private TimelineEntry Emit(IncidentEventKind kind, string actor, string? reason = null, RegionLevel? level = null, string? unit = null,
         Assignee? assignee = null, int? stars = null, DateTimeOffset? until = null, DeadlineKind? deadline = null, IncidentReport? report = null,
-        Mode? mode = null)
+        Mode? mode = null, PhotoList? photos = null)
     {
         var from = S.Exists ? S.State : IncidentState.Reported;
         var to = kind == IncidentEventKind.Reported && !S.Exists ? IncidentState.Reported : IncidentRules.Next(kind, from);
-        var entry = new TimelineEntry(S.Timeline.Count + 1, _now, actor, kind, from, to, reason, level, unit, assignee, stars, until, deadline, report, mode);
+        var entry = new TimelineEntry(S.Timeline.Count + 1, _now, actor, kind, from, to, reason, level, unit, assignee, stars, until, deadline, report, mode, photos);
         S.Apply(entry);
         _dirty = true;
         return entry;

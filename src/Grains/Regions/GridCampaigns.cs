@@ -24,6 +24,7 @@ public sealed class SweepTask
     [Id(4)] public string? Note { get; set; }
     [Id(5)] public List<SweepTaskEntry> History { get; set; } = [];
     [Id(6)] public int Findings { get; set; }
+    [Id(7)] public PhotoList? Photos { get; set; }
 
     public bool Movable => Status == SweepTaskStatus.Assigned;
 
@@ -232,7 +233,7 @@ public sealed class GridCampaigns(string gridCode, Func<DateTimeOffset> now, int
     {
         var o = campaign.Order;
         return new SweepTaskView(CampaignTasks.Id(o.CampaignId, o.Round, gridCode, task.Target), o.CampaignId, o.Round, gridCode, task.Target,
-            task.Status, task.WorkerId, o.DueAt, task.Note, [.. task.History]);
+            task.Status, task.WorkerId, o.DueAt, task.Note, [.. task.History], task.Photos);
     }
 
     public ImmutableArray<UncoveredTarget> Uncovered(SweepCampaign campaign, int limit)

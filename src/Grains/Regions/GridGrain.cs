@@ -143,6 +143,7 @@ public sealed partial class GridGrain(
             throw new DomainException(DomainErrors.InvalidInput, "The note is longer than 1000 characters", "note");
         }
 
+        Identifiers.RequirePhotos(result.Photos);
         RequireAssignee(task, result.Actor);
         if (task.Status is SweepTaskStatus.Done or SweepTaskStatus.NotReachable)
         {
@@ -157,6 +158,7 @@ public sealed partial class GridGrain(
         task.Status = result.Reached ? SweepTaskStatus.Done : SweepTaskStatus.NotReachable;
         task.FinishedAt = clock.Now;
         task.Note = result.Note;
+        task.Photos = result.Photos;
         task.Findings = result.Findings.IsDefault ? 0 : result.Findings.Length;
         task.History.Add(new SweepTaskEntry(clock.Now, result.Actor,
             (result.Reached ? "done" : "not reachable") + (task.Findings > 0 ? $", {task.Findings} finding(s) reported" : "")));

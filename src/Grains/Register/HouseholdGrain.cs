@@ -64,6 +64,7 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
             throw new DomainException(DomainErrors.InvalidInput, "The outcome is ok, problem or not-reachable", "outcome");
         }
 
+        Identifiers.RequirePhotos(command.Photos);
         if (command.Note is { Length: > 1000 })
         {
             throw new DomainException(DomainErrors.InvalidInput, "The note is longer than 1000 characters", "note");
@@ -91,7 +92,7 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
             }
 
             var now = clock.Now;
-            h.LastVisit = new VisitRecord(now, command.Actor, command.Kind, command.Outcome, command.Note);
+            h.LastVisit = new VisitRecord(now, command.Actor, command.Kind, command.Outcome, command.Note, command.Photos);
             if (command.Outcome == VisitOutcome.NotReachable)
             {
                 h.NotReachable++;
@@ -117,7 +118,8 @@ public sealed partial class HouseholdGrain(IHouseholdStore store, HouseholdTagCa
             }
 
             var outcome = command.Outcome switch { VisitOutcome.Ok => "ok", VisitOutcome.Problem => "problem", _ => "not reachable" };
-            return Log(command.Actor, "visit", $"{HouseholdRules.Words(command.Kind)} visit: {outcome}" + (command.Note is { Length: > 0 } n ? $" — {n}" : ""));
+            return Log(command.Actor, "visit", $"{HouseholdRules.Words(command.Kind)} visit: {outcome}" + (command.Note is { Length: > 0 } n ? $" — {n}" : "")
+                + (command.Photos is { Count: > 0 } p ? $" ({p.Count} photo{(p.Count > 1 ? "s" : "")})" : ""));
         });
         return await ViewAsync(row);
     }

@@ -20,7 +20,7 @@ public static class TimelineRows
 
     /// <summary>The payload of an entry: every field that is not a column.</summary>
     public static string Payload(TimelineEntry e) =>
-        JsonSerializer.Serialize(new Body(e.Reason, e.Level, e.UnitCode, e.Assignee, e.Stars, e.Until, e.Deadline, e.Report, e.Mode), Json);
+        JsonSerializer.Serialize(new Body(e.Reason, e.Level, e.UnitCode, e.Assignee, e.Stars, e.Until, e.Deadline, e.Report, e.Mode, e.Photos, e.Key), Json);
 
     /// <summary>
     /// Rebuilds an entry from its columns and payload. <paramref name="at"/> is what timestamptz gives back: UTC, to the
@@ -45,7 +45,9 @@ public static class TimelineRows
             body.Until,
             body.Deadline,
             body.Report,
-            body.Mode);
+            body.Mode,
+            body.Photos,
+            body.Key);
     }
 
     /// <summary>The instant as timestamptz keeps it (UTC, whole microseconds).</summary>
@@ -68,5 +70,7 @@ public static class TimelineRows
         DateTimeOffset? Until,
         DeadlineKind? Deadline,
         IncidentReport? Report,
-        Mode? Mode);
+        Mode? Mode,
+        PhotoList? Photos,
+        string? Key);
 }

@@ -99,10 +99,18 @@ public sealed class EmergencyHttpTests(ApiFixture api)
         Assert.Equal(HttpStatusCode.Forbidden, wrong.Status);
         using var workerClient = api.AsWorker(worker, task["gridCode"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, (await SendAsync($"/api/campaigns/tasks/{taskId}/start", "{}", client: workerClient)).Status);
+        var shot = (await (await PhotoApiTests.UploadAsync(workerClient, PhotoApiTests.Picture())).Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
         var finished = await SendAsync($"/api/campaigns/tasks/{taskId}/finish",
-            $$$"""{"actor":"{{{worker}}}","outcome":"not-reachable","note":"nobody home","findings":[{"category":"0101","severity":"routine","description":"rubbish in the stairwell"}]}""", client: workerClient);
+            $$$"""{"actor":"{{{worker}}}","outcome":"not-reachable","note":"nobody home","photos":["{{{shot}}}"],"findings":[{"category":"0101","severity":"routine","description":"rubbish in the stairwell"}]}""", client: workerClient);
         Assert.True(finished.Status == HttpStatusCode.OK, finished.Body.ToJsonString());
         Assert.Equal("not-reachable", finished.Body["task"]!["status"]!.GetValue<string>());
+        // The task's photo is shown to whoever may read the task: the commander yes, a resident no.
+        Assert.Equal(shot, finished.Body["task"]!["photos"]![0]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync($"/api/photos/{shot}/thumbnail")).StatusCode);
+        using (var resident = api.As("resident-task-photo", "resident"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await resident.GetAsync($"/api/photos/{shot}")).StatusCode);
+        }
         var finding = Assert.Single(finished.Body["incidents"]!.AsArray())!.GetValue<string>();
         Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync($"/api/incidents/{finding}")).StatusCode);
         var badFinding = await SendAsync($"/api/campaigns/tasks/{taskId}/finish", $$$"""{"actor":"{{{worker}}}","findings":[{"category":"1","description":"x"}]}""", client: workerClient);

@@ -164,6 +164,36 @@ public sealed class HttpApiTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_step_sent_again_under_its_idempotency_key_lands_once_and_without_a_key_is_a_409()
+    {
+        var created = await ReportAsync();
+        var id = created["id"]!.GetValue<string>();
+        using var worker = api.AsWorker(created["assignee"]!["id"]!.GetValue<string>(), Grid);
+
+        async Task<HttpStatusCode> Step(string action, string? key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/incidents/{id}/{action}") { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
+            if (key is not null)
+            {
+                request.Headers.Add("Idempotency-Key", key);
+            }
+
+            return (await worker.SendAsync(request)).StatusCode;
+        }
+
+        // A phone's queue sends acknowledge twice (the first answer was lost) and then start twice: each lands once.
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK],
+            [await Step("acknowledge", "q-1"), await Step("acknowledge", "q-1"), await Step("start", "q-2"), await Step("start", "q-2")]);
+        // The old acknowledge again after the start changes nothing either; a keyless repeat is refused as the step it is.
+        Assert.Equal(HttpStatusCode.OK, await Step("acknowledge", "q-1"));
+        Assert.Equal(HttpStatusCode.Conflict, await Step("start", null));
+        var read = (await Http.GetFromJsonAsync<JsonObject>($"/api/incidents/{id}"))!;
+        Assert.Equal("inProgress", read["state"]!.GetValue<string>());
+        var kinds = read["timeline"]!.AsArray().Select(e => e!["kind"]!.GetValue<string>()).ToList();
+        Assert.Equal((1, 1), (kinds.Count(k => k == "taskAcknowledged"), kinds.Count(k => k == "workStarted")));
+    }
+
+    [Fact]
     public async Task A_commander_switches_a_street_to_emergency_and_back_over_http()
     {
         const string street = "449901002";

@@ -23,8 +23,11 @@ public sealed class TimelineRowsTests
         Until: new DateTimeOffset(2026, 3, 9, 8, 0, 0, TimeSpan.FromHours(8)).AddTicks(7),
         Deadline: DeadlineKind.Handle,
         Report: new IncidentReport("0101", Severity.Urgent, "449901001001001", "Broken lamp", "app", "ext-1",
-            new Reporter("resident-9", null, null, null), new GeoPoint(31.2304567891234, 121.4737012345678), "resident-9"),
-        Mode: Mode.Emergency);
+            new Reporter("resident-9", null, null, null), new GeoPoint(31.2304567891234, 121.4737012345678), "resident-9",
+            Photos: PhotoList.Of(["ph" + new string('a', 32)])),
+        Mode: Mode.Emergency,
+        Photos: PhotoList.Of(["ph" + new string('b', 32), "ph" + new string('c', 32)]),
+        Key: "w-7:queued-3");
 
     private static TimelineEntry RoundTrip(TimelineEntry e) => TimelineRows.Read(
         e.Seq, e.Kind.ToString(), e.Actor, e.At.UtcDateTime, e.From.ToString(), e.To.ToString(), TimelineRows.Payload(e));
@@ -72,7 +75,7 @@ public sealed class TimelineRowsTests
     }
 
     [Fact]
-    public void A_payload_the_old_event_log_wrote_reads_with_no_mode()
+    public void A_payload_the_old_event_log_wrote_reads_with_no_mode_and_no_photos()
     {
         var entry = Full();
         var old = OldWriterPayload(entry);
@@ -80,7 +83,7 @@ public sealed class TimelineRowsTests
 
         var read = TimelineRows.Read(entry.Seq, "Deferred", entry.Actor, entry.At.UtcDateTime, "Dispatched", "Deferred", old);
 
-        Assert.Equal(entry with { Mode = null }, read);
+        Assert.Equal(entry with { Mode = null, Photos = null, Key = null }, read);
     }
 
     [Fact]

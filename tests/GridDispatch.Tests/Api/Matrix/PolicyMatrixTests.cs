@@ -142,7 +142,7 @@ public sealed class PolicyMatrixTests(ITestOutputHelper output) : IAsyncLifetime
         }
         else
         {
-            var success = act is Act.IncidentReport or Act.CampaignLaunch or Act.HouseholdRegister or Act.HouseholdVisit ? Created : [HttpStatusCode.OK];
+            var success = act is Act.IncidentReport or Act.CampaignLaunch or Act.HouseholdRegister or Act.HouseholdVisit or Act.PhotoUpload ? Created : [HttpStatusCode.OK];
             if (!success.Contains(status))
             {
                 return $"{label}: allowed by the table, but got {(int)status} {Clip(body)}";

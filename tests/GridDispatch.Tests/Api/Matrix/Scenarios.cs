@@ -138,6 +138,12 @@ public sealed class Scenarios(IGrainFactory grains, GridDispatch.Domain.Category
             var city = await CityAsync();
             return new Subject(Target.RegionOf(city.Grid), () => TargetState.GridAsync(grains, city.Grid), Send(HttpMethod.Get, $"/api/regions/{city.Grid}/households/summary"));
         },
+        Act.PhotoUpload => _ => Task.FromResult(new Subject(Target.Nothing, () => Task.FromResult(""), () =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/api/photos") { Content = new ByteArrayContent(PhotoApiTests.Picture(64, 48)) };
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/jpeg");
+            return request;
+        })),
         _ => null,
     };
 
