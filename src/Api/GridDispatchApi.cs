@@ -5,6 +5,7 @@ using GridDispatch.Api.Http;
 using GridDispatch.Api.Live;
 using GridDispatch.Api.Photos;
 using GridDispatch.Silo;
+using Microsoft.AspNetCore.Rewrite;
 using Microsoft.AspNetCore.SignalR;
 
 namespace GridDispatch.Api;
@@ -77,6 +78,8 @@ public static class GridDispatchApi
             }
         });
 
+        // The phone pages and the public board by their own names: /worker, /report, /public.
+        app.UseRewriter(new RewriteOptions().AddRewrite("^(worker|report|public)$", "$1.html", skipRemainingRules: true));
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseAuthentication();

@@ -4,9 +4,8 @@
   "use strict";
 
   const $ = (sel) => document.querySelector(sel);
-  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  const { esc, when } = window.gd;
   const pct = (x) => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(1)} %`);
-  const when = (t) => (t ? new Date(t).toLocaleString() : "–");
   const register = window.gdRegister;
   const levels = { grid: "Grid 网格", community: "Community 社区", street: "Street 街道", district: "District 区", city: "City 市" };
 
@@ -20,6 +19,7 @@
 
   // ---- sign-in: a bearer token for the API and the hub ----------------------------------------------------------
   let token = sessionStorage.getItem("gd_token");
+  const session = { get token() { return token; } }; // for gd.loadPhotos
   let me = JSON.parse(sessionStorage.getItem("gd_user") || "null");
 
   async function signIn() {
@@ -369,7 +369,9 @@
         </form></section>
       <section class="panel"><h2>Timeline</h2><ol class="timeline">${v.timeline.map((e) =>
         `<li><span class="when">${when(e.at)}</span> <b>${esc(e.kind)}</b> ${esc(e.from)} → ${esc(e.to)} by ${esc(e.actor)}
-          ${e.assignee ? ` → ${esc(e.assignee.id)}` : ""}${e.unitCode ? ` @ ${esc(e.level)} ${esc(e.unitCode)}` : ""}${e.reason ? `<br>${esc(e.reason)}` : ""}</li>`).join("")}</ol></section>`;
+          ${e.assignee ? ` → ${esc(e.assignee.id)}` : ""}${e.unitCode ? ` @ ${esc(e.level)} ${esc(e.unitCode)}` : ""}${e.reason ? `<br>${esc(e.reason)}` : ""}
+          ${window.gd.photoStrip(e.photos, `photo of ${e.kind}`)}</li>`).join("")}</ol></section>`;
+    window.gd.loadPhotos(session, $("#view"));
     for (const button of document.querySelectorAll("#action-form button[data-action]")) {
       button.addEventListener("click", () => act(v, button.dataset.action));
     }

@@ -1,0 +1,124 @@
+// What every GridDispatch page shares: escaping, the signed-in session (bearer token), calls to the API, the development
+// sign-in and photos (fetched with the token, since an <img> cannot send one). window.gd.
+window.gd = (() => {
+  "use strict";
+
+  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  const when = (t) => (t ? new Date(t).toLocaleString() : "–");
+  const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`);
+
+  // A session per page kind: the dashboard keeps its token for the tab (sessionStorage); the phone pages keep theirs
+  // across restarts (localStorage), so actions queued offline can still be sent after the app is reopened.
+  function session(name, storage) {
+    const load = () => ({ token: storage.getItem(`${name}_token`), user: JSON.parse(storage.getItem(`${name}_user`) || "null") });
+    let state = load();
+    return {
+      get token() { return state.token; },
+      get user() { return state.user; },
+      save(token, user) { storage.setItem(`${name}_token`, token); storage.setItem(`${name}_user`, JSON.stringify(user)); state = load(); },
+      clear() { storage.removeItem(`${name}_token`); storage.removeItem(`${name}_user`); state = load(); },
+    };
+  }
+
+  /** An error with the response's status and problem details; offline is true when the request never got an answer. */
+  class ApiError extends Error {
+    constructor(message, status, problem) { super(message); this.status = status; this.problem = problem; this.offline = status === 0; }
+  }
+
+  /** Calls the API with the session's token; JSON in and out. Throws ApiError; calls onUnauthorized on a 401. */
+  function client(current, onUnauthorized) {
+    return async function api(path, options = {}) {
+      const headers = { ...(options.headers || {}) };
+      if (current.token) headers.Authorization = `Bearer ${current.token}`;
+      if (options.json !== undefined) { headers["Content-Type"] = "application/json"; options.body = JSON.stringify(options.json); }
+      let response;
+      try {
+        response = await fetch(path, { method: options.method || "GET", headers, body: options.body });
+      } catch (e) {
+        throw new ApiError("No connection: the request did not reach the server", 0, null);
+      }
+      if (response.status === 401 && onUnauthorized) onUnauthorized();
+      const type = response.headers.get("content-type") || "";
+      const body = type.includes("json") ? await response.json().catch(() => null) : null;
+      if (!response.ok) {
+        const detail = body && (body.detail || body.title);
+        throw new ApiError(`${response.status} ${detail || response.statusText}${body && body.field ? ` (${body.field})` : ""}`, response.status, body);
+      }
+      return body;
+    };
+  }
+
+  /**
+   * The development issuer's sign-in (a real deployment signs in at the city's identity provider): a list of demo users,
+   * optionally only those of some roles. Resolves with { token, user } once one is chosen.
+   */
+  async function devSignIn(panel, roles) {
+    panel.hidden = false;
+    const response = await fetch("/dev/users").catch(() => null);
+    if (!response || !response.ok) {
+      panel.innerHTML = "<h2>Sign in</h2><p class=\"result error\">No development sign-in here: use a token from the city's identity provider.</p>";
+      return new Promise(() => {});
+    }
+    const users = (await response.json()).filter((u) => !roles || roles.includes(u.role));
+    const select = panel.querySelector("select");
+    select.innerHTML = users.map((u) => `<option value="${esc(u.id)}">${esc(u.name)} — ${esc(u.role)}${u.scope ? ` ${esc(u.scope)}` : ""}</option>`).join("");
+    return new Promise((resolve) => {
+      panel.querySelector("button").addEventListener("click", async () => {
+        const r = await fetch("/dev/token", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ user: select.value }) });
+        if (!r.ok) { panel.querySelector(".result").textContent = `Sign-in refused: ${r.status}`; return; }
+        const body = await r.json();
+        panel.hidden = true;
+        resolve({ token: body.access_token, user: body.user });
+      });
+    });
+  }
+
+  // ---- photos -----------------------------------------------------------------------------------------------------
+  /** Thumbnails of photo ids, filled in by loadPhotos; a click shows the photo itself. */
+  const photoStrip = (ids, label) => (ids && ids.length
+    ? `<span class="photos">${ids.map((id, i) => `<button type="button" class="photo" data-photo="${esc(id)}" aria-label="${esc(label || "photo")} ${i + 1} of ${ids.length}, open">
+        <img alt="" width="96" height="72"></button>`).join("")}</span>`
+    : "");
+
+  const objectUrls = new Map(); // "id/thumbnail" -> object URL, so a photo is fetched once per page
+
+  async function photoUrl(current, id, thumbnail) {
+    const key = `${id}/${thumbnail ? "t" : "f"}`;
+    if (objectUrls.has(key)) return objectUrls.get(key);
+    const r = await fetch(`/api/photos/${encodeURIComponent(id)}${thumbnail ? "/thumbnail" : ""}`, { headers: { Authorization: `Bearer ${current.token}` } });
+    if (!r.ok) throw new Error(`photo ${id}: ${r.status}`);
+    const url = URL.createObjectURL(await r.blob());
+    objectUrls.set(key, url);
+    return url;
+  }
+
+  /** Fills every photo button under root with its thumbnail; a click opens the full photo in a dialog. */
+  function loadPhotos(current, root) {
+    for (const button of root.querySelectorAll("button.photo[data-photo]")) {
+      if (button.dataset.loaded) continue;
+      button.dataset.loaded = "1";
+      photoUrl(current, button.dataset.photo, true).then((url) => { button.querySelector("img").src = url; })
+        .catch(() => { button.classList.add("missing"); });
+      button.addEventListener("click", async () => {
+        let dialog = document.getElementById("photo-dialog");
+        if (!dialog) {
+          dialog = document.createElement("dialog");
+          dialog.id = "photo-dialog";
+          dialog.innerHTML = "<img alt=\"\"><form method=\"dialog\"><button>Close</button></form>";
+          document.body.append(dialog);
+        }
+        dialog.querySelector("img").alt = button.getAttribute("aria-label").replace(/, open$/, "");
+        dialog.querySelector("img").src = await photoUrl(current, button.dataset.photo, false).catch(() => "");
+        dialog.showModal();
+      });
+    }
+  }
+
+  /** Uploads one picture (a File or Blob) under an idempotency key; resolves with its id. */
+  async function uploadPhoto(api, blob, key) {
+    const info = await api("/api/photos", { method: "POST", headers: { "Content-Type": blob.type || "image/jpeg", "Idempotency-Key": key }, body: blob });
+    return info.id;
+  }
+
+  return { esc, when, newKey, session, client, ApiError, devSignIn, photoStrip, loadPhotos, uploadPhoto };
+})();
