@@ -52,6 +52,7 @@ public enum Act
     HouseholdErase,
     HouseholdSummary,
     PhotoUpload,
+    OwnReports,
 }
 
 /// <summary>How the caller must stand to the target for a grant to apply.</summary>
@@ -239,6 +240,9 @@ public static class Policy
 
         // Anyone signed in may stage a photo; who sees it once used is who may read what it was used for.
         [Act.PhotoUpload] = Everyone,
+
+        // What the caller reported themself: only ever their own list, so anyone signed in may ask.
+        [Act.OwnReports] = Everyone,
     }.ToFrozenDictionary();
 
     /// <summary>The grant that lets <paramref name="caller"/> do <paramref name="act"/> on <paramref name="target"/>, or null.</summary>

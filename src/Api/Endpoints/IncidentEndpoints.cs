@@ -21,17 +21,35 @@ public static class IncidentEndpoints
             return Access.Incident(Caller.From(user), view, catalog);
         });
         api.MapGet("/incidents", ListAsync);
+        api.MapGet("/me/reports", async (ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog) =>
+        {
+            // The caller's own reports, newest first, each as they may read it (a resident: whole, their own).
+            var caller = Caller.From(user);
+            Policy.Require(caller, Act.OwnReports, Target.Nothing);
+            var ids = await grains.GetGrain<IReporterGrain>(caller.Id).ListAsync();
+            var views = await Task.WhenAll(ids.Select(id => grains.GetGrain<IIncidentGrain>(id).GetAsync()));
+            return views.Where(v => Policy.Decide(caller, Act.IncidentRead, Target.Of(v, catalog)) is not null)
+                .Select(v => Access.Incident(caller, v, catalog)).ToList();
+        });
         api.MapPost("/incidents/{id}/{action}", ActAsync);
         return api;
     }
 
     /// <summary>Intake. The incident's id comes from (source, external id); an Idempotency-Key header stands in for a missing external id.</summary>
-    private static async Task<IResult> ReportAsync(HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog, IPhotoStore photos)
+    private static async Task<IResult> ReportAsync(HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog, IPhotoStore photos,
+        GridLocator locator)
     {
         var caller = Caller.From(user);
         var body = await JsonBody.ReadAsync<ReportIncidentRequest>(request);
+        if (body.GridCode is null && body.Location is { } at && new GeoPoint(at.Latitude, at.Longitude) is { IsValid: true } point)
+        {
+            // A resident's phone knows where it is, not which grid that is: the grid whose centre is nearest.
+            body = body with { GridCode = locator.Nearest(point)
+                ?? throw new DomainException(DomainErrors.InvalidInput, "No grid of this city lies within 3 km of this location: give the grid code", "gridCode") };
+        }
+
         var grid = body.GridCode is { } code && RegionCode.IsValid(code, RegionLevel.Grid)
-            ? code : throw new DomainException(DomainErrors.InvalidInput, "gridCode is a 15-digit grid code", "gridCode");
+            ? code : throw new DomainException(DomainErrors.InvalidInput, "gridCode is a 15-digit grid code (or give a location in the city)", "gridCode");
         request.HttpContext.AuditRegion(grid);
         var decision = Policy.Require(caller, Act.IncidentReport, Target.RegionOf(grid), "gridCode");
         if (decision.Grant.Role == CallerRole.Resident)
@@ -57,6 +75,11 @@ public static class IncidentEndpoints
         {
             throw new DomainException(DomainErrors.Conflict,
                 $"Incident {result.Incident.Id} was already reported under this source and key with different content", "Idempotency-Key");
+        }
+
+        if (decision.Grant.Role == CallerRole.Resident)
+        {
+            await grains.GetGrain<IReporterGrain>(caller.Id).AddAsync(result.Incident.Id);     // "my reports", on every phone
         }
 
         var location = $"/api/incidents/{result.Incident.Id}";

@@ -120,5 +120,20 @@ window.gd = (() => {
     return info.id;
   }
 
-  return { esc, when, newKey, session, client, ApiError, devSignIn, photoStrip, loadPhotos, uploadPhoto };
+  /** The phone's position ({ latitude, longitude }), or null when it gives none within 8 s. */
+  function locate() {
+    return new Promise((resolve) => {
+      if (!navigator.geolocation) return resolve(null);
+      return navigator.geolocation.getCurrentPosition((p) => resolve({ latitude: p.coords.latitude, longitude: p.coords.longitude }), () => resolve(null),
+        { enableHighAccuracy: true, timeout: 8000, maximumAge: 60000 });
+    });
+  }
+
+  /** Says in el what the outbox still holds (nothing when it is empty); data-pending has the count. */
+  function showOutbox(el, items) {
+    el.textContent = items.length === 0 ? "" : `${items.length} waiting to be sent 待发送: ${items.map((i) => i.label).join(" · ")}`;
+    el.dataset.pending = String(items.length);
+  }
+
+  return { esc, when, newKey, session, client, ApiError, devSignIn, photoStrip, loadPhotos, uploadPhoto, locate, showOutbox };
 })();

@@ -2,12 +2,13 @@
 // in the order it was taken. Each action and each of its photos carries its own idempotency key, so sending one again
 // after a lost answer lands it once. A request that gets no answer stays queued and is tried again when the connection
 // returns; an answer of 5xx is tried again later; any other answer takes it out of the queue (a refusal is shown).
-// window.gdOutbox(api) -> { add, pending, flush, onChange }.
-window.gdOutbox = (api) => {
+// window.gdOutbox(api, name) -> { add, pending, flush, onChange, takeOutcomes }; one queue per page kind (name), so a
+// worker's and a resident's actions on one phone never go out under each other's token.
+window.gdOutbox = (api, name) => {
   "use strict";
 
   const opened = new Promise((resolve, reject) => {
-    const request = indexedDB.open("griddispatch-outbox", 1);
+    const request = indexedDB.open(`griddispatch-outbox-${name}`, 1);
     request.onupgradeneeded = () => request.result.createObjectStore("actions", { keyPath: "seq", autoIncrement: true });
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);

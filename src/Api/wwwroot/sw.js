@@ -2,7 +2,8 @@
 // open without a connection. Always the network first (a new version arrives as soon as there is one), the cache when
 // there is none. The API is never cached: what is shown offline is the page, and actions wait in the outbox (IndexedDB).
 const SHELL = "griddispatch-shell-v1";
-const FILES = ["/worker", "/phone.css", "/common.js", "/outbox.js", "/worker.js", "/lib/signalr.min.js", "/icon.svg", "/worker.webmanifest"];
+const FILES = ["/worker", "/report", "/phone.css", "/common.js", "/outbox.js", "/worker.js", "/report.js", "/lib/signalr.min.js", "/icon.svg",
+  "/worker.webmanifest", "/report.webmanifest"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(FILES)).then(() => self.skipWaiting()));

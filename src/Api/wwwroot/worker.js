@@ -8,7 +8,7 @@
   const { esc } = gd;
   const me = gd.session("gd_worker", localStorage);
   const api = gd.client(me, () => { me.clear(); location.reload(); });
-  const outbox = gdOutbox(api);
+  const outbox = gdOutbox(api, "worker");
   const stateText = { offered: "offered 待接单", acknowledged: "accepted 已接单", inProgress: "in progress 处置中", resolved: "resolved 待核查" };
 
   let view = null;                 // my WorkerView, as the last snapshot or push left it
@@ -24,8 +24,7 @@
   outbox.onChange((items) => {
     queuedFor.clear();
     for (const i of items) if (i.target) queuedFor.add(i.target);
-    $("#outbox").textContent = items.length === 0 ? "" : `${items.length} waiting to be sent 待发送: ${items.map((i) => i.label).join(" · ")}`;
-    $("#outbox").dataset.pending = String(items.length);
+    gd.showOutbox($("#outbox"), items);
     for (const outcome of outbox.takeOutcomes()) {
       if (!outcome.ok) notice(`${outcome.item.label}: not done — ${outcome.error}`, true);
     }
@@ -221,16 +220,8 @@
     b.addEventListener("click", () => queue(`status ${b.dataset.status}`, `/api/workers/${encodeURIComponent(me.user.id)}/status`, { status: b.dataset.status }, [], "PUT"));
   }
 
-  function locate() {
-    return new Promise((resolve) => {
-      if (!navigator.geolocation) return resolve(null);
-      navigator.geolocation.getCurrentPosition((p) => resolve({ latitude: p.coords.latitude, longitude: p.coords.longitude }), () => resolve(null),
-        { enableHighAccuracy: true, timeout: 8000, maximumAge: 60000 });
-    });
-  }
-
   $("#share-position").addEventListener("click", async () => {
-    position = await locate();
+    position = await gd.locate();
     if (!position) return notice("The phone gave no position 未获得位置", true);
     $("#position").textContent = `${position.latitude.toFixed(5)}, ${position.longitude.toFixed(5)}`;
     return queue("position", `/api/workers/${encodeURIComponent(me.user.id)}/location`, position, [], "PUT");
@@ -238,7 +229,7 @@
 
   $("#finding-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const where = await locate();
+    const where = await gd.locate();
     position = where || position;
     const category = $("#finding-category").value;
     const description = $("#finding-description").value.trim() || `Found on patrol: ${categoryNames.get(category) || category}`;

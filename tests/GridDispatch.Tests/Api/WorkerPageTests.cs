@@ -111,7 +111,7 @@ public sealed class WorkerPageTests(ApiFixture api)
                 (async () => {
                     await navigator.serviceWorker.ready;
                     while (!navigator.serviceWorker.controller) await new Promise((r) => setTimeout(r, 100));
-                    return (await (await caches.open('griddispatch-shell-v1')).keys()).length >= 8;
+                    return (await (await caches.open('griddispatch-shell-v1')).keys()).length >= 11;
                 })()])
             """), "the service worker controls the page with the shell cached");
 
