@@ -226,11 +226,15 @@ public sealed class GridLocator
     {
         var path = Path.IsPathRooted(options.Value.Path) ? options.Value.Path : Path.Combine(AppContext.BaseDirectory, options.Value.Path);
         var city = File.Exists(path) ? CityDefinition.Read(path) : null;
+        City = city;
         CityCode = city?.Code ?? "";
         _centres = city is null ? [] : [.. city.Grids.Where(g => g.Centre is not null).Select(g => (g.Code, g.Latitude!.Value, g.Longitude!.Value))];
     }
 
     public string CityCode { get; }
+
+    /// <summary>The city definition file as read at start-up (null when there is none), for what it says beyond the grains' state.</summary>
+    public CityDefinition? City { get; }
 
     public string? Nearest(GeoPoint p)
     {

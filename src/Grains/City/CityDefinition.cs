@@ -137,7 +137,8 @@ public sealed record WorkerDefinition(
     IReadOnlyList<string>? Categories = null,
     int Capacity = 10,
     string? Department = null,
-    WorkerStatus Status = WorkerStatus.Available)
+    WorkerStatus Status = WorkerStatus.Available,
+    string? Phone = null)
 {
     /// <summary>The profile as the worker grain takes it; the department becomes its city-scoped key.</summary>
     public WorkerProfile ToProfile(string cityCode) =>
