@@ -51,6 +51,7 @@ public static class GridDispatchApi
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.ConfigureHttpJsonOptions(o => JsonBody.Configure(o.SerializerOptions));
         builder.Services.AddSingleton<GridLocator>();
+        builder.Services.AddOptions<MapOptions>().BindConfiguration(MapOptions.Section);
         builder.Services.AddOptions<PublicOptions>().BindConfiguration(PublicOptions.Section)
             .Validate(o => o.WorkerFields.All(f => f is "name" or "kind" or "phone"), "GridDispatch:Public:WorkerFields takes name, kind and phone")
             .Validate(o => o.YellowFrom <= o.GreenFrom && o.GreenFrom <= 1, "GridDispatch:Public:YellowFrom ≤ GreenFrom ≤ 1")
@@ -130,6 +131,7 @@ public static class GridDispatchApi
         api.MapHouseholds();
         api.MapPhotos();
         api.MapPublic();
+        api.MapMaps();
         api.MapGet("/audit", async (string? region, string? actor, int? limit, System.Security.Claims.ClaimsPrincipal user, IAuditLog audit, CancellationToken cancellationToken) =>
         {
             // Administrators and commanders, for their own region: what was done there, or by one person there.

@@ -149,6 +149,7 @@
     register.unitChanged(gd, s);
     const el = document.getElementById(`tile-${s.code}`);
     if (el) { el.dataset.colour = s.colour; el.innerHTML = tileBody(s); }
+    if (s.level === "grid") window.gdMap.recolour(s.code, s.colour);
     const head = document.getElementById(`summary-${s.code}`);
     if (head) head.innerHTML = summaryLine(s);
     const campaigns = document.getElementById(`campaigns-${s.code}`);
@@ -305,6 +306,8 @@
     $("#view").innerHTML = `<h1>${esc(s.name)}</h1>
       <div class="sub">${esc(levels[s.level] || s.level)} ${esc(s.code)} · <span id="summary-${esc(s.code)}">${summaryLine(s)}</span></div>
       <div class="tiles">${view.children.map(tile).join("") || "<p class=\"sub\">No children reported yet.</p>"}</div>
+      <section class="panel"><h2>Map</h2><div class="map" id="map-${esc(s.code)}" role="region" aria-label="Map of ${esc(s.name)}: grids in their colours, open incidents, workers"></div>
+        <p class="map-legend" aria-live="polite"></p></section>
       ${commandPanel(s)}
       ${register.regionPanel(gd, view)}
       <section class="panel"><h2>Campaigns</h2><div id="campaigns-${esc(s.code)}">${campaignRows(s)}</div></section>
@@ -313,6 +316,7 @@
       <section class="panel"><h2>Staff of this ${esc(s.level)}</h2>${rosterTable(view.staff)}</section>
       ${view.awaitingAssignment.length ? `<section class="panel"><h2>Awaiting a commander</h2><ul>${view.awaitingAssignment.map((id) => `<li><a href="#/incident/${esc(id)}">${esc(id)}</a></li>`).join("")}</ul></section>` : ""}`;
     wireCommands(s.code);
+    drawMap(s.code);
     if (s.campaigns && Object.keys(s.campaigns).some((id) => !campaignInfo.has(id))) {
       refreshCampaignInfo().then(() => { const el = document.getElementById(`campaigns-${s.code}`); if (el) el.innerHTML = campaignRows(s); });
     }
@@ -332,6 +336,8 @@
     $("#view").innerHTML = `<h1>${esc(d.name)}</h1>
       <div class="sub">Grid 网格 ${esc(d.code)} · <span id="summary-${esc(d.code)}">${summaryLine(s)}</span></div>
       <div class="tiles">${tile(s)}</div>
+      <section class="panel"><h2>Map</h2><div class="map" id="map-${esc(s.code)}" role="region" aria-label="Map of ${esc(s.name)}: grids in their colours, open incidents, workers"></div>
+        <p class="map-legend" aria-live="polite"></p></section>
       <section class="panel"><h2>Grid</h2>${d.households} households · ${d.rentedHomes} rented · ${d.floatingPopulation} floating · ${d.shops} shops ·
         ${d.highRiseBuildings} high-rise · difficulty ${view.difficultyScore.toFixed(0)} → ${view.recommendedWorkers} worker(s) recommended</section>
       ${register.gridPanel(gd, s)}
@@ -340,6 +346,12 @@
       ${kpis(s.kpi)}
       <section class="panel"><h2>Open incidents</h2><div id="open-incidents">${incidentRows(view.openIncidents)}</div></section>
       <section class="panel"><h2>Recently finished</h2>${incidentRows(view.recentlyFinished)}</section>`;
+    drawMap(d.code);
+  }
+
+  function drawMap(code) {
+    const el = document.getElementById(`map-${code}`);
+    if (el) window.gdMap.draw(api, el, code).catch((e) => { el.textContent = `The map could not be drawn: ${e.message}`; });
   }
 
   const allowed = {

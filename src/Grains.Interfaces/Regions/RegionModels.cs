@@ -13,7 +13,8 @@ public sealed record GridDefinition(
     [property: Id(5)] int Shops,
     [property: Id(6)] int HighRiseBuildings,
     [property: Id(7)] int Buildings,
-    [property: Id(8)] GeoPoint? Centre = null);
+    [property: Id(8)] GeoPoint? Centre = null,
+    [property: Id(9)] ImmutableArray<GeoPoint>? Boundary = null);
 
 [GenerateSerializer, Immutable, Alias("GridDispatch.GridView")]
 public sealed record GridView(

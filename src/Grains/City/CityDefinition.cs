@@ -121,12 +121,15 @@ public sealed record GridEntry(
     int HighRiseBuildings = 0,
     int Buildings = 0,
     double? Latitude = null,
-    double? Longitude = null)
+    double? Longitude = null,
+    IReadOnlyList<GeoPoint>? Boundary = null)
 {
     public GeoPoint? Centre => Latitude is { } lat && Longitude is { } lng ? new GeoPoint(lat, lng) : null;
 
+    /// <summary>The grid's outline on the map: the ring of its corners as the city draws it (the generator: its square cell).</summary>
     public GridDefinition ToDefinition() =>
-        new(Code, Name, Households, FloatingPopulation, RentedHomes, Shops, HighRiseBuildings, Buildings, Centre);
+        new(Code, Name, Households, FloatingPopulation, RentedHomes, Shops, HighRiseBuildings, Buildings, Centre,
+            Boundary is { Count: > 0 } ring ? [.. ring] : null);
 }
 
 public sealed record WorkerDefinition(

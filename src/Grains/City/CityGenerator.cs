@@ -102,6 +102,7 @@ public static class CityGenerator
         const double step = 0.0045; // about 500 m
         var households = random.Next(spec.MinHouseholds, spec.MaxHouseholds + 1);
         var rentedShare = random.NextDouble() * random.NextDouble(); // most grids have few rented homes, a few have many
+        var (lat, lng) = (Math.Round(spec.Latitude + (index / side) * step, 6), Math.Round(spec.Longitude + (index % side) * step, 6));
         return new GridEntry(
             code, name, households,
             FloatingPopulation: (int)(households * rentedShare * 2.5),
@@ -109,7 +110,21 @@ public static class CityGenerator
             Shops: random.Next(0, 40),
             HighRiseBuildings: random.Next(0, 8),
             Buildings: Math.Max(Math.Max(1, spec.MinBuildings), households / 30 + random.Next(0, 5)),
-            Latitude: Math.Round(spec.Latitude + (index / side) * step, 6),
-            Longitude: Math.Round(spec.Longitude + (index % side) * step, 6));
+            Latitude: lat,
+            Longitude: lng,
+            Boundary: GridCells.Square(new GeoPoint(lat, lng), step / 2));
     }
+}
+
+/// <summary>Grid outlines where a city has drawn none: the square cell around the centre.</summary>
+public static class GridCells
+{
+    /// <summary>The corners, clockwise from the south-west, of the square <paramref name="half"/> degrees either side of <paramref name="centre"/>.</summary>
+    public static GeoPoint[] Square(GeoPoint centre, double half) =>
+    [
+        new(Math.Round(centre.Latitude - half, 6), Math.Round(centre.Longitude - half, 6)),
+        new(Math.Round(centre.Latitude + half, 6), Math.Round(centre.Longitude - half, 6)),
+        new(Math.Round(centre.Latitude + half, 6), Math.Round(centre.Longitude + half, 6)),
+        new(Math.Round(centre.Latitude - half, 6), Math.Round(centre.Longitude + half, 6)),
+    ];
 }

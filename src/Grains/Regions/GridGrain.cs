@@ -298,6 +298,11 @@ public sealed partial class GridGrain(
             throw new DomainException(DomainErrors.InvalidInput, "Counts of a grid cannot be negative", "households");
         }
 
+        if (definition.Boundary is { } ring && (ring.Length is < 3 or > 500 || ring.Any(p => !p.IsValid)))
+        {
+            throw new DomainException(DomainErrors.InvalidInput, "A grid's boundary is a ring of 3–500 valid points", "boundary");
+        }
+
         S.Definition = definition;
         await StoreChangeAsync();
         return View();

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using GridDispatch.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -42,5 +43,32 @@ public sealed class AccessibilityTests(ApiFixture api)
         }
 
         Assert.True(violations.Count == 0, "serious or critical accessibility violations:\n" + string.Join("\n", violations));
+    }
+
+    [Fact]
+    public async Task The_campaign_page_passes_the_accessibility_audit()
+    {
+        // A city of its own, so the sweep disturbs no other test: its commander launches one and opens its page.
+        var city = TestCity.Create();
+        city.AddWorker("a", [city.Grid]);
+        await city.LoadAsync(api.Grains);
+        var commander = $"commander-{city.Code}";
+        using var client = api.As(commander, "commander", city.Code);
+        var launched = await client.PostAsJsonAsync("/api/campaigns", new { scope = city.Street, kind = "sweep-buildings", title = "楼栋排查 Building sweep" });
+        Assert.Equal(System.Net.HttpStatusCode.Created, launched.StatusCode);
+        var id = (await launched.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!["id"]!.GetValue<string>();
+
+        var (playwright, browser, page, _) = await HeadlessChromium.OpenAsync();
+        using var __ = playwright;
+        await using var ___ = browser;
+        await page.Context.AddInitScriptAsync($$"""
+            sessionStorage.setItem('gd_token', {{System.Text.Json.JsonSerializer.Serialize(ApiFixture.Sign(commander, "commander", city.Code))}});
+            sessionStorage.setItem('gd_user', {{System.Text.Json.JsonSerializer.Serialize(System.Text.Json.JsonSerializer.Serialize(new { id = commander, name = commander, role = "commander", scope = city.Code }))}});
+            """);
+        await page.GotoAsync(new Uri(api.BaseAddress, $"/#/campaign/{id}").ToString());
+        await page.WaitForSelectorAsync("#accountability");
+        await HeadlessChromium.ScreenshotAsync(page, "campaign-page");
+        var violations = await HeadlessChromium.AuditAsync(page);
+        Assert.True(violations.Count == 0, "campaign page:\n" + string.Join("\n", violations));
     }
 }

@@ -157,4 +157,30 @@ public sealed class WorkerPageTests(ApiFixture api)
             view.Timeline.Single(e => e.Kind == IncidentEventKind.Resolved).Photos!.Count));
         Assert.Empty(errors);
     }
+
+    [Fact]
+    public async Task On_patrol_the_worker_shares_a_position_and_reports_a_finding_where_they_stand_in_one_tap()
+    {
+        var (city, worker) = await CityAsync();
+        var (playwright, browser, page, errors) = await HeadlessChromium.OpenAsync(HeadlessChromium.Phone);
+        using var _ = playwright;
+        await using var __ = browser;
+        await page.Context.GrantPermissionsAsync(["geolocation"]);
+        await page.Context.SetGeolocationAsync(new Geolocation { Latitude = 22.5431f, Longitude = 114.0579f });
+        await OpenAsync(page, worker, city);
+
+        await page.ClickAsync("[data-status='onPatrol']");
+        await Expect(page.Locator("[data-status='onPatrol']")).ToHaveAttributeAsync("aria-pressed", "true", new() { Timeout = 15_000 });
+        await page.ClickAsync("#share-position");
+        await Eventually.Get(() => api.Grains.GetGrain<IWorkerGrain>(worker).GetAsync(), w => w.Status == WorkerStatus.OnPatrol && w.Location is { Latitude: > 22.54 });
+
+        await page.ClickAsync("#finding-submit");       // the category is chosen, the place is where the phone is
+        await Expect(page.Locator("#outbox")).ToHaveAttributeAsync("data-pending", "0", new() { Timeout = 15_000 });
+        var grid = await Eventually.Get(() => api.Grains.GetGrain<IGridGrain>(city.Grid).GetAsync(), g => g.OpenIncidents.Length == 1, what: "the finding reported");
+        var finding = await api.Grains.GetGrain<IIncidentGrain>(grid.OpenIncidents[0].Id).GetAsync();
+        Assert.Equal(worker, finding.Timeline[0].Actor);
+        Assert.Equal(22.5431, finding.Location!.Latitude, 3);
+        Assert.StartsWith("Found on patrol", finding.Description, StringComparison.Ordinal);
+        Assert.Empty(errors);
+    }
 }
