@@ -1,8 +1,6 @@
 using GridDispatch.Silo.Database;
 using Npgsql;
 using NpgsqlTypes;
-using Polly;
-using Polly.Retry;
 
 namespace GridDispatch.Api.Photos;
 
@@ -12,19 +10,7 @@ namespace GridDispatch.Api.Photos;
 /// </summary>
 public sealed class PostgresPhotoStore(DatabaseOptions database) : IPhotoStore
 {
-    private readonly string _connectionString = ConnectionTuning.Apply(database.ConnectionString);
-
-    private readonly ResiliencePipeline _retry = new ResiliencePipelineBuilder()
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(e => e.IsTransient && !PostgresErrors.IsPermanent(e)),
-            MaxRetryAttempts = 3,
-            Delay = TimeSpan.FromMilliseconds(100),
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-        })
-        .AddTimeout(TimeSpan.FromSeconds(15))
-        .Build();
+    private readonly StoreCalls _calls = new(database.ConnectionString, TimeSpan.FromSeconds(15), "photo store");
 
     private const string Columns = "id, uploader, subject, size, width, height, uploaded_at";
 
@@ -151,20 +137,5 @@ public sealed class PostgresPhotoStore(DatabaseOptions database) : IPhotoStore
         r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetInt32(3), r.GetInt32(4), r.GetInt32(5),
         r.GetFieldValue<DateTimeOffset>(6));
 
-    private async Task<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work)
-    {
-        try
-        {
-            return await _retry.ExecuteAsync(async ct =>
-            {
-                await using var db = new NpgsqlConnection(_connectionString);
-                await db.OpenAsync(ct);
-                return await work(db, ct);
-            });
-        }
-        catch (Exception ex) when (ex is NpgsqlException or Polly.Timeout.TimeoutRejectedException or System.Net.Sockets.SocketException)
-        {
-            throw new StoreUnavailableException("The photo store cannot take this now; nothing of it was stored", ex);
-        }
-    }
+    private Task<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work) => _calls.RunAsync("a photo", work);
 }

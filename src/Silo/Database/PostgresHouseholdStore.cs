@@ -19,19 +19,7 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
-    private readonly string _connectionString = ConnectionTuning.Apply(database.ConnectionString);
-
-    private readonly ResiliencePipeline _retry = new ResiliencePipelineBuilder()
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(e => e.IsTransient && !PostgresErrors.IsPermanent(e)),
-            MaxRetryAttempts = 3,
-            Delay = TimeSpan.FromMilliseconds(100),
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-        })
-        .AddTimeout(TimeSpan.FromSeconds(30))
-        .Build();
+    private readonly StoreCalls _calls = new(database.ConnectionString, TimeSpan.FromSeconds(30), "household register");
 
     private const string Columns = "state, version";
 
@@ -406,22 +394,7 @@ public sealed class PostgresHouseholdStore(DatabaseOptions database) : IHousehol
         return await ReadRowsAsync(command, ct);
     });
 
-    private async Task<T> RunAsync<T>(string what, Func<NpgsqlConnection, CancellationToken, Task<T>> work)
-    {
-        try
-        {
-            return await _retry.ExecuteAsync(async ct =>
-            {
-                await using var db = new NpgsqlConnection(_connectionString);
-                await db.OpenAsync(ct);
-                return await work(db, ct);
-            });
-        }
-        catch (Exception ex) when (ex is NpgsqlException or Polly.Timeout.TimeoutRejectedException or System.Net.Sockets.SocketException)
-        {
-            throw new StoreUnavailableException($"The household register cannot take {what} now; nothing of it was stored", StoreResilience.Portable(ex));
-        }
-    }
+    private Task<T> RunAsync<T>(string what, Func<NpgsqlConnection, CancellationToken, Task<T>> work) => _calls.RunAsync(what, work);
 
     private static async Task<IReadOnlyList<HouseholdRecord>> ReadRowsAsync(NpgsqlCommand command, CancellationToken ct)
     {
