@@ -4,8 +4,6 @@ using GridDispatch.Domain;
 using GridDispatch.Register;
 using Npgsql;
 using NpgsqlTypes;
-using Polly;
-using Polly.Retry;
 
 namespace GridDispatch.Silo.Database;
 
