@@ -52,6 +52,7 @@ public static class GridDispatchApi
         builder.Services.ConfigureHttpJsonOptions(o => JsonBody.Configure(o.SerializerOptions));
         builder.Services.AddSingleton<GridLocator>();
         builder.Services.AddOptions<MapOptions>().BindConfiguration(MapOptions.Section);
+        builder.Services.AddSingleton<PublicBoards>();
         builder.Services.AddOptions<PublicOptions>().BindConfiguration(PublicOptions.Section)
             .Validate(o => o.WorkerFields.All(f => f is "name" or "kind" or "phone"), "GridDispatch:Public:WorkerFields takes name, kind and phone")
             .Validate(o => o.YellowFrom <= o.GreenFrom && o.GreenFrom <= 1, "GridDispatch:Public:YellowFrom ≤ GreenFrom ≤ 1")

@@ -97,9 +97,8 @@ public static class EmergencyEndpoints
             }
 
             Policy.Require(caller, Act.TaskFinish, Target.Of(await grid.GetSweepTaskAsync(taskId)), "taskId");
-            var shots = await PhotoEndpoints.BindAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Task, taskId));
-            var (task, incidents) = await grains.FinishTaskAsync(taskId,
-                new SweepResult(body.Actor ?? "", body.Outcome is not SweepOutcome.NotReachable, body.Note, [.. findings], shots));
+            var (task, incidents) = await PhotoEndpoints.WithPhotosAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Task, taskId),
+                shots => grains.FinishTaskAsync(taskId, new SweepResult(body.Actor ?? "", body.Outcome is not SweepOutcome.NotReachable, body.Note, [.. findings], shots)));
             return new { task, incidents };
         });
 

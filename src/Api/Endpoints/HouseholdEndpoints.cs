@@ -166,9 +166,8 @@ public static class HouseholdEndpoints
             var kind = body.Kind ?? throw new DomainException(DomainErrors.InvalidInput, "kind is phone or in-person", "kind");
             var outcome = body.Outcome ?? throw new DomainException(DomainErrors.InvalidInput, "outcome is ok, problem or not-reachable", "outcome");
             var caller = Caller.From(user);
-            var shots = await PhotoEndpoints.BindAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Household, household));
-            var (view, incidents) = await grains.VisitAsync(household,
-                new VisitCommand(caller.Id, kind, outcome, body.Note, key.Length > 0 ? $"{caller.Id}:{key}" : null, shots), findings);
+            var (view, incidents) = await PhotoEndpoints.WithPhotosAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Household, household),
+                shots => grains.VisitAsync(household, new VisitCommand(caller.Id, kind, outcome, body.Note, key.Length > 0 ? $"{caller.Id}:{key}" : null, shots), findings));
             return Results.Json(new { household = view, incidents }, statusCode: 201);
         });
         api.MapPost("/households/{id}/people/{personId}/erase", async (string id, string personId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>

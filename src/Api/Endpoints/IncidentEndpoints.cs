@@ -69,13 +69,12 @@ public static class IncidentEndpoints
         var report = ToReport(body, string.IsNullOrEmpty(body.ExternalId) && key.Length > 0 ? key : body.ExternalId);
         catalog.RequireReportable(report.Category, "category");
         var id = IncidentIds.For(report.Source, report.ExternalId);
-        report = report with { Photos = await PhotoEndpoints.BindAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Incident, id)) };
-        var result = await grains.GetGrain<IIncidentGrain>(id).ReportAsync(report);
-        if (!result.SameRequest)
+        var result = await PhotoEndpoints.WithPhotosAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Incident, id), async shots =>
         {
-            throw new DomainException(DomainErrors.Conflict,
-                $"Incident {result.Incident.Id} was already reported under this source and key with different content", "Idempotency-Key");
-        }
+            var reported = await grains.GetGrain<IIncidentGrain>(id).ReportAsync(report with { Photos = shots });
+            return reported.SameRequest ? reported : throw new DomainException(DomainErrors.Conflict,
+                $"Incident {reported.Incident.Id} was already reported under this source and key with different content", "Idempotency-Key");
+        });
 
         if (decision.Grant.Role == CallerRole.Resident)
         {
@@ -145,6 +144,19 @@ public static class IncidentEndpoints
         var incident = grains.GetGrain<IIncidentGrain>(RequireId(id));
         var current = await incident.GetAsync();
         request.HttpContext.AuditRegion(current.GridCode);
+        var key = IdempotencyKey.Of(request) is { Length: > 0 } given ? $"{caller.Id}:{given}" : null;
+        if (key is not null && current.Timeline.FirstOrDefault(e => e.Key == key && e.Actor == actor) is { } made)
+        {
+            if (!StepKinds.TryGetValue(act, out var kind) || made.Kind != kind)
+            {
+                throw new DomainException(DomainErrors.Conflict, $"This Idempotency-Key was used for another step ({made.Kind})", IdempotencyKey.Header);
+            }
+
+            // Made already (a phone's queue sending again after a lost answer): answered with the incident as it is now,
+            // even when the step took it out of the caller's hands (a decline, a hand-back). Nothing is sent.
+            return Results.Ok(Access.AfterCommand(caller, current, catalog));
+        }
+
         var decision = Policy.Require(caller, act, Target.Of(current, catalog));
         if (body.Photos is { Count: > 0 } && act is not (Act.IncidentAcknowledge or Act.IncidentDecline or Act.IncidentStart or Act.IncidentResolve or Act.IncidentHandBack
             or Act.IncidentVerify or Act.IncidentRework or Act.IncidentClose or Act.IncidentCancel))
@@ -152,11 +164,21 @@ public static class IncidentEndpoints
             throw new DomainException(DomainErrors.InvalidInput, $"'{action}' takes no photos", "photos");
         }
 
-        var key = IdempotencyKey.Of(request);
-        var command = new ActorCommand(actor, body.Reason, caller.Role == CallerRole.Department ? caller.Scope : null,
-            await PhotoEndpoints.BindAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Incident, current.Id)),
-            key.Length > 0 ? $"{caller.Id}:{key}" : null);
-        var view = act switch
+        var view = await PhotoEndpoints.WithPhotosAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Incident, current.Id),
+            shots => SendAsync(act, incident, current, decision, body, actor, caller, key, shots));
+        if (act == Act.IncidentErase && current.Timeline.FirstOrDefault(e => e.Kind == IncidentEventKind.Reported)?.Photos is { Count: > 0 } theirs)
+        {
+            await photos.DeleteAsync(theirs.Ids);     // the reporter's photos are their personal data too
+        }
+
+        return Results.Ok(Access.AfterCommand(caller, view, catalog));
+    }
+
+    private static async Task<IncidentView> SendAsync(Act act, IIncidentGrain incident, IncidentView current, Decision decision, IncidentActionRequest body,
+        string actor, Caller caller, string? key, PhotoList? shots)
+    {
+        var command = new ActorCommand(actor, body.Reason, caller.Role == CallerRole.Department ? caller.Scope : null, shots, key);
+        return act switch
         {
             Act.IncidentAccept => await incident.AcceptAsync(command),
             Act.IncidentAssign => await incident.AssignAsync(new AssignCommand(actor, body.WorkerId ?? "", body.Reason, current.LevelCode)),
@@ -177,8 +199,17 @@ public static class IncidentEndpoints
             Act.IncidentErase => await incident.ErasePersonalDataAsync(command),
             _ => throw new InvalidOperationException($"{act} is not an incident action"),
         };
-        return Results.Ok(Access.AfterCommand(caller, view, catalog));
     }
+
+    /// <summary>The steps that keep their Idempotency-Key on the entry they make, and that entry's kind.</summary>
+    private static readonly IReadOnlyDictionary<Act, IncidentEventKind> StepKinds = new Dictionary<Act, IncidentEventKind>
+    {
+        [Act.IncidentAcknowledge] = IncidentEventKind.TaskAcknowledged, [Act.IncidentDecline] = IncidentEventKind.TaskDeclined,
+        [Act.IncidentStart] = IncidentEventKind.WorkStarted, [Act.IncidentResolve] = IncidentEventKind.Resolved,
+        [Act.IncidentHandBack] = IncidentEventKind.HandedBack, [Act.IncidentVerify] = IncidentEventKind.Verified,
+        [Act.IncidentRework] = IncidentEventKind.ReturnedForRework, [Act.IncidentClose] = IncidentEventKind.Closed,
+        [Act.IncidentCancel] = IncidentEventKind.Cancelled,
+    };
 
     /// <summary>The route's action names and the policy's acts they stand for.</summary>
     public static readonly IReadOnlyDictionary<string, Act> ActionActs = new Dictionary<string, Act>(StringComparer.Ordinal)

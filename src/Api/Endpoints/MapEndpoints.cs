@@ -91,7 +91,8 @@ public static class MapEndpoints
         await Parallel.ForEachAsync(workerIds.Take(MaxPoints), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (id, _) =>
         {
             var view = await grains.GetGrain<IWorkerGrain>(id).GetAsync();
-            if (view.Location is { } at && Policy.Decide(caller, Act.WorkerRead, Target.Of(view)) is not null)
+            // Where a worker was is shown while they are on duty only: an off-duty worker's last position is their own.
+            if (view.Location is { } at && view.Status != WorkerStatus.OffDuty && Policy.Decide(caller, Act.WorkerRead, Target.Of(view)) is not null)
             {
                 workers.Add(new MapWorker(id, view.Profile.Name, view.Status, [at.Latitude, at.Longitude]));
             }

@@ -33,7 +33,7 @@ public sealed record PublicWorker(string? Name, string? Kind, string? Phone);
 public sealed record PublicGridCard(string Code, string Name, IReadOnlyList<PublicWorker> Workers);
 
 /// <summary>A closed case as the public sees it: no reporter, no place finer than the grid, no words unless its category is public.</summary>
-public sealed record PublicCase(string Category, string CategoryName, string Grid, string GridName, DateTimeOffset ReportedAt, DateTimeOffset ClosedAt,
+public sealed record PublicCase(string Category, string CategoryName, string Grid, string GridName, DateOnly ReportedOn, DateOnly ClosedOn,
     string Outcome, int? Rating, string? Description);
 
 public sealed record PublicBoard(PublicRegion Region, IReadOnlyList<PublicRegion> Children, IReadOnlyList<PublicGridCard> Grids,
@@ -41,40 +41,75 @@ public sealed record PublicBoard(PublicRegion Region, IReadOnlyList<PublicRegion
 
 /// <summary>
 /// GET /api/public/regions/{code}: the public board of a region or grid, anonymous and cacheable. Built from the roll-up
-/// (rates), the grids' rosters (cards) and their recently finished cases (at most <see cref="CasesRead"/> read, the
-/// <see cref="CasesShown"/> latest closed shown); kept per region for <see cref="PublicOptions.CacheFor"/>. Bound: one
-/// board per region of the city.
+/// (rates), the grids' rosters (cards) and their recently finished cases (the newest of each grid, at most
+/// <see cref="PublicBoards.CasesRead"/> read, the <see cref="PublicBoards.CasesShown"/> latest closed shown).
 /// </summary>
 public static class PublicEndpoints
 {
-    public const int CasesRead = 300;
-    public const int CasesShown = 50;
-
-    private static readonly ConcurrentDictionary<string, (DateTimeOffset At, PublicBoard Board)> Boards = new(StringComparer.Ordinal);
-
     public static RouteGroupBuilder MapPublic(this RouteGroupBuilder api)
     {
-        api.MapGet("/public/regions/{code}", async (string code, HttpContext http, IGrainFactory grains, CategoryCatalog catalog, EngineClock clock,
-            IOptions<PublicOptions> options, GridLocator city) =>
+        api.MapGet("/public/regions/{code}", async (string code, HttpContext http, PublicBoards boards, IOptions<PublicOptions> options) =>
         {
             var region = RegionCode.IsValid(code) ? code : throw new DomainException(DomainErrors.InvalidInput, "A region code has 4, 6, 9, 12 or 15 digits", "code");
-            var o = options.Value;
-            if (!Boards.TryGetValue(region, out var kept) || clock.Now - kept.At > o.CacheFor)
-            {
-                kept = (clock.Now, await BuildAsync(region, grains, catalog, o, city, clock.Now));
-                Boards[region] = kept;
-            }
-
-            http.Response.Headers.CacheControl = $"public, max-age={(int)o.CacheFor.TotalSeconds}";
-            return kept.Board;
+            var board = await boards.GetAsync(region);
+            http.Response.Headers.CacheControl = $"public, max-age={(int)options.Value.CacheFor.TotalSeconds}";
+            return board;
         }).AllowAnonymous().RequireRateLimiting(Http.RateLimits.Intake);
         api.MapGet("/public/city", (GridLocator city) => city.CityCode.Length > 0
             ? Results.Ok(new { code = city.CityCode, name = city.City?.Name })
             : throw new DomainException(DomainErrors.NotFound, "This deployment has no city definition file", "city")).AllowAnonymous();
         return api;
     }
+}
 
-    private static async Task<PublicBoard> BuildAsync(string code, IGrainFactory grains, CategoryCatalog catalog, PublicOptions o, GridLocator city, DateTimeOffset now)
+/// <summary>
+/// The boards, each kept for <see cref="PublicOptions.CacheFor"/> and built once however many ask at the same moment
+/// (anonymous callers cannot make a city's board be built twice at once). Bound: one board per region of the city (an
+/// unknown region is a 404 and keeps nothing).
+/// </summary>
+public sealed class PublicBoards(IGrainFactory grains, CategoryCatalog catalog, EngineClock clock, WorkingCalendar calendar, IOptions<PublicOptions> options,
+    GridLocator city)
+{
+    public const int CasesRead = 300;
+    public const int CasesShown = 50;
+
+    private readonly ConcurrentDictionary<string, Lazy<Task<(DateTimeOffset At, PublicBoard Board)>>> _boards = new(StringComparer.Ordinal);
+
+    public async Task<PublicBoard> GetAsync(string code)
+    {
+        while (true)
+        {
+            var entry = _boards.GetOrAdd(code, c => new Lazy<Task<(DateTimeOffset, PublicBoard)>>(() => BuildAsync(c)));
+            try
+            {
+                var (at, board) = await entry.Value;
+                if (clock.Now - at <= options.Value.CacheFor)
+                {
+                    return board;
+                }
+            }
+            catch
+            {
+                _boards.TryRemove(KeyValuePair.Create(code, entry));     // a failed build is not kept
+                throw;
+            }
+
+            _boards.TryRemove(KeyValuePair.Create(code, entry));     // stale: the next pass builds it again, once
+        }
+    }
+
+    private async Task<(DateTimeOffset, PublicBoard)> BuildAsync(string code)
+    {
+        var now = clock.Now;
+        return (now, await PublicBoardBuilder.BuildAsync(code, grains, catalog, calendar, options.Value, city, now));
+    }
+}
+
+/// <summary>One board, read from the grains: rates, cards and the latest closed cases.</summary>
+internal static class PublicBoardBuilder
+{
+    public static async Task<PublicBoard> BuildAsync(string code, IGrainFactory grains, CategoryCatalog catalog, WorkingCalendar calendar, PublicOptions o,
+        GridLocator city, DateTimeOffset now)
     {
         PublicRegion Of(UnitSummary s) => new(s.Code, s.Level, s.Name, Rate(s.Kpi.All, o));
         PublicRegion self;
@@ -112,15 +147,19 @@ public static class PublicEndpoints
             }
         }
 
-        var candidates = grids.SelectMany(g => g.RecentlyFinished).Where(i => i.State == IncidentState.Closed).Take(CasesRead).ToList();
+        // Each grid's newest first (its list is newest first): as many of each as keeps the reads within the cap.
+        var each = Math.Max(5, PublicBoards.CasesRead / Math.Max(1, grids.Count));
+        var candidates = grids.SelectMany(g => g.RecentlyFinished.Where(i => i.State == IncidentState.Closed).Take(each)).Take(PublicBoards.CasesRead).ToList();
         var views = new ConcurrentBag<IncidentView>();
         await Parallel.ForEachAsync(candidates, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) => views.Add(await grains.GetGrain<IIncidentGrain>(i.Id).GetAsync()));
-        var closed = views.Select(v => Case(v, catalog, o, names)).Where(c => c is not null).Select(c => c!)
-            .OrderByDescending(c => c.ClosedAt).Take(CasesShown).ToList();
+        var closed = views.Select(v => (View: v, Case: Case(v, catalog, calendar, o, names))).Where(c => c.Case is not null)
+            .OrderByDescending(c => c.View.Timeline.Last(e => e.Kind == IncidentEventKind.Closed).At).ThenBy(c => c.View.Id, StringComparer.Ordinal)
+            .Take(PublicBoards.CasesShown).Select(c => c.Case!).ToList();
         return new PublicBoard(self, children, cards, closed, now);
     }
 
-    private static PublicCase? Case(IncidentView v, CategoryCatalog catalog, PublicOptions o, IReadOnlyDictionary<string, string> names)
+    /// <summary>Dates only, in the city's time zone: when a case closed to the minute is nobody's business.</summary>
+    private static PublicCase? Case(IncidentView v, CategoryCatalog catalog, WorkingCalendar calendar, PublicOptions o, IReadOnlyDictionary<string, string> names)
     {
         var closedAt = v.Timeline.LastOrDefault(e => e.Kind == IncidentEventKind.Closed)?.At;
         if (closedAt is null)
@@ -130,7 +169,7 @@ public static class PublicEndpoints
 
         var name = catalog.TryGet(v.Category, out var category) ? $"{category.NameZh} {category.Name}" : v.Category;
         var open = o.PublicCategories.Any(c => v.Category.StartsWith(c, StringComparison.Ordinal));
-        return new PublicCase(v.Category, name, v.GridCode, names.GetValueOrDefault(v.GridCode, v.GridCode), v.ReportedAt, closedAt.Value,
+        return new PublicCase(v.Category, name, v.GridCode, names.GetValueOrDefault(v.GridCode, v.GridCode), calendar.LocalDate(v.ReportedAt), calendar.LocalDate(closedAt.Value),
             v.MissedDeadline ? "closed late" : "closed on time", v.Rating, open ? v.Description : null);
     }
 

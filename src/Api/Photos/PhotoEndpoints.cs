@@ -74,7 +74,7 @@ public static class PhotoEndpoints
 
         if (photo.Subject is { } subject)
         {
-            await RequireSightAsync(caller, subject, http, user, grains, catalog);
+            await RequireSightAsync(caller, subject, id, http, user, grains, catalog);
         }
 
         var bytes = await store.ReadAsync(id, thumbnail) ?? throw new DomainException(DomainErrors.NotFound, $"No photo {id}", "id");
@@ -84,7 +84,9 @@ public static class PhotoEndpoints
     }
 
     /// <summary>A bound photo is seen by whoever may read its subject, decided by the same policy rows.</summary>
-    private static async Task RequireSightAsync(Caller caller, string subject, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog)
+    /// <remarks>The reporter's own photos (those of the report) are personal data: only readers who may see the reporter see them.</remarks>
+    private static async Task RequireSightAsync(Caller caller, string subject, string photo, HttpContext http, ClaimsPrincipal user, IGrainFactory grains,
+        CategoryCatalog catalog)
     {
         var (kind, id) = PhotoSubjects.Parse(subject);
         switch (kind)
@@ -92,7 +94,12 @@ public static class PhotoEndpoints
             case PhotoSubjects.Incident:
                 var view = await grains.GetGrain<IIncidentGrain>(id).GetAsync();
                 http.AuditRegion(view.GridCode);
-                Policy.Require(caller, Act.IncidentRead, Target.Of(view, catalog));
+                var decision = Policy.Require(caller, Act.IncidentRead, Target.Of(view, catalog));
+                if (decision.Sight == Sight.Redacted && view.Timeline.Any(e => e.Kind == IncidentEventKind.Reported && e.Photos?.Ids.Contains(photo) == true))
+                {
+                    throw new DomainException(DomainErrors.NotAllowed, "The reporter's photos are shown only to those who may see the reporter", "id");
+                }
+
                 break;
             case PhotoSubjects.Task:
                 var task = await grains.GridOf(id).GetSweepTaskAsync(id);
@@ -108,29 +115,50 @@ public static class PhotoEndpoints
     }
 
     /// <summary>
-    /// Binds the photos a command names to its subject, after the policy let the caller do the command and before the
-    /// command is sent (so a photo is never named by a timeline without being bound to it). 400 naming the photo when
-    /// one is missing, someone else's or used elsewhere.
+    /// Runs <paramref name="command"/> with the photos it names bound to its subject: bound after the policy let the
+    /// caller do the command and before it is sent (so no timeline ever names a photo that is not bound to it), and
+    /// staged again when the command is refused or fails, so a refused call leaves its photos as they were. 400 naming
+    /// the photo when one is missing, someone else's or used elsewhere.
     /// </summary>
-    public static async Task<PhotoList?> BindAsync(IPhotoStore store, Caller caller, IReadOnlyList<string>? photos, string subject,
-        string field = "photos")
+    public static async Task<T> WithPhotosAsync<T>(IPhotoStore store, Caller caller, IReadOnlyList<string>? photos, string subject,
+        Func<PhotoList?, Task<T>> command, string field = "photos")
     {
         if (photos is null || photos.Count == 0)
         {
-            return null;
+            return await command(null);
         }
 
         Identifiers.RequirePhotos(photos, field);
         var ids = PhotoList.Of(photos)!;
-        var (refusal, photo) = await store.AttachAsync(ids.Ids, caller.Id, subject);
-        return refusal switch
+        var (refusal, photo, bound) = await store.AttachAsync(ids.Ids, caller.Id, subject);
+        if (refusal != BindRefusal.None)
         {
-            BindRefusal.None => ids,
-            BindRefusal.Missing or BindRefusal.NotYours =>
-                throw new DomainException(DomainErrors.InvalidInput, $"No photo {photo} of yours: upload it with POST /api/photos first (uploads are kept a day)", field),
-            BindRefusal.UsedElsewhere => throw new DomainException(DomainErrors.InvalidInput, $"Photo {photo} is already used elsewhere", field),
-            _ => throw new DomainException(DomainErrors.InvalidInput, $"This already holds {PhotoLimits.MaxPerSubject} photos", field),
-        };
+            throw refusal switch
+            {
+                BindRefusal.Missing or BindRefusal.NotYours =>
+                    new DomainException(DomainErrors.InvalidInput, $"No photo {photo} of yours: upload it with POST /api/photos first (uploads are kept a day)", field),
+                BindRefusal.UsedElsewhere => new DomainException(DomainErrors.InvalidInput, $"Photo {photo} is already used elsewhere", field),
+                _ => new DomainException(DomainErrors.InvalidInput, $"This already holds {PhotoLimits.MaxPerSubject} photos", field),
+            };
+        }
+
+        try
+        {
+            return await command(ids);
+        }
+        catch when (bound.Count > 0)
+        {
+            try
+            {
+                await store.ReleaseAsync(bound, subject);
+            }
+            catch (StoreUnavailableException)
+            {
+                // The store is away: the photos stay bound to a subject that does not show them, counted in its bound.
+            }
+
+            throw;
+        }
     }
 }
 

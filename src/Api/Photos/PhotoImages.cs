@@ -49,12 +49,24 @@ public static class PhotoImages
             throw Invalid($"A photo has at most {MaxPixels / 1_000_000} megapixels; this one is {w} × {h}", "photo");
         }
 
-        using var full = Decode(codec, MaxSide);
-        using var upright = Upright(full, codec.EncodedOrigin);
-        using var image = Fit(upright, MaxSide);
-        using var thumbnail = Fit(image, ThumbnailSide);
-        return new PreparedPhoto(Jpeg(image, 85), Jpeg(thumbnail, 75), image.Width, image.Height);
+        // Decoding takes up to 4 bytes a pixel of the (scaled) picture: at most two at once, so a burst of uploads cannot
+        // take the host's memory.
+        Decoding.Wait();
+        try
+        {
+            using var full = Decode(codec, MaxSide);
+            using var upright = codec.EncodedOrigin is SKEncodedOrigin.TopLeft or SKEncodedOrigin.Default ? null : Upright(full, codec.EncodedOrigin);
+            using var image = Fit(upright ?? full, MaxSide);
+            using var thumbnail = Fit(image, ThumbnailSide);
+            return new PreparedPhoto(Jpeg(image, 85), Jpeg(thumbnail, 75), image.Width, image.Height);
+        }
+        finally
+        {
+            Decoding.Release();
+        }
     }
+
+    private static readonly SemaphoreSlim Decoding = new(2);
 
     /// <summary>Decodes at the smallest of the codec's scales that still covers <paramref name="side"/> (JPEG decodes at 1/2, 1/4, 1/8 cheaply).</summary>
     private static SKBitmap Decode(SKCodec codec, int side)

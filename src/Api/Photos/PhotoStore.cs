@@ -43,9 +43,16 @@ public interface IPhotoStore
     /// <summary>
     /// Binds every photo to <paramref name="subject"/>, all or none: each must exist and be staged by
     /// <paramref name="uploader"/> or already bound to this subject, and the subject must stay within
-    /// <see cref="MaxPerSubject"/>. Returns the first refusal and the photo it concerns.
+    /// <see cref="MaxPerSubject"/>. Returns the first refusal and the photo it concerns, or the photos this call bound
+    /// (those that were staged).
     /// </summary>
-    Task<(BindRefusal Refusal, string? Photo)> AttachAsync(IReadOnlyList<string> ids, string uploader, string subject);
+    Task<(BindRefusal Refusal, string? Photo, IReadOnlyList<string> Bound)> AttachAsync(IReadOnlyList<string> ids, string uploader, string subject);
+
+    /// <summary>Stages again photos a command bound and then did not use (it was refused): only those still bound to <paramref name="subject"/>.</summary>
+    Task ReleaseAsync(IReadOnlyList<string> ids, string subject);
+
+    /// <summary>Deletes photos for good (a reporter's, when their personal data is erased).</summary>
+    Task DeleteAsync(IReadOnlyList<string> ids);
 
     /// <summary>Deletes staged photos uploaded before <paramref name="before"/>; returns how many.</summary>
     Task<int> PurgeStagedAsync(DateTimeOffset before);
@@ -130,36 +137,68 @@ public sealed class MemoryPhotoStore : IPhotoStore
         }
     }
 
-    public Task<(BindRefusal Refusal, string? Photo)> AttachAsync(IReadOnlyList<string> ids, string uploader, string subject)
+    public Task<(BindRefusal Refusal, string? Photo, IReadOnlyList<string> Bound)> AttachAsync(IReadOnlyList<string> ids, string uploader, string subject)
     {
         lock (_photos)
         {
             var already = _photos.Values.Count(p => p.Photo.Subject == subject);
-            var adding = 0;
+            var staged = new List<string>();
             foreach (var id in ids)
             {
                 var refusal = PhotoBinding.Check(_photos.TryGetValue(id, out var p) ? p.Photo : null, uploader, subject);
                 if (refusal != BindRefusal.None)
                 {
-                    return Task.FromResult<(BindRefusal, string?)>((refusal, id));
+                    return Task.FromResult<(BindRefusal, string?, IReadOnlyList<string>)>((refusal, id, []));
                 }
 
-                adding += p.Photo.Subject is null ? 1 : 0;
+                if (p.Photo.Subject is null)
+                {
+                    staged.Add(id);
+                }
             }
 
-            if (already + adding > PhotoLimits.MaxPerSubject)
+            if (already + staged.Count > PhotoLimits.MaxPerSubject)
             {
-                return Task.FromResult<(BindRefusal, string?)>((BindRefusal.SubjectFull, ids[0]));
+                return Task.FromResult<(BindRefusal, string?, IReadOnlyList<string>)>((BindRefusal.SubjectFull, ids[0], []));
             }
 
-            foreach (var id in ids)
+            foreach (var id in staged)
             {
                 var p = _photos[id];
                 _photos[id] = p with { Photo = p.Photo with { Subject = subject } };
             }
 
-            return Task.FromResult<(BindRefusal, string?)>((BindRefusal.None, null));
+            return Task.FromResult<(BindRefusal, string?, IReadOnlyList<string>)>((BindRefusal.None, null, staged));
         }
+    }
+
+    public Task ReleaseAsync(IReadOnlyList<string> ids, string subject)
+    {
+        lock (_photos)
+        {
+            foreach (var id in ids)
+            {
+                if (_photos.TryGetValue(id, out var p) && p.Photo.Subject == subject)
+                {
+                    _photos[id] = p with { Photo = p.Photo with { Subject = null } };
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteAsync(IReadOnlyList<string> ids)
+    {
+        lock (_photos)
+        {
+            foreach (var id in ids)
+            {
+                Remove(id);
+            }
+        }
+
+        return Task.CompletedTask;
     }
 
     public Task<int> PurgeStagedAsync(DateTimeOffset before)

@@ -65,7 +65,7 @@ public sealed class PostgresPhotoStore(DatabaseOptions database) : IPhotoStore
         return await command.ExecuteScalarAsync(ct) as byte[];
     });
 
-    public Task<(BindRefusal Refusal, string? Photo)> AttachAsync(IReadOnlyList<string> ids, string uploader, string subject) => RunAsync(async (db, ct) =>
+    public Task<(BindRefusal Refusal, string? Photo, IReadOnlyList<string> Bound)> AttachAsync(IReadOnlyList<string> ids, string uploader, string subject) => RunAsync(async (db, ct) =>
     {
         await using var tx = await db.BeginTransactionAsync(ct);
         await using (var lockSubject = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext('photo-of:' || $1))", db, tx))
@@ -91,7 +91,7 @@ public sealed class PostgresPhotoStore(DatabaseOptions database) : IPhotoStore
             var refusal = PhotoBinding.Check(found.GetValueOrDefault(id), uploader, subject);
             if (refusal != BindRefusal.None)
             {
-                return (refusal, (string?)id);
+                return (refusal, (string?)id, (IReadOnlyList<string>)[]);
             }
         }
 
@@ -104,18 +104,38 @@ public sealed class PostgresPhotoStore(DatabaseOptions database) : IPhotoStore
 
         if (already + found.Values.Count(p => p.Subject is null) > PhotoLimits.MaxPerSubject)
         {
-            return (BindRefusal.SubjectFull, ids[0]);
+            return (BindRefusal.SubjectFull, ids[0], (IReadOnlyList<string>)[]);
         }
 
-        await using (var bind = new NpgsqlCommand("UPDATE photos SET subject = $2 WHERE id = ANY($1) AND subject IS NULL", db, tx))
+        var bound = new List<string>();
+        await using (var bind = new NpgsqlCommand("UPDATE photos SET subject = $2 WHERE id = ANY($1) AND subject IS NULL RETURNING id", db, tx))
         {
             bind.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             bind.Parameters.AddWithValue(subject);
-            await bind.ExecuteNonQueryAsync(ct);
+            await using var reader = await bind.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                bound.Add(reader.GetString(0));
+            }
         }
 
         await tx.CommitAsync(ct);
-        return (BindRefusal.None, null);
+        return (BindRefusal.None, (string?)null, (IReadOnlyList<string>)bound);
+    });
+
+    public Task ReleaseAsync(IReadOnlyList<string> ids, string subject) => RunAsync(async (db, ct) =>
+    {
+        await using var command = new NpgsqlCommand("UPDATE photos SET subject = NULL WHERE id = ANY($1) AND subject = $2", db);
+        command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.AddWithValue(subject);
+        return await command.ExecuteNonQueryAsync(ct);
+    });
+
+    public Task DeleteAsync(IReadOnlyList<string> ids) => RunAsync(async (db, ct) =>
+    {
+        await using var command = new NpgsqlCommand("DELETE FROM photos WHERE id = ANY($1)", db);
+        command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        return await command.ExecuteNonQueryAsync(ct);
     });
 
     public Task<int> PurgeStagedAsync(DateTimeOffset before) => RunAsync(async (db, ct) =>

@@ -120,6 +120,25 @@ window.gd = (() => {
     return info.id;
   }
 
+  /**
+   * A camera's picture made small enough to send on a bad connection (and under the server's 5 MiB): upright, at most
+   * 1600 px on its long side, JPEG. A small JPEG, or a file the browser cannot read, is sent as it is.
+   */
+  async function shrink(file, side = 1600) {
+    try {
+      const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+      const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+      if (scale === 1 && file.type === "image/jpeg" && file.size <= 1024 * 1024) return file;
+      const canvas = document.createElement("canvas");
+      canvas.width = Math.round(bitmap.width * scale);
+      canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      return await new Promise((resolve) => { canvas.toBlob((b) => resolve(b || file), "image/jpeg", 0.85); });
+    } catch (e) {
+      return file;
+    }
+  }
+
   /** The phone's position ({ latitude, longitude }), or null when it gives none within 8 s. */
   function locate() {
     return new Promise((resolve) => {
@@ -135,5 +154,5 @@ window.gd = (() => {
     el.dataset.pending = String(items.length);
   }
 
-  return { esc, when, newKey, session, client, ApiError, devSignIn, photoStrip, loadPhotos, uploadPhoto, locate, showOutbox };
+  return { esc, when, newKey, session, client, ApiError, devSignIn, photoStrip, loadPhotos, uploadPhoto, shrink, locate, showOutbox };
 })();

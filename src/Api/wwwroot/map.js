@@ -5,12 +5,16 @@ window.gdMap = (() => {
   "use strict";
 
   const fills = { green: "#2e7d46", yellow: "#d9a400", red: "#b3261e" };
+  const { esc } = window.gd;    // a tooltip's text is HTML to Leaflet
   let map = null;
+  let drawing = 0;             // the latest draw; an older one still loading gives way
   const cells = new Map(); // grid code -> polygon
 
   /** Draws the map of region `code` into `el` (replacing any earlier one); the grids link to their pages. */
   async function draw(api, el, code) {
+    const mine = ++drawing;
     const m = await api(`/api/regions/${encodeURIComponent(code)}/map`);
+    if (mine !== drawing) return;
     if (map) { map.remove(); map = null; cells.clear(); }
     if (!el.isConnected) return;
     map = L.map(el, { zoomSnap: 0.25, attributionControl: Boolean(m.tileUrl) });
@@ -18,8 +22,8 @@ window.gdMap = (() => {
     const all = L.featureGroup();     // filled first, added once the map has a view (a path cannot be drawn before)
     for (const g of m.grids) {
       const cell = L.polygon(g.boundary, { color: "#1d2430", weight: 1, fillColor: fills[g.colour], fillOpacity: 0.6, className: "grid-cell" })
-        .bindTooltip(`${g.name} · ${g.colour} · open ${g.openIncidents} · overdue ${g.overdue}`)
-        .on("click", () => { location.hash = `#/grid/${g.code}`; })
+        .bindTooltip(`${esc(g.name)} · ${esc(g.colour)} · open ${g.openIncidents} · overdue ${g.overdue}`)
+        .on("click", () => { location.hash = `#/grid/${encodeURIComponent(g.code)}`; })
         .addTo(all);
       cells.set(g.code, cell);
     }
@@ -28,11 +32,11 @@ window.gdMap = (() => {
     all.addTo(map);
     for (const i of m.incidents) {
       L.circleMarker(i.at, { radius: 6, color: "#fff", weight: 2, fillColor: i.overdue ? "#b3261e" : "#e07b00", fillOpacity: 1, className: "map-incident" })
-        .bindTooltip(`${i.category} · ${i.state}${i.overdue ? " · overdue" : ""}`).on("click", () => { location.hash = `#/incident/${i.id}`; }).addTo(map);
+        .bindTooltip(`${esc(i.category)} · ${esc(i.state)}${i.overdue ? " · overdue" : ""}`).on("click", () => { location.hash = `#/incident/${encodeURIComponent(i.id)}`; }).addTo(map);
     }
     for (const w of m.workers) {
       L.circleMarker(w.at, { radius: 5, color: "#fff", weight: 2, fillColor: "#1d4f91", fillOpacity: 1, className: "map-worker" })
-        .bindTooltip(`${w.name} · ${w.status}`).addTo(map);
+        .bindTooltip(`${esc(w.name)} · ${esc(w.status)}`).addTo(map);
     }
     for (const g of m.grids) {
       const path = cells.get(g.code).getElement();

@@ -2,20 +2,23 @@
 // in the order it was taken. Each action and each of its photos carries its own idempotency key, so sending one again
 // after a lost answer lands it once. A request that gets no answer stays queued and is tried again when the connection
 // returns; an answer of 5xx is tried again later; any other answer takes it out of the queue (a refusal is shown).
-// window.gdOutbox(api, name) -> { add, pending, flush, onChange, takeOutcomes }; one queue per page kind (name), so a
-// worker's and a resident's actions on one phone never go out under each other's token.
+// window.gdOutbox(api, name) -> { add, pending, flush, onChange, takeOutcomes }; name() names the queue (page kind and
+// user), so actions never go out under another page's or person's token.
 window.gdOutbox = (api, name) => {
   "use strict";
 
-  const opened = new Promise((resolve, reject) => {
-    const request = indexedDB.open(`griddispatch-outbox-${name}`, 1);
+  // Opened on first use, once the page knows who is signed in: one queue per user, so nobody's actions ever go out
+  // under the next person's token on a shared phone.
+  let opened = null;
+  const database = () => opened || (opened = new Promise((resolve, reject) => {
+    const request = indexedDB.open(`griddispatch-outbox-${name()}`, 1);
     request.onupgradeneeded = () => request.result.createObjectStore("actions", { keyPath: "seq", autoIncrement: true });
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
-  });
+  }));
 
   async function tx(mode, work) {
-    const db = await opened;
+    const db = await database();
     return new Promise((resolve, reject) => {
       const t = db.transaction("actions", mode);
       const result = work(t.objectStore("actions"));
@@ -35,9 +38,10 @@ window.gdOutbox = (api, name) => {
    * sends the same ones.
    */
   async function add(action) {
+    const pictures = await Promise.all((action.photos || []).map((p) => gd.shrink(p)));
     const item = {
       label: action.label, method: action.method || "POST", path: action.path, json: action.json || {}, target: action.target || null,
-      key: gd.newKey(), photos: (action.photos || []).map((blob) => ({ blob, key: gd.newKey() })), at: new Date().toISOString(),
+      key: gd.newKey(), photos: pictures.map((blob) => ({ blob, key: gd.newKey() })), at: new Date().toISOString(),
     };
     await tx("readwrite", (s) => s.add(item));
     await changed();
@@ -47,19 +51,25 @@ window.gdOutbox = (api, name) => {
   let flushing = null;
   const outcomes = [];
 
-  /** Sends what is queued, in order, until the queue is empty or the connection is gone. */
+  /** Sends what is queued, in order (the head read again after each, so what is added meanwhile goes too), until the queue is empty or the connection is gone. */
+  let again = false;
   function flush() {
-    flushing = flushing || (async () => {
+    if (flushing) { again = true; return flushing; }
+    flushing = (async () => {
       try {
-        for (const item of await pending()) {
-          const outcome = await send(item);
-          if (outcome === "retry") break;
-          await tx("readwrite", (s) => s.delete(item.seq));
-          outcomes.push(outcome);
-          await changed();
-        }
+        do {
+          again = false;
+          for (let [item] = await pending(); item; [item] = await pending()) {
+            const outcome = await send(item);
+            if (outcome === "retry") return;
+            await tx("readwrite", (s) => s.delete(item.seq));
+            outcomes.push(outcome);
+            await changed();
+          }
+        } while (again);
       } finally {
         flushing = null;
+        await changed();
       }
     })();
     return flushing;
@@ -75,7 +85,9 @@ window.gdOutbox = (api, name) => {
       const result = await api(item.path, { method: item.method, json: body, headers: { "Idempotency-Key": item.key } });
       return { item, ok: true, result };
     } catch (e) {
-      if (e.offline || e.status >= 500 || e.status === 429) return "retry";
+      // No answer, a busy or restarting server, or a token that expired while offline (the page signs in again and
+      // the same queue goes on): try again later. Any other answer is final, a refusal shown to the user.
+      if (e.offline || e.status === 401 || e.status === 429 || (e.status >= 500 && e.status !== 501 && e.status !== 507)) return "retry";
       return { item, ok: false, error: e.message };
     }
   }
@@ -86,7 +98,7 @@ window.gdOutbox = (api, name) => {
   return {
     add, pending, flush,
     /** f(items) after every change of the queue. */
-    onChange(f) { listeners.push(f); changed(); },
+    onChange(f) { listeners.push(f); },
     /** Outcomes of sent actions not yet shown, oldest first (taken). */
     takeOutcomes() { return outcomes.splice(0); },
   };

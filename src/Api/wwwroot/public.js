@@ -5,7 +5,7 @@
 
   const { esc } = gd;
   const pct = (x) => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(1)} %`);
-  const day = (t) => new Date(t).toLocaleDateString();
+  const day = (d) => d; // the city's own date, as the board gives it (yyyy-mm-dd)
   const colourText = { green: "good 良好", yellow: "watch 关注", red: "behind 滞后", none: "no cases yet 暂无" };
   const levelText = { city: "City 市", district: "District 区", street: "Street 街道", community: "Community 社区", grid: "Grid 网格" };
 
@@ -42,7 +42,7 @@
         <div class="table-wrap"><table class="cases"><thead><tr><th scope="col">Category 类别</th><th scope="col">Grid 网格</th><th scope="col">Reported 受理</th>
           <th scope="col">Closed 办结</th><th scope="col">Outcome 结果</th></tr></thead>
         <tbody>${b.closed.map((c) => `<tr><td>${esc(c.categoryName)}${c.description ? `<br><span class="sub">${esc(c.description)}</span>` : ""}</td>
-          <td>${esc(c.gridName)}</td><td>${day(c.reportedAt)}</td><td>${day(c.closedAt)}</td><td>${esc(c.outcome)}${c.rating ? ` · ${c.rating}★` : ""}</td></tr>`).join("")
+          <td>${esc(c.gridName)}</td><td>${esc(day(c.reportedOn))}</td><td>${esc(day(c.closedOn))}</td><td>${esc(c.outcome)}${c.rating ? ` · ${c.rating}★` : ""}</td></tr>`).join("")
           || "<tr><td colspan=\"5\" class=\"sub\">No closed case yet.</td></tr>"}</tbody></table></div></section>`;
     document.body.dataset.ready = "true";
   }

@@ -8,7 +8,7 @@
   const { esc } = gd;
   const me = gd.session("gd_resident", localStorage);
   const api = gd.client(me, () => { me.clear(); location.reload(); });
-  const outbox = gdOutbox(api, "resident");
+  const outbox = gdOutbox(api, () => `resident-${me.user.id}`);
   const stateText = {
     reported: "received 已受理", accepted: "accepted 已立案", dispatched: "sent to a grid worker 已派遣", inProgress: "being handled 处置中",
     resolved: "handled, being checked 已处置", verified: "done: please rate 请评价", rated: "rated 已评价", closed: "closed 已结案",

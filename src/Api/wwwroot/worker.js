@@ -8,7 +8,7 @@
   const { esc } = gd;
   const me = gd.session("gd_worker", localStorage);
   const api = gd.client(me, () => { me.clear(); location.reload(); });
-  const outbox = gdOutbox(api, "worker");
+  const outbox = gdOutbox(api, () => `worker-${me.user.id}`);
   const stateText = { offered: "offered 待接单", acknowledged: "accepted 已接单", inProgress: "in progress 处置中", resolved: "resolved 待核查" };
 
   let view = null;                 // my WorkerView, as the last snapshot or push left it
@@ -63,14 +63,14 @@
     const list = await api(`/api/workers/${encodeURIComponent(me.user.id)}/revisits`).catch(() => null);
     if (!list) return;
     $("#revisits-count").textContent = String(list.length);
-    $("#revisits").innerHTML = list.map((r) => `<li class="task" data-household="${esc(r.householdId)}">
+    $("#revisits").innerHTML = list.map((r) => { const off = queuedFor.has(r.householdId) ? " disabled" : ""; return `<li class="task" data-household="${esc(r.householdId)}">
       <div class="what"><b>${esc(r.building)}${r.unit ? ` ${esc(r.unit)}` : ""}</b> <span class="tag ${esc(r.colour)}">${esc(r.colour)}</span></div>
       <div class="sub">${esc(r.kind)} visit due ${gd.when(r.dueAt)}</div>
       <div class="actions">
-        <button type="button" data-visit="ok">Visited, all well 正常</button>
-        <button type="button" data-visit="problem">Problem 有问题</button>
-        <button type="button" data-visit="not-reachable">Nobody home 未见到</button>
-      </div></li>`).join("") || "<li class=\"sub\">None due.</li>";
+        <button type="button" data-visit="ok"${off}>Visited, all well 正常</button>
+        <button type="button" data-visit="problem"${off}>Problem 有问题</button>
+        <button type="button" data-visit="not-reachable"${off}>Nobody home 未见到</button>
+      </div>${off ? "<p class=\"sub\"><b>waiting to be sent 待发送</b></p>" : ""}</li>`; }).join("") || "<li class=\"sub\">None due.</li>";
     for (const b of document.querySelectorAll("#revisits [data-visit]")) {
       const id = b.closest("[data-household]").dataset.household;
       b.addEventListener("click", () => queue(`visit ${id.slice(-6)}`, `/api/households/${encodeURIComponent(id)}/visits`,
@@ -162,7 +162,7 @@
     const p = view.profile;
     $("#me-name").textContent = `${p.name} · ${p.kind}`;
     $("#me-sub").textContent = `${p.id} · grid ${p.units.join(", ")} · load ${view.load}/${view.capacity}`;
-    for (const b of document.querySelectorAll("[data-status]")) b.setAttribute("aria-pressed", String(b.dataset.status === view.status));
+    for (const b of document.querySelectorAll(".status button[data-status]")) b.setAttribute("aria-pressed", String(b.dataset.status === view.status));
     const all = view.kpi && view.kpi.all;
     if (all) {
       const rate = (a, b) => (b > 0 ? `${Math.round((100 * a) / b)} %` : "–");
@@ -216,7 +216,7 @@
   }
 
   // ---- my status, position and findings ---------------------------------------------------------------------------
-  for (const b of document.querySelectorAll("[data-status]")) {
+  for (const b of document.querySelectorAll(".status button[data-status]")) {
     b.addEventListener("click", () => queue(`status ${b.dataset.status}`, `/api/workers/${encodeURIComponent(me.user.id)}/status`, { status: b.dataset.status }, [], "PUT"));
   }
 

@@ -156,4 +156,7 @@ public sealed class WorkingCalendar
 
         return (start, end);
     }
+
+    /// <summary>The city's local date of an instant.</summary>
+    public DateOnly LocalDate(DateTimeOffset at) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, _zone).DateTime);
 }

@@ -21,7 +21,7 @@ public sealed class IncidentDecider(DispatchOptions options, CategoryCatalog cat
     {
         RequireActor(command, reasonRequired: kind == IncidentEventKind.HandedBack);
         RequireExists(s);
-        if (Replayed(s, command))
+        if (Replayed(s, command, kind))
         {
             return [];
         }
@@ -36,7 +36,7 @@ public sealed class IncidentDecider(DispatchOptions options, CategoryCatalog cat
     public IReadOnlyList<TimelineEntry> Step(IncidentRecord s, IncidentEventKind kind, ActorCommand command, DateTimeOffset now)
     {
         RequireActor(command, reasonRequired: kind is IncidentEventKind.ReturnedForRework or IncidentEventKind.Cancelled);
-        if (s.Exists && Replayed(s, command))
+        if (s.Exists && Replayed(s, command, kind))
         {
             return [];
         }
@@ -193,9 +193,20 @@ public sealed class IncidentDecider(DispatchOptions options, CategoryCatalog cat
         Identifiers.RequirePhotos(command.Photos);
     }
 
-    /// <summary>The step was made already under the same key by the same actor: it is answered with the incident as it is.</summary>
-    private static bool Replayed(IncidentRecord s, ActorCommand command) =>
-        command.Key is { } key && s.Timeline.Any(e => e.Key == key && e.Actor == command.Actor);
+    /// <summary>
+    /// The step was made already under the same key by the same actor: it is answered with the incident as it is. The
+    /// same key on another step is a conflict, never a silent no-op.
+    /// </summary>
+    private static bool Replayed(IncidentRecord s, ActorCommand command, IncidentEventKind kind)
+    {
+        if (command.Key is not { } key || s.Timeline.FirstOrDefault(e => e.Key == key && e.Actor == command.Actor) is not { } made)
+        {
+            return false;
+        }
+
+        return made.Kind == kind
+            ? true : throw new DomainException(DomainErrors.Conflict, $"This Idempotency-Key was used for another step ({made.Kind})", "Idempotency-Key");
+    }
 
     /// <summary>The incident exists and <paramref name="kind"/> may follow its state.</summary>
     public static void Expect(IncidentRecord s, IncidentEventKind kind)

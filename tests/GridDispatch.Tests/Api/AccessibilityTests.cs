@@ -71,4 +71,19 @@ public sealed class AccessibilityTests(ApiFixture api)
         var violations = await HeadlessChromium.AuditAsync(page);
         Assert.True(violations.Count == 0, "campaign page:\n" + string.Join("\n", violations));
     }
+
+    [Theory]
+    [InlineData("/worker", "w449901001001001-1")]
+    [InlineData("/report", "resident-1")]
+    public async Task The_phone_pages_sign_in_passes_the_accessibility_audit_at_a_phones_size(string path, string user)
+    {
+        var (playwright, browser, page, _) = await HeadlessChromium.OpenAsync(HeadlessChromium.Phone);
+        using var __ = playwright;
+        await using var ___ = browser;
+        await page.GotoAsync(new Uri(api.BaseAddress, path).ToString());
+        await page.Locator($"#login-user option[value='{user}']").WaitForAsync(new() { State = Microsoft.Playwright.WaitForSelectorState.Attached });
+        Assert.Equal(0, await HeadlessChromium.OverflowAsync(page));
+        var violations = await HeadlessChromium.AuditAsync(page);
+        Assert.True(violations.Count == 0, $"{path} sign-in:\n" + string.Join("\n", violations));
+    }
 }

@@ -222,4 +222,60 @@ public sealed class PhotoApiTests(ApiFixture api)
         using var resident = api.As($"resident-{city.Code}", "resident");
         Assert.Equal(HttpStatusCode.Forbidden, (await resident.GetAsync($"/api/photos/{photo}")).StatusCode);
     }
+
+    [Fact]
+    public async Task A_refused_report_leaves_its_photo_staged_and_the_reporters_photos_are_theirs_alone_until_erased()
+    {
+        var city = TestCity.Create();
+        var worker = city.AddWorker("a", [city.Grid]);
+        var colleague = city.AddWorker("b", [city.Grid]);
+        await city.LoadAsync(api.Grains);
+        using var resident = api.As($"resident-{city.Code}-own", "resident");
+        var photo = await PhotoIdAsync(resident);
+
+        // The grain refuses the report (no description) after the photo was bound: it is staged again, and usable.
+        var refused = await resident.PostAsync("/api/incidents", Json($$"""{"category":"0101","severity":"routine","gridCode":"{{city.Grid}}","description":"","photos":["{{photo}}"]}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var reported = await resident.PostAsync("/api/incidents", Json($$"""{"category":"0101","severity":"routine","gridCode":"{{city.Grid}}","description":"Dumped sofa","photos":["{{photo}}"]}"""));
+        Assert.Equal(HttpStatusCode.Created, reported.StatusCode);
+        var id = (await reported.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        var assignee = (await api.Grains.GetGrain<IIncidentGrain>(id).GetAsync()).Assignee!.Id;
+        var other = assignee == worker ? colleague : worker;
+
+        // A worker of the grid who is not the assignee reads the incident without personal data: not the reporter's photo.
+        using var redacted = api.AsWorker(other, city.Grid);
+        Assert.Equal(HttpStatusCode.OK, (await redacted.GetAsync($"/api/incidents/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await redacted.GetAsync($"/api/photos/{photo}")).StatusCode);
+        using var mine = api.AsWorker(assignee, city.Grid);
+        Assert.Equal(HttpStatusCode.OK, (await mine.GetAsync($"/api/photos/{photo}/thumbnail")).StatusCode);
+
+        // Erasing the reporter's personal data erases their photos.
+        Assert.Equal(HttpStatusCode.OK, (await resident.PostAsync($"/api/incidents/{id}/erase-personal-data", Json("{}"))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await mine.GetAsync($"/api/photos/{photo}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_decline_sent_again_under_its_key_is_answered_and_a_key_reused_for_another_step_is_a_409()
+    {
+        var (city, worker) = await CityAsync();
+        using var resident = api.As($"resident-{city.Code}-k", "resident");
+        var reported = await resident.PostAsync("/api/incidents", Json($$"""{"category":"0101","severity":"routine","gridCode":"{{city.Grid}}","description":"x"}"""));
+        var id = (await reported.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        using var mine = api.AsWorker(worker, city.Grid);
+
+        async Task<HttpStatusCode> Step(string action, string key, string body = "{}")
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/incidents/{id}/{action}") { Content = Json(body) };
+            request.Headers.Add("Idempotency-Key", key);
+            return (await mine.SendAsync(request)).StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await Step("acknowledge", "k-1"));
+        Assert.Equal(HttpStatusCode.Conflict, await Step("start", "k-1"));          // the same key on another step
+        Assert.Equal(HttpStatusCode.OK, await Step("hand-back", "k-2", """{"reason":"not my trade"}"""));
+        Assert.Equal(HttpStatusCode.OK, await Step("hand-back", "k-2", """{"reason":"not my trade"}"""));   // no longer theirs, and still answered
+        var view = await api.Grains.GetGrain<IIncidentGrain>(id).GetAsync();
+        Assert.Equal(1, view.Timeline.Count(e => e.Kind == IncidentEventKind.HandedBack));
+        Assert.Equal(0, view.Timeline.Count(e => e.Kind == IncidentEventKind.WorkStarted));
+    }
 }

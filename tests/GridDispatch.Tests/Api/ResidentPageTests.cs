@@ -75,5 +75,6 @@ public sealed class ResidentPageTests(ApiFixture api)
         Assert.Equal(HttpStatusCode.BadRequest, far.StatusCode);
         Assert.Equal("gridCode", (await far.Content.ReadFromJsonAsync<JsonObject>())!["field"]!.GetValue<string>());
         Assert.Single((await resident.GetFromJsonAsync<JsonArray>("/api/me/reports"))!);
+        await api.Grains.GetGrain<IIncidentGrain>(created["id"]!.GetValue<string>()).CancelAsync(new ActorCommand("leader-449901001001002", "test done"));  // leave the demo grid as found
     }
 }

@@ -17,6 +17,8 @@ public abstract class PhotoStoreContract
     private static PhotoRecord Photo(string uploader, DateTimeOffset? at = null) =>
         new("ph" + Guid.NewGuid().ToString("N"), uploader, null, 3, 4, 3, at ?? T0);
 
+    private static (BindRefusal, string?) Refusal((BindRefusal Refusal, string? Photo, IReadOnlyList<string> Bound) r) => (r.Refusal, r.Photo);
+
     private static readonly byte[] Image = [1, 2, 3];
     private static readonly byte[] Thumb = [9];
 
@@ -38,15 +40,27 @@ public abstract class PhotoStoreContract
         var subject = "incident:" + Guid.NewGuid().ToString("N");
         var theirs = Photo("someone-else");
         await store.SaveAsync(theirs, Image, Thumb);
-        Assert.Equal((BindRefusal.NotYours, theirs.Id), await store.AttachAsync([b.Id, theirs.Id], uploader, subject));
-        Assert.Equal((BindRefusal.Missing, "ph" + new string('0', 32)), await store.AttachAsync([b.Id, "ph" + new string('0', 32)], uploader, subject));
+        Assert.Equal((BindRefusal.NotYours, theirs.Id), Refusal(await store.AttachAsync([b.Id, theirs.Id], uploader, subject)));
+        Assert.Equal((BindRefusal.Missing, "ph" + new string('0', 32)), Refusal(await store.AttachAsync([b.Id, "ph" + new string('0', 32)], uploader, subject)));
         Assert.Null((await store.GetAsync(b.Id))!.Subject);
 
-        Assert.Equal((BindRefusal.None, null), await store.AttachAsync([a.Id, b.Id], uploader, subject));
+        var bound = await store.AttachAsync([a.Id, b.Id], uploader, subject);
+        Assert.Equal((BindRefusal.None, null), (bound.Refusal, bound.Photo));
+        Assert.Equal(new[] { a.Id, b.Id }.Order(StringComparer.Ordinal), bound.Bound.Order(StringComparer.Ordinal));
         Assert.Equal(subject, (await store.GetAsync(a.Id))!.Subject);
-        // Named again by the same subject (a retried command) it is fine; by another it is used elsewhere, even for another reader.
-        Assert.Equal((BindRefusal.None, null), await store.AttachAsync([a.Id], "a-supervisor", subject));
-        Assert.Equal((BindRefusal.UsedElsewhere, a.Id), await store.AttachAsync([a.Id], uploader, "incident:other"));
+        // Named again by the same subject (a retried command) it is fine and binds nothing new; by another it is used elsewhere.
+        var again = await store.AttachAsync([a.Id], "a-supervisor", subject);
+        Assert.Equal((BindRefusal.None, 0), (again.Refusal, again.Bound.Count));
+        Assert.Equal((BindRefusal.UsedElsewhere, a.Id), Refusal(await store.AttachAsync([a.Id], uploader, "incident:other")));
+
+        // A command that was refused after its photos were bound stages them again; deleted photos are gone.
+        await store.ReleaseAsync([b.Id], subject);
+        Assert.Null((await store.GetAsync(b.Id))!.Subject);
+        await store.ReleaseAsync([a.Id], "incident:other");       // not bound there: unchanged
+        Assert.Equal(subject, (await store.GetAsync(a.Id))!.Subject);
+        await store.DeleteAsync([a.Id]);
+        Assert.Null(await store.GetAsync(a.Id));
+        Assert.Null(await store.ReadAsync(a.Id, thumbnail: true));
     }
 
     [Fact]

@@ -43,11 +43,23 @@ public sealed class TestCity
         return id;
     }
 
+    private GeoPoint? _origin;
+
+    /// <summary>Places the grids on the map: a row of 500 m cells eastwards from <paramref name="origin"/>.</summary>
+    public TestCity At(GeoPoint origin)
+    {
+        _origin = origin;
+        return this;
+    }
+
+    private GridEntry Entry(string g) => new(g, $"Grid {g}", 120, 40, 10, 5, 1, _buildings,
+        _origin?.Latitude, _origin is { } o ? Math.Round(o.Longitude + Grids.ToList().IndexOf(g) * 0.0045, 6) : null);
+
     public CityDefinition Definition() => new(
         Code, $"Test city {Code}",
         [new DistrictDefinition(District, "District", [new StreetDefinition(Street, "Street",
             [.. Communities.Select(c => new CommunityDefinition(c, $"Community {c}",
-                [.. Grids.Where(g => g.StartsWith(c, StringComparison.Ordinal)).Select(g => new GridEntry(g, $"Grid {g}", 120, 40, 10, 5, 1, _buildings))]))])])],
+                [.. Grids.Where(g => g.StartsWith(c, StringComparison.Ordinal)).Select(Entry)]))])])],
         Workers, Departments);
 
     public async Task<TestCity> LoadAsync(IGrainFactory grains)

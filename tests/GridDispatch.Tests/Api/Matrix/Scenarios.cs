@@ -274,8 +274,16 @@ public static class TargetState
     public static async Task<string> IncidentAsync(IGrainFactory grains, string id)
     {
         var v = await grains.GetGrain<IIncidentGrain>(id).GetAsync();
-        var load = v.Assignee is { Kind: AssigneeKind.Worker } w ? await WorkerAsync(grains, w.Id) : "";
+        // The assignee's tasks and load, which a command on this incident could move; not their version or KPIs, which
+        // their other incidents move by themselves (a closure told late by an earlier test).
+        var load = v.Assignee is { Kind: AssigneeKind.Worker } w ? await WorkerTasksAsync(grains, w.Id) : "";
         return $"v{v.Version} {v.State} {v.Assignee} {v.Timeline.Length} {v.Rating} {v.Reporter?.Phone} | {load}";
+    }
+
+    private static async Task<string> WorkerTasksAsync(IGrainFactory grains, string id)
+    {
+        var w = await grains.GetGrain<IWorkerGrain>(id).GetAsync();
+        return $"{w.Status} {w.Location} load {w.Load} tasks {string.Join(",", w.Tasks.Select(t => $"{t.IncidentId}:{t.Status}:{t.Severity}:{t.Weight}:{t.Overdue}:{t.Campaign}"))}";
     }
 
     public static async Task<string> WorkerAsync(IGrainFactory grains, string id)
