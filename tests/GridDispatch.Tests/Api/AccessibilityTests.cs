@@ -61,10 +61,7 @@ public sealed class AccessibilityTests(ApiFixture api)
         var (playwright, browser, page, _) = await HeadlessChromium.OpenAsync();
         using var __ = playwright;
         await using var ___ = browser;
-        await page.Context.AddInitScriptAsync($$"""
-            sessionStorage.setItem('gd_token', {{System.Text.Json.JsonSerializer.Serialize(ApiFixture.Sign(commander, "commander", city.Code))}});
-            sessionStorage.setItem('gd_user', {{System.Text.Json.JsonSerializer.Serialize(System.Text.Json.JsonSerializer.Serialize(new { id = commander, name = commander, role = "commander", scope = city.Code }))}});
-            """);
+        await WorkerPageTests.SignInDashboardAsync(page, commander, "commander", city.Code);
         await page.GotoAsync(new Uri(api.BaseAddress, $"/#/campaign/{id}").ToString());
         await page.WaitForSelectorAsync("#accountability");
         await HeadlessChromium.ScreenshotAsync(page, "campaign-page");

@@ -31,10 +31,7 @@ public sealed class MapTests(ApiFixture api)
         await using var __ = browser;
         var outside = new List<string>();
         page.Request += (_, r) => { if (!r.Url.StartsWith(api.BaseAddress.ToString().TrimEnd('/'), StringComparison.Ordinal) && !r.Url.StartsWith("data:", StringComparison.Ordinal) && !r.Url.StartsWith("blob:", StringComparison.Ordinal)) outside.Add(r.Url); };
-        await page.Context.AddInitScriptAsync($$"""
-            sessionStorage.setItem('gd_token', {{System.Text.Json.JsonSerializer.Serialize(ApiFixture.Sign(commanderId, "commander", city.Code))}});
-            sessionStorage.setItem('gd_user', {{System.Text.Json.JsonSerializer.Serialize(System.Text.Json.JsonSerializer.Serialize(new { id = commanderId, name = commanderId, role = "commander", scope = city.Code }))}});
-            """);
+        await WorkerPageTests.SignInDashboardAsync(page, commanderId, "commander", city.Code);
         await page.GotoAsync(new Uri(api.BaseAddress, $"/#/region/{city.Community}").ToString());
         var drawn = page.Locator($"#map-{city.Community}[data-ready='true']");
         await Expect(drawn).ToHaveCountAsync(1, new() { Timeout = 15_000 });

@@ -17,14 +17,22 @@ namespace GridDispatch.Tests.Api;
 public sealed class WorkerPageTests(ApiFixture api)
 {
     /// <summary>Signs the page in as a phone page would stay signed in (localStorage), and the dashboard as <paramref name="leader"/>.</summary>
-    internal static Task SignInAsync(IPage page, string key, string id, string role, string scope, string? leader = null) =>
+    internal static async Task SignInAsync(IPage page, string key, string id, string role, string scope, string? leader = null)
+    {
+        await Session(page, "localStorage", key, id, role, scope);
+        if (leader is not null)
+        {
+            await SignInDashboardAsync(page, leader, "grid-leader", scope);
+        }
+    }
+
+    /// <summary>Signs the dashboard in (its token lives in sessionStorage) as any user of any region, as a real issuer's token would.</summary>
+    internal static Task SignInDashboardAsync(IPage page, string id, string role, string scope) => Session(page, "sessionStorage", "gd", id, role, scope);
+
+    private static Task Session(IPage page, string storage, string key, string id, string role, string scope) =>
         page.Context.AddInitScriptAsync($$"""
-            localStorage.setItem('{{key}}_token', {{JsonSerializer.Serialize(ApiFixture.Sign(id, role, scope))}});
-            localStorage.setItem('{{key}}_user', {{JsonSerializer.Serialize(JsonSerializer.Serialize(new { id, name = id, role, scope }))}});
-            {{(leader is null ? "" : $$"""
-                sessionStorage.setItem('gd_token', {{JsonSerializer.Serialize(ApiFixture.Sign(leader, "grid-leader", scope))}});
-                sessionStorage.setItem('gd_user', {{JsonSerializer.Serialize(JsonSerializer.Serialize(new { id = leader, name = leader, role = "grid-leader", scope }))}});
-                """)}}
+            {{storage}}.setItem('{{key}}_token', {{JsonSerializer.Serialize(ApiFixture.Sign(id, role, scope))}});
+            {{storage}}.setItem('{{key}}_user', {{JsonSerializer.Serialize(JsonSerializer.Serialize(new { id, name = id, role, scope }))}});
             """);
 
     private async Task<(TestCity City, string Worker)> CityAsync()
