@@ -191,4 +191,38 @@ public sealed class WorkerPageTests(ApiFixture api)
         Assert.StartsWith("Found on patrol", finding.Description, StringComparison.Ordinal);
         Assert.Empty(errors);
     }
+
+    [Fact]
+    public async Task A_sweep_task_is_started_and_finished_with_a_finding_and_a_photo_from_the_phone()
+    {
+        var city = TestCity.Create(buildings: 1);
+        var worker = city.AddWorker("sweep", [city.Grid]);
+        await city.LoadAsync(api.Grains);
+        using var commander = api.As($"commander-{city.Code}", "commander", city.Code);
+        var launched = await commander.PostAsJsonAsync("/api/campaigns", new { scope = city.Street, kind = "sweep-buildings", title = "楼栋排查 Sweep" });
+        Assert.Equal(HttpStatusCode.Created, launched.StatusCode);
+
+        var (playwright, browser, page, errors) = await HeadlessChromium.OpenAsync(HeadlessChromium.Phone);
+        using var _ = playwright;
+        await using var __ = browser;
+        await OpenAsync(page, worker, city);
+        var task = page.Locator("#campaign li[data-campaign]").First;
+        await Expect(task).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        var taskId = await task.GetAttributeAsync("data-id");
+        await task.Locator("[data-act='task-start']").ClickAsync();
+        await Expect(page.Locator("#outbox")).ToHaveAttributeAsync("data-pending", "0", new() { Timeout = 15_000 });
+
+        var card = page.Locator($"#campaign li[data-id='{taskId}']");
+        await card.Locator("[data-field='note']").FillAsync("楼道堆物 things piled in the stairwell");
+        await card.Locator("[data-field='finding']").SelectOptionAsync("1201");
+        await card.Locator("[data-field='photos']").SetInputFilesAsync(Photo("stairwell.jpg"));
+        await card.Locator("[data-act='task-done']").ClickAsync();
+        await Expect(page.Locator("#outbox")).ToHaveAttributeAsync("data-pending", "0", new() { Timeout = 15_000 });
+
+        var done = await Eventually.Get(() => api.Grains.GridOf(taskId!).GetSweepTaskAsync(taskId!), t => t.Status == SweepTaskStatus.Done, what: "the task done");
+        Assert.Equal((1, "楼道堆物 things piled in the stairwell"), (done.Photos!.Count, done.Note));
+        var grid = await Eventually.Get(() => api.Grains.GetGrain<IGridGrain>(city.Grid).GetAsync(), g => g.OpenIncidents.Any(i => i.Category == "1201"), what: "the finding reported");
+        Assert.Single(grid.OpenIncidents, i => i.Category == "1201");
+        Assert.Empty(errors);
+    }
 }
