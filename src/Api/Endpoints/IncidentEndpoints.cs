@@ -190,7 +190,7 @@ public static class IncidentEndpoints
             Act.IncidentVerify => await incident.VerifyAsync(command),
             Act.IncidentRework => await incident.ReworkAsync(command),
             Act.IncidentRate => await incident.RateAsync(new RateCommand(actor, body.Stars!.Value, body.Reason,
-                OnBehalfOfReporter: decision.Grant.Relation != Relation.Reporter)),
+                OnBehalfOfReporter: decision.Grant.Relation != Relation.Reporter, Key: key)),
             Act.IncidentClose => await incident.CloseAsync(command),
             Act.IncidentCancel => await incident.CancelAsync(command),
             Act.IncidentDefer => await incident.DeferAsync(new DeferCommand(actor, body.Reason ?? "", body.Until)),
@@ -208,7 +208,7 @@ public static class IncidentEndpoints
         [Act.IncidentStart] = IncidentEventKind.WorkStarted, [Act.IncidentResolve] = IncidentEventKind.Resolved,
         [Act.IncidentHandBack] = IncidentEventKind.HandedBack, [Act.IncidentVerify] = IncidentEventKind.Verified,
         [Act.IncidentRework] = IncidentEventKind.ReturnedForRework, [Act.IncidentClose] = IncidentEventKind.Closed,
-        [Act.IncidentCancel] = IncidentEventKind.Cancelled,
+        [Act.IncidentCancel] = IncidentEventKind.Cancelled, [Act.IncidentRate] = IncidentEventKind.Rated,
     };
 
     /// <summary>The route's action names and the policy's acts they stand for.</summary>

@@ -48,7 +48,8 @@ public sealed record RateCommand(
     [property: Id(0)] string Actor,
     [property: Id(1)] int Stars,
     [property: Id(2)] string? Comment = null,
-    [property: Id(3)] bool OnBehalfOfReporter = false);
+    [property: Id(3)] bool OnBehalfOfReporter = false,
+    [property: Id(4)] string? Key = null);
 
 [GenerateSerializer, Immutable, Alias("GridDispatch.DeferCommand")]
 public sealed record DeferCommand([property: Id(0)] string Actor, [property: Id(1)] string Reason, [property: Id(2)] DateTimeOffset? Until = null);

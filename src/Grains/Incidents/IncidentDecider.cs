@@ -58,6 +58,11 @@ public sealed class IncidentDecider(DispatchOptions options, CategoryCatalog cat
     public IReadOnlyList<TimelineEntry> Rate(IncidentRecord s, RateCommand command, DateTimeOffset now)
     {
         RequireActor(new ActorCommand(command.Actor));
+        if (s.Exists && Replayed(s, new ActorCommand(command.Actor, Key: command.Key), IncidentEventKind.Rated))
+        {
+            return [];
+        }
+
         Expect(s, IncidentEventKind.Rated);
         if (command.Stars is < 1 or > 5)
         {
@@ -79,7 +84,7 @@ public sealed class IncidentDecider(DispatchOptions options, CategoryCatalog cat
 
         var stamp = byReporter ? command.Comment
             : command.Comment is { Length: > 0 } comment ? $"recorded on behalf of the reporter: {comment}" : "recorded on behalf of the reporter";
-        var rated = Entry(s, 1, s.State, now, command.Actor, IncidentEventKind.Rated, stamp, stars: command.Stars);
+        var rated = Entry(s, 1, s.State, now, command.Actor, IncidentEventKind.Rated, stamp, stars: command.Stars) with { Key = command.Key };
         return options.ArchiveAfterRating
             ? [rated, Entry(s, 2, rated.To, now, SystemActor, IncidentEventKind.Closed, "archived after rating")]
             : [rated];

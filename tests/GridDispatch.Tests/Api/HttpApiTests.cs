@@ -194,6 +194,31 @@ public sealed class HttpApiTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task A_rating_sent_again_under_its_key_lands_once()
+    {
+        var created = await ReportAsync();
+        var id = created["id"]!.GetValue<string>();
+        var worker = created["assignee"]!["id"]!.GetValue<string>();
+        var incident = api.Grains.GetGrain<IIncidentGrain>(id);
+        await incident.AcknowledgeAsync(new ActorCommand(worker));
+        await incident.StartAsync(new ActorCommand(worker));
+        await incident.ResolveAsync(new ActorCommand(worker, "swept"));
+        await incident.VerifyAsync(new ActorCommand("leader-449901001001001"));
+        using var resident = api.As("resident-9", "resident");
+
+        async Task<HttpStatusCode> Rate(string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/incidents/{id}/rate") { Content = new StringContent("{\"stars\":4}", Encoding.UTF8, "application/json") };
+            request.Headers.Add("Idempotency-Key", key);
+            return (await resident.SendAsync(request)).StatusCode;
+        }
+
+        // The resident's phone sends its rating again (the first answer was lost): answered, and rated once; a new key is a second rating, refused.
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.Conflict], [await Rate("r-1"), await Rate("r-1"), await Rate("r-2")]);
+        Assert.Single((await incident.GetAsync()).Timeline, e => e.Kind == IncidentEventKind.Rated);
+    }
+
+    [Fact]
     public async Task A_commander_switches_a_street_to_emergency_and_back_over_http()
     {
         const string street = "449901002";
