@@ -95,6 +95,9 @@ public interface IRegionGrain : IRosterHolder, IRouteTarget, IModeFollower, ICam
     /// fits. Asked by a grid on the way up, never passed down.
     /// </summary>
     [Alias("PickFromPool")] Task<PoolPick?> PickFromPoolAsync(RouteRequest request);
+
+    /// <summary>The workers of the grids below who may be dispatched from this region in emergency operation, with their load as the region knows it.</summary>
+    [ReadOnly, Alias("GetPool")] Task<ImmutableArray<RosterEntry>> GetPoolAsync();
 }
 
 /// <summary>A worker picked from a community's or street's pool, and the overload line of that region's mode.</summary>

@@ -228,6 +228,9 @@ public abstract class RegionGrain(IPersistentState<RegionRecord> store, EngineCl
         return Task.CompletedTask;
     }
 
+    public Task<ImmutableArray<RosterEntry>> GetPoolAsync() =>
+        Task.FromResult<ImmutableArray<RosterEntry>>([.. S.Pool.Entries.Values.OrderBy(e => e.WorkerId, StringComparer.Ordinal)]);
+
     public async Task<PoolPick?> PickFromPoolAsync(RouteRequest request)
     {
         var candidates = S.Pool.Entries.Values.Concat(S.Roster.Entries.Values.Where(e => !S.Pool.Entries.ContainsKey(e.WorkerId)));

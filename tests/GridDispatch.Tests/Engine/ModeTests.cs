@@ -112,6 +112,9 @@ public sealed class ModeTests(ClusterFixture fixture)
             what: "the community sees both grids' workers free again");
 
         await SwitchStreetAsync(city, Mode.Emergency);
+        // The community's pool hears of each worker's load on its own (one-way): both must be free there before the tie.
+        await Eventually.Get(() => Grains.GetRegion(city.Community).GetPoolAsync(),
+            pool => pool.Where(e => e.WorkerId == own || e.WorkerId == neighbour).Count(e => e.Load == 0) == 2, what: "the pool sees both grid workers free");
         var urgent = await Grains.ReportAsync(Reports.Make(city.Grid, severity: Severity.Urgent));
         var accepted = urgent.Timeline.Single(e => e.Kind == IncidentEventKind.Accepted).At;
         Assert.Equal(accepted + TimeSpan.FromHours(2), urgent.Deadlines[DeadlineKind.Handle]);
