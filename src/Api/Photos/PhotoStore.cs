@@ -63,9 +63,6 @@ public static class PhotoLimits
     /// <summary>Largest upload accepted (5 MiB); larger ones answer 413 before they are decoded.</summary>
     public const int MaxUploadBytes = 5 * 1024 * 1024;
 
-    /// <summary>Most photos one command may name (a phone's nine-photo grid).</summary>
-    public const int MaxPerCommand = 9;
-
     public const int MaxStaged = 30;
 
     public const int MaxPerSubject = 60;

@@ -148,11 +148,29 @@ window.gd = (() => {
     });
   }
 
+  /**
+   * What a phone page does first: installs the service worker (the page opens offline), then signs in with the
+   * development issuer unless the session already holds a token (a role's users only).
+   */
+  async function startPhone(current, panel, role) {
+    if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+    if (!current.token) {
+      const signed = await devSignIn(panel, [role]);
+      current.save(signed.token, signed.user);
+    }
+  }
+
+  /** The categories a report may name, each with its "中文 English" name; none when the catalogue cannot be read. */
+  async function reportableCategories(api) {
+    const classes = await api("/api/categories").catch(() => []);
+    return classes.flatMap((c) => c.categories.filter((s) => s.reportable !== false)).map((c) => ({ ...c, label: `${c.nameZh} ${c.name}` }));
+  }
+
   /** Says in el what the outbox still holds (nothing when it is empty); data-pending has the count. */
   function showOutbox(el, items) {
     el.textContent = items.length === 0 ? "" : `${items.length} waiting to be sent 待发送: ${items.map((i) => i.label).join(" · ")}`;
     el.dataset.pending = String(items.length);
   }
 
-  return { esc, when, newKey, session, client, ApiError, devSignIn, photoStrip, loadPhotos, uploadPhoto, shrink, locate, showOutbox };
+  return { esc, when, newKey, session, client, ApiError, devSignIn, photoStrip, loadPhotos, uploadPhoto, shrink, locate, showOutbox, startPhone, reportableCategories };
 })();

@@ -71,18 +71,12 @@
     return undefined;
   });
 
-  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
-
   (async () => {
-    if (!me.token) {
-      const signed = await gd.devSignIn($("#login"), ["resident"]);
-      me.save(signed.token, signed.user);
-    }
+    await gd.startPhone(me, $("#login"), "resident");
     $("#resident").hidden = false;
-    const classes = await api("/api/categories").catch(() => []);
-    const reportable = classes.flatMap((c) => c.categories.filter((s) => s.reportable !== false));
-    for (const c of reportable) names.set(c.code, `${c.nameZh} ${c.name}`);
-    $("#report-category").innerHTML = reportable.map((c) => `<option value="${esc(c.code)}">${esc(c.nameZh)} ${esc(c.name)}</option>`).join("");
+    const reportable = await gd.reportableCategories(api);
+    for (const c of reportable) names.set(c.code, c.label);
+    $("#report-category").innerHTML = reportable.map((c) => `<option value="${esc(c.code)}">${esc(c.label)}</option>`).join("");
     await loadMine();
     await outbox.flush();
     document.body.dataset.ready = "true";

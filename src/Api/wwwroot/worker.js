@@ -36,7 +36,7 @@
   function queue(label, path, json, photos, method) {
     notice("");
     const { target, ...body } = json;
-    return outbox.add({ label, path, method, json: body, photos, target }).then(() => refresh());
+    return outbox.add({ label, path, method, json: body, photos, target });     // its change refreshes the page
   }
 
   // ---- reading --------------------------------------------------------------------------------------------------
@@ -50,7 +50,10 @@
     }
   }
 
+  /** Reads what the list shows of each task once per state; keeps only the tasks held now (a day's tasks come and go). */
   async function loadDetails() {
+    const held = new Set((view.tasks || []).map((t) => `${t.incidentId}:${t.status}`));
+    for (const key of details.keys()) if (!held.has(key)) details.delete(key);
     const wanted = (view.tasks || []).filter((t) => !details.has(`${t.incidentId}:${t.status}`));
     await Promise.all(wanted.map(async (t) => {
       const path = t.campaign ? `/api/campaigns/tasks/${encodeURIComponent(t.incidentId)}` : `/api/incidents/${encodeURIComponent(t.incidentId)}`;
@@ -289,17 +292,11 @@
 
   setInterval(() => { for (const el of document.querySelectorAll("[data-due]")) el.textContent = left(el.dataset.due); }, 1000);
 
-  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
-
   (async () => {
-    if (!me.token) {
-      const signed = await gd.devSignIn($("#login"), ["worker"]);
-      me.save(signed.token, signed.user);
-    }
+    await gd.startPhone(me, $("#login"), "worker");
     $("#worker").hidden = false;
-    const classes = await api("/api/categories").catch(() => []);
-    categoryList = classes.flatMap((c) => c.categories.filter((s) => s.reportable !== false));
-    for (const c of categoryList) categoryNames.set(c.code, `${c.nameZh} ${c.name}`);
+    categoryList = await gd.reportableCategories(api);
+    for (const c of categoryList) categoryNames.set(c.code, c.label);
     $("#finding-category").innerHTML = categoryOptions();
     await refresh();
     await live();

@@ -87,6 +87,7 @@ public sealed class WorkerPageTests(ApiFixture api)
         var accepted = page.Locator($"#tasks li[data-id='{id}'][data-status='acknowledged']");
         await accepted.Locator("[data-act='start']").ClickAsync();
         var working = page.Locator($"#tasks li[data-id='{id}'][data-status='inProgress']");
+        await Expect(working).ToContainTextAsync("Street lamp out");     // drawn with its details: the card typed into stays
         await working.Locator("[data-field='note']").FillAsync("换了灯泡 replaced the bulb");
         await working.Locator("[data-field='photos']").SetInputFilesAsync(Photo("after.jpg"));
         await working.Locator("[data-act='resolve']").ClickAsync();
@@ -142,7 +143,7 @@ public sealed class WorkerPageTests(ApiFixture api)
         await page.Context.SetOfflineAsync(false);
         await Expect(page.Locator("#outbox")).ToHaveAttributeAsync("data-pending", "0", new() { Timeout = 30_000 });
         var working = page.Locator($"#tasks li[data-id='{id}'][data-status='inProgress']");
-        await Expect(working).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        await Expect(working).ToContainTextAsync("Loose manhole cover", new() { Timeout = 15_000 });
 
         // Offline again: the resolve with its photo waits, and still waits after the page is reloaded from the cache.
         await page.Context.SetOfflineAsync(true);
@@ -213,6 +214,8 @@ public sealed class WorkerPageTests(ApiFixture api)
         await Expect(page.Locator("#outbox")).ToHaveAttributeAsync("data-pending", "0", new() { Timeout = 15_000 });
 
         var card = page.Locator($"#campaign li[data-id='{taskId}']");
+        // The card is drawn again for its new state (started: no Start button); what is typed before that is typed into the old one.
+        await Expect(card.Locator("[data-act='task-start']")).ToHaveCountAsync(0, new() { Timeout = 15_000 });
         await card.Locator("[data-field='note']").FillAsync("楼道堆物 things piled in the stairwell");
         await card.Locator("[data-field='finding']").SelectOptionAsync("1201");
         await card.Locator("[data-field='photos']").SetInputFilesAsync(Photo("stairwell.jpg"));
