@@ -58,7 +58,7 @@ public static class GridDispatchApi
             .Validate(o => o.YellowFrom <= o.GreenFrom && o.GreenFrom <= 1, "GridDispatch:Public:YellowFrom ≤ GreenFrom ≤ 1")
             .ValidateOnStart();
         builder.Services.AddSingleton<Open311Keys>();
-        builder.Services.AddOpenApi();
+        builder.Services.AddGridDispatchOpenApi();
         builder.Services.AddSignalR(o => o.AddFilter<LiveHubFilter>()).AddJsonProtocol(o => JsonBody.Configure(o.PayloadSerializerOptions));
         builder.Services.PostConfigure<LoggerFilterOptions>(GridDispatchApiLogging.QuietHubDispatcher);
         builder.Services.AddSingleton<LiveSubscriptions>();
@@ -88,21 +88,24 @@ public static class GridDispatchApi
         app.UseRewriter(new RewriteOptions().AddRewrite("^(worker|report|public)$", "$1.html", skipRemainingRules: true));
         app.UseDefaultFiles();
         app.UseStaticFiles();
+        // The reference at /docs is pages like the static ones: served before authorization, whose fallback policy
+        // refuses any request without an endpoint (it answered 401 here).
+        app.UseSwaggerUI(o =>
+        {
+            o.SwaggerEndpoint(ApiDocument.Path, "GridDispatch API v1");
+            o.RoutePrefix = "docs";
+            o.DocumentTitle = "GridDispatch API reference";
+        });
         app.UseAuthentication();
         app.UseRateLimiter();      // before authorization, so refused (401) callers are limited too
         app.UseAuthorization();
         app.UseMiddleware<Http.ClusterRetry>();     // last before the endpoint: a retried command is not limited or authorized twice
         app.MapOpenApi().AllowAnonymous();
         app.MapDevIssuer();
-        app.UseSwaggerUI(o =>
-        {
-            o.SwaggerEndpoint("/openapi/v1.json", "GridDispatch API v1");
-            o.RoutePrefix = "docs";
-            o.DocumentTitle = "GridDispatch API reference";
-        });
 
-        app.MapGet("/health/live", () => Results.Ok(new { status = "live" })).AllowAnonymous();
-        app.MapGet("/health/ready", async (IGrainFactory grains, IServiceProvider services) =>
+        var health = app.MapGroup("/health").AllowAnonymous().WithTags("Health").WithProblems();
+        health.MapGet("/live", () => new HealthAnswer("live"));
+        health.MapGet("/ready", async (IGrainFactory grains, IServiceProvider services) =>
         {
             // Ready when the silo answers a grain call in time and, when durable, the event log keeps up.
             try
@@ -111,28 +114,28 @@ public static class GridDispatchApi
             }
             catch (Exception ex) when (ex is TimeoutException or Orleans.Runtime.OrleansException or Npgsql.NpgsqlException)
             {
-                return Results.Json(new { status = "not-ready", detail = "the engine did not answer" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+                return Results.Json(new HealthAnswer("not-ready", "the engine did not answer"), statusCode: StatusCodes.Status503ServiceUnavailable);
             }
 
             var log = services.GetService<Silo.Database.IEventLogHealth>();
             if (log is not null && !await log.DatabaseAnswersAsync())
             {
-                return Results.Json(new { status = "not-ready", detail = "the database does not answer" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+                return Results.Json(new HealthAnswer("not-ready", "the database does not answer"), statusCode: StatusCodes.Status503ServiceUnavailable);
             }
 
             return log is { IsReady: false }
-                ? Results.Json(new { status = "not-ready", detail = log.Status, backlog = log.Backlog }, statusCode: StatusCodes.Status503ServiceUnavailable)
-                : Results.Ok(new { status = "ready" });
-        }).AllowAnonymous();
+                ? Results.Json(new HealthAnswer("not-ready", log.Status, log.Backlog), statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Ok(new HealthAnswer("ready"));
+        }).Produces<HealthAnswer>().Produces<HealthAnswer>(StatusCodes.Status503ServiceUnavailable);
 
-        var api = app.MapGroup("/api");
-        api.MapIncidents();
-        api.MapRegions();
-        api.MapEmergency();
-        api.MapHouseholds();
-        api.MapPhotos();
-        api.MapPublic();
-        api.MapMaps();
+        var api = app.MapGroup("/api").WithProblems();
+        api.MapGroup("").WithTags("Incidents").MapIncidents();
+        api.MapGroup("").WithTags("Regions and workers").MapRegions();
+        api.MapGroup("").WithTags("Emergency operation").MapEmergency();
+        api.MapGroup("").WithTags("Household register").MapHouseholds();
+        api.MapGroup("").WithTags("Photos").MapPhotos();
+        api.MapGroup("").WithTags("Public board").MapPublic();
+        api.MapGroup("").WithTags("Map").MapMaps();
         api.MapGet("/audit", async (string? region, string? actor, int? limit, System.Security.Claims.ClaimsPrincipal user, IAuditLog audit, CancellationToken cancellationToken) =>
         {
             // Administrators and commanders, for their own region: what was done there, or by one person there.
@@ -146,8 +149,8 @@ public static class GridDispatchApi
             }
 
             return await audit.QueryAsync(code, string.IsNullOrEmpty(actor) ? null : actor, count, cancellationToken);
-        });
-        app.MapOpen311();
+        }).WithTags("Audit");
+        app.MapOpen311().WithTags("Open311").WithProblems(typeof(Endpoints.Open311Error[]));
         // A connection lives no longer than its token; the access review ends subscriptions the caller may no longer read.
         app.MapHub<LiveHub>("/hubs/live", o => o.CloseOnAuthenticationExpiration = true);
         return app;

@@ -185,17 +185,18 @@ public static partial class AuthSetup
 
         // Only for a developer on this machine: any other caller finds nothing here — one from another address, and any
         // request that came through a proxy (a proxy on this machine makes every client look local).
-        var routes = app.MapGroup("/dev").AllowAnonymous().AddEndpointFilter(async (context, next) =>
+        var routes = app.MapGroup("/dev").AllowAnonymous().WithTags("Development").AddEndpointFilter(async (context, next) =>
             FromThisMachine(context.HttpContext) ? await next(context) : Results.NotFound());
-        routes.MapGet("/users", () => dev.Users.Select(u => new { u.Id, u.Name, u.Role, u.Scope }));
+        routes.MapGet("/users", () => dev.Users.Select(u => new DevUserBrief(u.Id, u.Name, u.Role, u.Scope)));
         routes.MapPost("/token", async (HttpRequest request, IGrainFactory grains) =>
         {
             var body = await JsonBody.ReadAsync<DevTokenRequest>(request);
             var user = dev.Users.FirstOrDefault(u => u.Id == body.User) ?? await WorkerUserAsync(grains, body.User)
                 ?? throw new DomainException(DomainErrors.InvalidInput, "Not a development user (see GET /dev/users) nor a registered worker", "user");
-            return Results.Ok(new { access_token = dev.TokenFor(user, options.Audience, TimeProvider.System), token_type = "Bearer",
-                expires_in = (int)options.DevIssuer.Lifetime.TotalSeconds, user });
-        }).RequireRateLimiting(RateLimits.Login);
+            return Results.Ok(new DevToken(dev.TokenFor(user, options.Audience, TimeProvider.System), "Bearer",
+                (int)options.DevIssuer.Lifetime.TotalSeconds, user));
+        }).RequireRateLimiting(RateLimits.Login).Takes<DevTokenRequest>().Produces<DevToken>();
+        routes.WithProblems();
         return app;
     }
 
@@ -234,3 +235,13 @@ public static partial class AuthSetup
 }
 
 public sealed record DevTokenRequest(string? User);
+
+/// <summary>A development user as GET /dev/users lists them.</summary>
+public sealed record DevUserBrief(string Id, string Name, string Role, string? Scope);
+
+/// <summary>The development issuer's token (OAuth's field names).</summary>
+public sealed record DevToken(
+    [property: System.Text.Json.Serialization.JsonPropertyName("access_token")] string AccessToken,
+    [property: System.Text.Json.Serialization.JsonPropertyName("token_type")] string TokenType,
+    [property: System.Text.Json.Serialization.JsonPropertyName("expires_in")] int ExpiresIn,
+    DevUser User);

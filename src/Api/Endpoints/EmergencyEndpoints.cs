@@ -24,7 +24,7 @@ public static class EmergencyEndpoints
                 body.Mode ?? throw new DomainException(DomainErrors.InvalidInput, "Mode is required: everyday or emergency", "mode"),
                 body.Level, body.Reason ?? "", caller.Actor(body.Actor), caller.Scope);
             return await grains.GetGrain<IEmergencyGrain>(code).SwitchAsync(command);
-        });
+        }).Takes<ModeRequest>();
         api.MapGet("/regions/{code}/emergency", (string code, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             Policy.Require(Caller.From(user), Act.RegionEmergency, Target.RegionOf(RegionEndpoints.RegionCodeOf(code)), "code");
@@ -36,7 +36,7 @@ public static class EmergencyEndpoints
             return LoadAsync(code, grains);
         });
 
-        api.MapPost("/campaigns", LaunchAsync);
+        api.MapPost("/campaigns", LaunchAsync).Takes<CampaignRequest>().Produces<CampaignView>(StatusCodes.Status201Created);
         api.MapGet("/campaigns", async (string? scope, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var code = scope is not null && RegionCode.IsValid(scope)
@@ -61,7 +61,7 @@ public static class EmergencyEndpoints
             request.HttpContext.AuditRegion(scope);
             Policy.Require(caller, Act.CampaignEnd, Target.RegionOf(scope));
             return await campaign.EndAsync(caller.Actor(body.Actor), body.Reason ?? "", caller.Scope);
-        });
+        }).Takes<CampaignEndRequest>();
 
         api.MapGet("/campaigns/tasks/{taskId}", async (string taskId, ClaimsPrincipal user, IGrainFactory grains) =>
         {
@@ -79,7 +79,7 @@ public static class EmergencyEndpoints
             var actor = caller.Actor(body.Actor);
             Policy.Require(caller, Act.TaskStart, Target.Of(await grid.GetSweepTaskAsync(taskId)), "taskId");
             return await grid.StartSweepTaskAsync(taskId, actor);
-        });
+        }).Takes<SweepTaskRequest>();
         api.MapPost("/campaigns/tasks/{taskId}/finish", async (string taskId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, Domain.CategoryCatalog catalog,
             Photos.IPhotoStore photos) =>
         {
@@ -99,10 +99,10 @@ public static class EmergencyEndpoints
             Policy.Require(caller, Act.TaskFinish, Target.Of(await grid.GetSweepTaskAsync(taskId)), "taskId");
             var (task, incidents) = await PhotoEndpoints.WithPhotosAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Task, taskId),
                 shots => grains.FinishTaskAsync(taskId, new SweepResult(body.Actor ?? "", body.Outcome is not SweepOutcome.NotReachable, body.Note, [.. findings], shots)));
-            return new { task, incidents };
-        });
+            return new TaskFinished(task, incidents);
+        }).Takes<SweepTaskRequest>();
 
-        api.MapPost("/workers/surge", SurgeAsync);
+        api.MapPost("/workers/surge", SurgeAsync).Takes<SurgeRequestDto>();
         return api;
     }
 

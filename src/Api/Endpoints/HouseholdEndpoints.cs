@@ -56,7 +56,7 @@ public static class HouseholdEndpoints
             var outcome = await grains.GetGrain<IRegisterGrain>(0).ImportAsync(grid, [input], caller.Id, Reason(body.Reason, "registered"));
             var id = HouseholdIds.Household(grid, row.Building, row.Unit);
             return Results.Json(await grains.GetGrain<IHouseholdGrain>(id).GetAsync(), statusCode: outcome.Added > 0 ? 201 : 200);
-        });
+        }).Takes<HouseholdRequest>().Produces<HouseholdView>(StatusCodes.Status201Created).Produces<HouseholdView>();
         api.MapPost("/grids/{code}/households/import", async (string code, string? reason, HttpRequest request, ClaimsPrincipal user,
             IGrainFactory grains, HouseholdTagCatalog tags) =>
         {
@@ -70,7 +70,7 @@ public static class HouseholdEndpoints
 
             var inputs = parsed.Rows.Select(Input).ToImmutableArray();
             return Results.Ok(await grains.GetGrain<IRegisterGrain>(0).ImportAsync(grid, inputs, caller.Id, Reason(reason, "import")));
-        });
+        }).Takes<string>("text/csv").Produces<ImportOutcome>();
         api.MapPost("/regions/{code}/households/import", async (string code, string? reason, HttpRequest request, ClaimsPrincipal user,
             IGrainFactory grains, HouseholdTagCatalog tags) =>
         {
@@ -97,7 +97,7 @@ public static class HouseholdEndpoints
                 var line = parsed.Rows.First(r => r.Grid == grid).Line;
                 throw new DomainException(DomainErrors.InvalidInput, $"line {line}: grid {grid} is not a grid of this city", $"line {line}: grid");
             }
-        });
+        }).Takes<string>("text/csv").Produces<ImmutableArray<ImportOutcome>>();
         api.MapGet("/grids/{code}/households/export.csv", async (string code, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var rows = await grains.GetGrain<IRegisterGrain>(0).ExportAsync(Grid(http, user, code, Act.HouseholdRead));
@@ -110,7 +110,7 @@ public static class HouseholdEndpoints
             }
 
             return Results.Text(text.ToString(), "text/csv; charset=utf-8", Encoding.UTF8);
-        });
+        }).Produces<string>(StatusCodes.Status200OK, "text/csv");
         api.MapGet("/workers/{id}/revisits", async (string id, int? withinHours, ClaimsPrincipal user, IGrainFactory grains, Domain.EngineClock clock) =>
         {
             // The worker's list of households to revisit: every grid they serve, due within the window (a day by default).
@@ -155,7 +155,7 @@ public static class HouseholdEndpoints
             var colour = ColourOf(body.Colour ?? throw new DomainException(DomainErrors.InvalidInput, "colour is green, yellow or red", "colour"), "colour");
             return await grains.GetGrain<IHouseholdGrain>(household).SetColourAsync(
                 new ColourCommand(Caller.From(user).Id, colour, body.Reason ?? throw new DomainException(DomainErrors.InvalidInput, "A reason is required", "reason")));
-        });
+        }).Takes<ColourRequest>();
         api.MapPost("/households/{id}/visits", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains, Domain.CategoryCatalog catalog,
             IPhotoStore photos) =>
         {
@@ -168,14 +168,14 @@ public static class HouseholdEndpoints
             var caller = Caller.From(user);
             var (view, incidents) = await PhotoEndpoints.WithPhotosAsync(photos, caller, body.Photos, PhotoSubjects.Of(PhotoSubjects.Household, household),
                 shots => grains.VisitAsync(household, new VisitCommand(caller.Id, kind, outcome, body.Note, key.Length > 0 ? $"{caller.Id}:{key}" : null, shots), findings));
-            return Results.Json(new { household = view, incidents }, statusCode: 201);
-        });
+            return Results.Json(new VisitRecorded(view, incidents), statusCode: 201);
+        }).Takes<VisitRequest>().Produces<VisitRecorded>(StatusCodes.Status201Created);
         api.MapPost("/households/{id}/people/{personId}/erase", async (string id, string personId, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var household = Household(request.HttpContext, user, id, Act.HouseholdErase);
             var body = request.ContentLength is 0 or null && !request.HasJsonContentType() ? new EraseRequest(null) : await JsonBody.ReadAsync<EraseRequest>(request);
             return await grains.GetGrain<IHouseholdGrain>(household).ErasePersonAsync(personId, Caller.From(user).Id, Reason(body.Reason, ""));
-        });
+        }).Takes<EraseRequest>();
 
         api.MapGet("/regions/{code}/households/summary", async (string code, HttpContext http, ClaimsPrincipal user, IGrainFactory grains) =>
         {

@@ -13,7 +13,9 @@ public static class IncidentEndpoints
 
     public static RouteGroupBuilder MapIncidents(this RouteGroupBuilder api)
     {
-        api.MapPost("/incidents", ReportAsync).RequireRateLimiting(RateLimits.Intake);
+        api.MapPost("/incidents", ReportAsync).RequireRateLimiting(RateLimits.Intake)
+            .Takes<ReportIncidentRequest>().Produces<IncidentView>(StatusCodes.Status201Created).Produces<IncidentView>()
+            .WithSummary("Report an incident (idempotent on source + externalId, or the Idempotency-Key header)");
         api.MapGet("/incidents/{id}", async (string id, HttpContext http, ClaimsPrincipal user, IGrainFactory grains, CategoryCatalog catalog) =>
         {
             var view = await grains.GetGrain<IIncidentGrain>(RequireId(id)).GetAsync();
@@ -31,7 +33,10 @@ public static class IncidentEndpoints
             return views.Where(v => Policy.Decide(caller, Act.IncidentRead, Target.Of(v, catalog)) is not null)
                 .Select(v => Access.Incident(caller, v, catalog)).ToList();
         });
-        api.MapPost("/incidents/{id}/{action}", ActAsync);
+        api.MapPost("/incidents/{id}/{action}", ActAsync).Takes<IncidentActionRequest>().Produces<IncidentView>()
+            .WithSummary("A step of the incident loop")
+            .WithDescription($"action is one of: {string.Join(", ", Actions)}. The answer is the incident as the caller may now read it; "
+                + "when the step took it out of their sight, only its id, state and version.");
         return api;
     }
 

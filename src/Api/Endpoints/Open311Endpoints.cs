@@ -1,6 +1,7 @@
 using GridDispatch.Api.Audit;
 using System.Globalization;
 using GridDispatch.Api.Auth;
+using GridDispatch.Api.Http;
 using GridDispatch.City;
 using GridDispatch.Domain;
 using GridDispatch.Silo;
@@ -40,7 +41,8 @@ public static class Open311Endpoints
         var v2 = app.MapGroup($"{Prefix}/v2").AllowAnonymous();
 
         v2.MapGet("/services.json", (CategoryCatalog catalog) => Out(catalog.Classes.SelectMany(c => c.Categories.Where(s => s.Reportable).Select(s => new Open311Service(
-            s.Code, s.Name, $"{s.NameZh}. Filed when: {s.AcceptCondition}", false, "realtime", s.NameZh, c.Name))).ToList()));
+            s.Code, s.Name, $"{s.NameZh}. Filed when: {s.AcceptCondition}", false, "realtime", s.NameZh, c.Name))).ToList()))
+            .Produces<List<Open311Service>>();
 
         v2.MapGet("/services/{file}", (string file, CategoryCatalog catalog) =>
         {
@@ -48,11 +50,13 @@ public static class Open311Endpoints
             return catalog.TryGet(code, out var category) && category.Reportable
                 ? Out(new Open311ServiceDefinition(category.Code, []))
                 : throw new DomainException(DomainErrors.NotFound, $"No service '{code}'", "service_code");
-        });
+        }).Produces<Open311ServiceDefinition>();
 
-        v2.MapPost("/requests.json", PostRequestAsync).DisableAntiforgery().RequireRateLimiting(Http.RateLimits.Intake);
+        v2.MapPost("/requests.json", PostRequestAsync).DisableAntiforgery().RequireRateLimiting(Http.RateLimits.Intake)
+            .Takes<Open311RequestForm>("application/x-www-form-urlencoded").Produces<Open311Receipt[]>(StatusCodes.Status201Created)
+            .Produces<Open311Error[]>(StatusCodes.Status403Forbidden).Produces<Open311Error[]>(StatusCodes.Status413PayloadTooLarge);
         v2.MapGet("/requests.json", async (HttpRequest request, IGrainFactory grains, CategoryCatalog catalog, GridLocator locator) =>
-            Out(await ListRequestsAsync(request, grains, catalog, locator)));
+            Out(await ListRequestsAsync(request, grains, catalog, locator))).Produces<Open311Request[]>();
         v2.MapGet("/requests/{file}", async (string file, IGrainFactory grains, CategoryCatalog catalog) =>
         {
             // A case about people (a non-public category) is not there for the public.
@@ -60,7 +64,7 @@ public static class Open311Endpoints
             return catalog.TryGet(view.Category, out var category) && category.Public
                 ? Out(new[] { ToRequest(view, catalog) })
                 : throw new DomainException(DomainErrors.NotFound, $"No request '{view.Id}'", "service_request_id");
-        });
+        }).Produces<Open311Request[]>();
         return v2;
     }
 
@@ -209,6 +213,10 @@ public sealed record Open311Error(int Code, string Description);
 public sealed record Open311Service(string ServiceCode, string ServiceName, string Description, bool Metadata, string Type, string Keywords, string Group);
 
 public sealed record Open311ServiceDefinition(string ServiceCode, IReadOnlyList<object> Attributes);
+
+/// <summary>The form a 311 app posts (GeoReport v2 field names), for the API document: the route reads the form by hand.</summary>
+public sealed record Open311RequestForm(string ApiKey, string ServiceCode, double? Lat, double? Long, string? AddressId, string? AddressString,
+    string? Description, string? FirstName, string? LastName, string? Phone, string? AccountId);
 
 public sealed record Open311Receipt(string ServiceRequestId, string ServiceNotice, string? AccountId);
 

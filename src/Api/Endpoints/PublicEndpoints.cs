@@ -56,8 +56,8 @@ public static class PublicEndpoints
             return board;
         }).AllowAnonymous().RequireRateLimiting(Http.RateLimits.Intake);
         api.MapGet("/public/city", (GridLocator city) => city.CityCode.Length > 0
-            ? Results.Ok(new { code = city.CityCode, name = city.City?.Name })
-            : throw new DomainException(DomainErrors.NotFound, "This deployment has no city definition file", "city")).AllowAnonymous();
+            ? Results.Ok(new CityName(city.CityCode, city.City?.Name))
+            : throw new DomainException(DomainErrors.NotFound, "This deployment has no city definition file", "city")).AllowAnonymous().Produces<CityName>();
         return api;
     }
 }
@@ -184,3 +184,6 @@ internal static class PublicBoardBuilder
         return new PublicRate(k.ClosureRate, k.OnTimeRate, worst >= o.GreenFrom ? "green" : worst >= o.YellowFrom ? "yellow" : "red");
     }
 }
+
+/// <summary>The city this deployment serves (GET /api/public/city).</summary>
+public sealed record CityName(string Code, string? Name);

@@ -55,7 +55,7 @@ public static class RegionEndpoints
             Policy.Require(caller, Act.WorkerStatus, Target.Of(worker));
             return await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).SetStatusAsync(
                 body.Status ?? throw new DomainException(DomainErrors.InvalidInput, "Status is required: offDuty, available, busy or onPatrol", "status"));
-        });
+        }).Takes<WorkerStatusRequest>();
         api.MapPut("/workers/{id}/location", async (string id, HttpRequest request, ClaimsPrincipal user, IGrainFactory grains) =>
         {
             var caller = Caller.From(user);
@@ -64,7 +64,7 @@ public static class RegionEndpoints
             request.HttpContext.AuditRegion(worker.Profile.Home ?? "");
             Policy.Require(caller, Act.WorkerLocation, Target.Of(worker));
             return await grains.GetGrain<IWorkerGrain>(WorkerIdOf(id)).SetLocationAsync(new GeoPoint(body.Latitude, body.Longitude));
-        });
+        }).Takes<LocationDto>();
         api.MapGet("/categories", (ClaimsPrincipal user, CategoryCatalog catalog) =>
         {
             Policy.Require(Caller.From(user), Act.CatalogueRead, Target.Nothing);

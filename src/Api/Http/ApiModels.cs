@@ -26,6 +26,15 @@ public sealed record IncidentActionRequest(
     string? WorkerId,
     IReadOnlyList<string>? Photos = null);
 
+/// <summary>A finished sweep task and the incidents its findings were filed as.</summary>
+public sealed record TaskFinished(SweepTaskView Task, System.Collections.Immutable.ImmutableArray<string> Incidents);
+
+/// <summary>A recorded visit: the household as it now is and the incidents its findings were filed as.</summary>
+public sealed record VisitRecorded(HouseholdView Household, System.Collections.Immutable.ImmutableArray<string> Incidents);
+
+/// <summary>A health probe's answer.</summary>
+public sealed record HealthAnswer(string Status, string? Detail = null, long? Backlog = null);
+
 public sealed record WorkerStatusRequest(WorkerStatus? Status);
 
 public sealed record PageOf<T>(IReadOnlyList<T> Items, int Page, int PageSize, int Total);

@@ -6,12 +6,13 @@ namespace GridDispatch.Api.Http;
 /// <summary>Reads request bodies strictly, turning every JSON problem into a 400 that names the field.</summary>
 public static class JsonBody
 {
-    /// <summary>API JSON: camelCase, enums as camelCase strings (no integers), unknown members refused.</summary>
+    /// <summary>API JSON: camelCase, enums as camelCase strings (no integers), numbers as numbers, unknown members refused.</summary>
     public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
     public static JsonSerializerOptions Configure(JsonSerializerOptions o)
     {
         o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+        o.NumberHandling = JsonNumberHandling.Strict;   // a number is a number ("5" is refused), as the API document says
         o.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         o.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         return o;

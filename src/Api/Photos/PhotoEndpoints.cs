@@ -18,11 +18,14 @@ public static class PhotoEndpoints
 {
     public static RouteGroupBuilder MapPhotos(this RouteGroupBuilder api)
     {
-        api.MapPost("/photos", UploadAsync).RequireRateLimiting(RateLimits.Intake);
+        api.MapPost("/photos", UploadAsync).RequireRateLimiting(RateLimits.Intake)
+            .Takes<byte[]>("image/jpeg", "image/png", "image/webp")
+            .Produces<PhotoInfo>(StatusCodes.Status201Created).Produces<PhotoInfo>()
+            .WithSummary("Upload a photo (the raw image, at most 5 MiB); it stays staged for its uploader until a command names it");
         api.MapGet("/photos/{id}", (string id, HttpContext http, ClaimsPrincipal user, IPhotoStore store, IGrainFactory grains, CategoryCatalog catalog) =>
-            ServeAsync(id, thumbnail: false, http, user, store, grains, catalog));
+            ServeAsync(id, thumbnail: false, http, user, store, grains, catalog)).Produces<byte[]>(StatusCodes.Status200OK, PhotoRecord.ContentType);
         api.MapGet("/photos/{id}/thumbnail", (string id, HttpContext http, ClaimsPrincipal user, IPhotoStore store, IGrainFactory grains, CategoryCatalog catalog) =>
-            ServeAsync(id, thumbnail: true, http, user, store, grains, catalog));
+            ServeAsync(id, thumbnail: true, http, user, store, grains, catalog)).Produces<byte[]>(StatusCodes.Status200OK, PhotoRecord.ContentType);
         return api;
     }
 

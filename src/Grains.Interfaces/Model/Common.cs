@@ -106,11 +106,13 @@ public sealed record UnitSummary(
     [property: Id(13)] KpiSet Kpi,
     [property: Id(14)] long Version,
     [property: Id(15)] DateTimeOffset AsOf,
-    [property: Id(16)] OperatingMode? Mode = null,
-    [property: Id(17)] ImmutableDictionary<string, CampaignProgress>? Campaigns = null,
-    [property: Id(18)] int SurgeWorkers = 0,
-    [property: Id(19)] int Overloaded = 0,
-    [property: Id(20)] ImmutableArray<WorkerBrief> TopLoaded = default,
+    [property: Id(16)] OperatingMode? Mode,
+    [property: Id(17)] ImmutableDictionary<string, CampaignProgress>? Campaigns,
+    [property: Id(18)] int SurgeWorkers,
+    [property: Id(19)] int Overloaded,
+    // No default value: the API document's schema generator writes each constructor default, and default(ImmutableArray)
+    // cannot be written as JSON (the /openapi/v1.json answered 500). A state stored before the field reads it as default.
+    [property: Id(20)] ImmutableArray<WorkerBrief> TopLoaded,
     [property: Id(21)] int EmergencyGrids = 0,
     [property: Id(22)] HouseholdCounts? Households = null);
 

@@ -40,8 +40,8 @@ public sealed record RegionView(
     [property: Id(3)] ImmutableArray<UnitSummary> Children,
     [property: Id(4)] ImmutableArray<RosterEntry> Staff,
     [property: Id(5)] ImmutableArray<string> AwaitingAssignment,
-    [property: Id(6)] OperatingMode? OwnMode = null,
-    [property: Id(7)] ImmutableArray<OperatingMode> ModeHistory = default);
+    [property: Id(6)] OperatingMode? OwnMode,
+    [property: Id(7)] ImmutableArray<OperatingMode> ModeHistory);     // no default: see UnitSummary.TopLoaded
 
 /// <summary>
 /// A commander's switch of the operating mode at a scope: emergency with a response level (I–IV), or back to everyday.
