@@ -5,6 +5,9 @@ using GridDispatch.Api.Http;
 using GridDispatch.Api.Live;
 using GridDispatch.Api.Photos;
 using GridDispatch.Silo;
+using GridDispatch.Silo.Telemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Microsoft.AspNetCore.Rewrite;
 using Microsoft.AspNetCore.SignalR;
 
@@ -44,6 +47,17 @@ public static class GridDispatchApi
         }
 
         builder.Services.AddHostedService<Photos.PhotoPurge>();
+        builder.Services.AddGridDispatchTelemetry(builder.Configuration, "griddispatch-api",
+            tracing: t => t.AddAspNetCoreInstrumentation(o =>
+            {
+                o.Filter = http => !http.Request.Path.StartsWithSegments("/health") && !http.Request.Path.StartsWithSegments("/metrics");
+                o.EnrichWithHttpResponse = (span, response) => GridDispatch.Telemetry.DomainTags.ForRoute(span,
+                    (response.HttpContext.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText,
+                    key => response.HttpContext.Request.RouteValues.TryGetValue(key, out var value) ? value?.ToString() : null);
+            }),
+            metrics: m => m.AddAspNetCoreInstrumentation().AddMeter("Microsoft.AspNetCore.Http.Connections", "Microsoft.AspNetCore.RateLimiting")
+                .AddPrometheusExporter());
+        builder.Services.AddHostedService<Telemetry.CityGauges>();
 
         builder.Services.AddProblemDetails();
         // A query or route value that does not bind (page=abc) throws BadHttpRequestException naming the parameter, so
@@ -101,6 +115,8 @@ public static class GridDispatchApi
         app.UseAuthorization();
         app.UseMiddleware<Http.ClusterRetry>();     // last before the endpoint: a retried command is not limited or authorized twice
         app.MapOpenApi().AllowAnonymous();
+        // Prometheus scrapes from inside the cluster: numbers only, no personal data (keep /metrics off the public ingress).
+        app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous().ExcludeFromDescription();
         app.MapDevIssuer();
 
         var health = app.MapGroup("/health").AllowAnonymous().WithTags("Health").WithProblems();

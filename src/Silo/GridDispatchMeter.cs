@@ -4,11 +4,11 @@ namespace GridDispatch.Silo;
 
 /// <summary>
 /// GridDispatch's own meter, next to Orleans' "Microsoft.Orleans": created through the host's <see cref="IMeterFactory"/>
-/// (one meter per host, so tests can tell hosts apart), instruments named <c>griddispatch.*</c>.
+/// (one meter per host, tagged with the host: see <see cref="GridDispatch.Telemetry.EngineMetrics.Meter"/>), instruments named <c>griddispatch.*</c>.
 /// </summary>
 public static class GridDispatchMeter
 {
-    public const string Name = "GridDispatch";
+    public const string Name = GridDispatch.Telemetry.EngineMetrics.MeterName;
 
-    public static Meter Create(IMeterFactory factory) => factory.Create(Name);
+    public static Meter Create(IMeterFactory factory) => GridDispatch.Telemetry.EngineMetrics.Meter(factory);
 }

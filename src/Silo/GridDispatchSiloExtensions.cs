@@ -89,6 +89,8 @@ public static class GridDispatchSiloExtensions
             silo.UseDurableGridDispatch(configuration, connectionString, endpoints);
         }
 
+        // Grain calls carry the caller's trace (W3C trace context) and make spans when a tracer listens.
+        silo.AddActivityPropagation();
         return silo.AddGridDispatch(configuration);
     }
 
@@ -97,6 +99,7 @@ public static class GridDispatchSiloExtensions
     {
         silo.Services.AddGridDispatchEngine(configuration);
         silo.AddIncomingGrainCallFilter<StaleStateFilter>();
+        silo.AddIncomingGrainCallFilter<Telemetry.DomainTagsFilter>();
         silo.Services.Configure<Orleans.Serialization.ExceptionSerializationOptions>(AllowDatabaseErrors);
         silo.Services.AddOptions<CityOptions>().Bind(configuration.GetSection(CityOptions.Section));
         silo.AddStartupTask<CityBootstrap>();

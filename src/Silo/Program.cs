@@ -1,5 +1,8 @@
 using GridDispatch.Silo;
+using GridDispatch.Silo.Telemetry;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
 
 if (args is ["generate-city", ..])
 {
@@ -24,5 +27,13 @@ if (args is ["migrate", ..])
 var builder = Host.CreateApplicationBuilder(args);
 builder.Configuration.AddGridDispatchDefaults();
 builder.UseOrleans(silo => silo.UseGridDispatch(builder.Configuration));
+var prometheusPort = builder.Configuration.GetValue<int>($"{GridDispatch.Silo.Telemetry.TelemetryOptions.Section}:PrometheusPort");
+builder.Services.AddGridDispatchTelemetry(builder.Configuration, "griddispatch-silo", metrics: m =>
+{
+    if (prometheusPort > 0)
+    {
+        m.AddPrometheusHttpListener(o => (o.Host, o.Port) = ("+", prometheusPort));     // /metrics on every address
+    }
+});
 await builder.Build().RunAsync();
 return 0;

@@ -15,8 +15,10 @@ public sealed partial class LiveRelay(
     IGrainFactory grains,
     IHubContext<LiveHub> hub,
     LiveSubscriptions subscriptions,
+    System.Diagnostics.Metrics.IMeterFactory meters,
     ILogger<LiveRelay> logger) : BackgroundService, ILiveObserver
 {
+    private readonly LiveMetrics _metrics = new(meters);
     public const int PushesPerSecond = 20;
     private static readonly TimeSpan RegisterEvery = TimeSpan.FromSeconds(5);
     private readonly string _hostId = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
@@ -50,6 +52,10 @@ public sealed partial class LiveRelay(
                     if (!entities.TryGetValue(key, out var known) || known.Version <= update.Version)
                     {
                         entities[key] = update;
+                        if (known is not null)
+                        {
+                            _metrics.Superseded.Add(1);     // a newer state of the same entity replaces one not yet pushed
+                        }
                     }
                 }
             }
@@ -149,9 +155,11 @@ public sealed partial class LiveRelay(
                 try
                 {
                     await hub.Clients.Group(topic).SendAsync(EventName(kind.Key), kind.Select(Payload).ToArray(), cancellationToken);
+                    _metrics.Pushed(kind, DateTimeOffset.UtcNow);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
+                    _metrics.Failed.Add(1);
                     LogPushFailed(ex, topic);
                 }
             }
@@ -180,3 +188,34 @@ public sealed partial class LiveRelay(
 }
 
 public sealed record LivePayload(string Id, long Version, DateTimeOffset ChangedAt, object State);
+
+/// <summary>
+/// The relay's instruments: how long a change took from its grain to the hub (histogram, per entity pushed), pushes
+/// the hub refused (dropped: their topic gets the entity again only with its next change), and updates superseded by a
+/// newer one before they went out (the coalescing that keeps a topic at 20 pushes a second).
+/// </summary>
+internal sealed class LiveMetrics
+{
+    private readonly System.Diagnostics.Metrics.Histogram<double> _latency;
+
+    public LiveMetrics(System.Diagnostics.Metrics.IMeterFactory meters)
+    {
+        var meter = GridDispatch.Telemetry.EngineMetrics.Meter(meters);
+        _latency = meter.CreateHistogram<double>("griddispatch.live.push.duration", "s", "From an entity's change to its push to the subscribed browsers",
+            tags: null, advice: new System.Diagnostics.Metrics.InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        Failed = meter.CreateCounter<long>("griddispatch.live.pushes.dropped", "{push}", "Pushes the hub could not send (their entities wait for their next change)");
+        Superseded = meter.CreateCounter<long>("griddispatch.live.updates.superseded", "{update}", "Updates replaced by a newer state of the same entity before they were pushed");
+    }
+
+    public System.Diagnostics.Metrics.Counter<long> Failed { get; }
+
+    public System.Diagnostics.Metrics.Counter<long> Superseded { get; }
+
+    public void Pushed(IEnumerable<LiveUpdate> updates, DateTimeOffset now)
+    {
+        foreach (var update in updates)
+        {
+            _latency.Record(Math.Max(0, (now - update.ChangedAt).TotalSeconds));
+        }
+    }
+}

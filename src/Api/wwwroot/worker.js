@@ -143,9 +143,14 @@
   let categoryList = [];
   const categoryOptions = () => categoryList.map((c) => `<option value="${esc(c.code)}">${esc(c.code)} ${esc(c.nameZh)} ${esc(c.name)}</option>`).join("");
 
-  /** Keeps a card whose item has not changed (so a half-typed note survives a push); replaces the others. */
+  /**
+   * Keeps a card whose item has not changed; replaces the others. A card drawn again for the same task (its details
+   * arrived, its queued step went out) takes over what was typed or picked in the old one, and the focus, so a push
+   * never loses a half-typed note or chosen photos.
+   */
   function sync(list, items, make) {
     const keep = new Map([...list.children].filter((li) => li.dataset.key).map((li) => [li.dataset.key, li]));
+    const before = new Map([...list.children].filter((li) => li.dataset.id).map((li) => [li.dataset.id, li]));
     const next = items.map((t) => {
       const key = `${t.incidentId}:${t.status}:${queuedFor.has(t.incidentId)}:${details.has(`${t.incidentId}:${t.status}`)}`;
       if (keep.has(key)) return keep.get(key);
@@ -154,10 +159,23 @@
       const li = holder.firstElementChild;
       li.dataset.key = key;
       wire(li, t);
+      const old = before.get(li.dataset.id);
+      if (old) carryOver(old, li);
       return li;
     });
     list.replaceChildren(...next);
     if (items.length === 0) list.innerHTML = "<li class=\"sub\">Nothing here.</li>";
+  }
+
+  function carryOver(from, to) {
+    for (const input of from.querySelectorAll("[data-field]")) {
+      const twin = to.querySelector(`[data-field="${input.dataset.field}"]`);
+      if (!twin || twin.tagName !== input.tagName) continue;
+      if (input.type === "file") { if (input.files && input.files.length > 0) twin.files = input.files; }
+      else if (input.tagName === "SELECT") twin.value = input.value;
+      else if (input.value !== "" && twin.value === "") twin.value = input.value;
+      if (document.activeElement === input) twin.focus();
+    }
   }
 
   function render() {

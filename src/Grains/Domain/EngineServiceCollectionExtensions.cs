@@ -34,6 +34,8 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<IIncidentStore, MemoryIncidentStore>();
         services.TryAddSingleton<ILegacyIncidentRows, NoLegacyIncidentRows>();
         services.TryAddSingleton<Live.LiveFeed>();
+        services.AddMetrics();
+        services.TryAddSingleton<Telemetry.EngineMetrics>();
         return services;
     }
 

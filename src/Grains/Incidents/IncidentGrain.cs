@@ -20,6 +20,7 @@ public sealed partial class IncidentGrain(
     IIncidentStore incidents,
     IPersonalDataStore personalData,
     Live.LiveFeed live,
+    Telemetry.EngineMetrics metrics,
     IOptions<DispatchOptions> options,
     ILogger<IncidentGrain> logger) : Grain, IIncidentGrain, IRemindable
 {
@@ -350,6 +351,7 @@ public sealed partial class IncidentGrain(
         var plan = appending ? PlanTells() : [];
         ArmTimer();
         var due = NextDeadline()?.At;
+        var from = Timeline.Committed;
         try
         {
             await Timeline.CommitAsync(due);
@@ -365,6 +367,7 @@ public sealed partial class IncidentGrain(
         if (appending)
         {
             (_recordedDue, _recordedDueExact, _appended) = (due, true, true);
+            metrics.Committed(S.Timeline, from, S.ReportedAt, S.R.Severity, !S.MissedDeadline);
         }
 
         _dirty = false;

@@ -22,7 +22,7 @@ public interface IUnitRecord
 /// change marks the unit dirty, and one timer tick later the state is stored and the summary pushed to the parent and to
 /// the silo's live feed.
 /// </summary>
-public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
+public abstract class UnitGrain<TRecord> : Grain, IRosterHolder, Telemetry.IDomainTagged
     where TRecord : class, IUnitRecord, new()
 {
     private static readonly Action<ILogger, string, Exception?> FlushFailed =
@@ -58,6 +58,9 @@ public abstract class UnitGrain<TRecord> : Grain, IRosterHolder
     protected TRecord S => Store.State;
 
     protected string Code => this.GetPrimaryKeyString();
+
+    /// <summary>A call's span says which mode this unit runs in.</summary>
+    public void Tag(System.Diagnostics.Activity activity) => Telemetry.DomainTags.ForMode(activity, S.Mode);
 
     public async Task JoinRosterAsync(RosterEntry entry)
     {

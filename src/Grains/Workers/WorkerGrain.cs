@@ -39,6 +39,7 @@ public sealed partial class WorkerGrain(
     EngineClock clock,
     IIncidentStore incidents,
     Live.LiveFeed live,
+    Telemetry.EngineMetrics metrics,
     Microsoft.Extensions.Options.IOptions<DispatchOptions> options,
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
 {
@@ -292,6 +293,7 @@ public sealed partial class WorkerGrain(
         }
 
         var load = Load;
+        metrics.WorkerLoad(load, p.Capacity);
         live.Publish(LiveUpdate.Of(new WorkerLoad(Id, p.Name, p.Kind, S.Status, load, p.Capacity, HomeUnitOf(p),
             S.Tasks.Values.Count(t => IsOpen(t.Status))), S.Version, clock.Now));
         if (_report is not null)

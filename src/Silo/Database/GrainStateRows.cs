@@ -74,6 +74,9 @@ public sealed class PendingStateWrite(GrainStateRowKey key, int? expected, byte[
 
     public byte[] Payload { get; } = payload;
 
+    /// <summary>The span of the call that queued the write, for the commit's span (<see cref="Telemetry.CommitSpans"/>).</summary>
+    public System.Diagnostics.ActivityContext Caller { get; } = Telemetry.CommitSpans.Caller();
+
     /// <summary>The version written; or the reason nothing was (a conflict, the database away, a refused row).</summary>
     public TaskCompletionSource<int> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -145,6 +145,7 @@ public sealed partial class GrainStateWriter : StorageQueue<PendingStateWrite>
     private async Task WriteInBackgroundAsync(List<PendingStateWrite> batch)
     {
         await Task.Yield();     // the loop goes on filling the next batch while this one commits
+        using var span = Telemetry.CommitSpans.Start("grain-state commit", batch.Select(w => w.Caller), batch.Count);
         await WriteAsync(batch);
     }
 

@@ -211,5 +211,8 @@ internal sealed class PendingAppend(string incidentId, int expectedVersion, Time
 
     public long Queued { get; } = Stopwatch.GetTimestamp();
 
+    /// <summary>The span of the call that queued the append, for the commit's span (<see cref="Telemetry.CommitSpans"/>).</summary>
+    public ActivityContext Caller { get; } = Telemetry.CommitSpans.Caller();
+
     public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -84,6 +84,7 @@ public sealed partial class PostgresIncidentEventLog : BackgroundService, IIncid
             "Timeline entries PostgreSQL refused for good, moved to incident_event_dead_letters");
         _dropped = meter.CreateCounter<long>("griddispatch.eventlog.dropped", "{row}",
             "Timeline entries refused for good that not even the dead-letter table would take");
+        meter.CreateObservableGauge("griddispatch.eventlog.backlog", () => Backlog, "{row}", "Timeline entries waiting to be written to the event log");
         _buffer = Channel.CreateBounded<Row>(new BoundedChannelOptions(options.BufferCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _pipeline = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions

@@ -228,6 +228,7 @@ public sealed partial class PostgresIncidentStore : BackgroundService, IIncident
     private async Task WriteCountedAsync(List<PendingAppend> batch)
     {
         await Task.Yield();     // the loop goes on filling the next batch while this one commits
+        using var span = Telemetry.CommitSpans.Start("incident-store commit", batch.Select(a => a.Caller), batch.Count);
         try
         {
             await WriteAsync(batch);

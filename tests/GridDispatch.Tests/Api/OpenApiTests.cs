@@ -10,8 +10,11 @@ namespace GridDispatch.Tests.Api;
 [Collection(ApiCollection.Name)]
 public sealed class OpenApiTests(ApiFixture api)
 {
-    /// <summary>Mapped routes that are not HTTP API operations: the live hub (SignalR's own protocol) and the document itself.</summary>
-    private static readonly HashSet<string> NotOperations = ["/hubs/live", "/hubs/live/negotiate", "/openapi/{documentName}.json"];
+    /// <summary>
+    /// Mapped routes that are not HTTP API operations: the live hub (SignalR's own protocol), the document itself, the
+    /// Prometheus scrape (its own text format) and the Orleans dashboard (its own pages and data).
+    /// </summary>
+    private static readonly HashSet<string> NotOperations = ["/hubs/live", "/hubs/live/negotiate", "/openapi/{documentName}.json", "/metrics"];
 
     internal static async Task<(OpenApiDocument Document, string Json)> LoadAsync(HttpClient http)
     {

@@ -126,6 +126,7 @@ public sealed class ApiFixture : IAsyncLifetime
             "--GridDispatch:Simulation:Enabled=false",
             "--GridDispatch:Dispatch:RollupInterval=00:00:00.100",
             "--GridDispatch:Live:AccessReviewInterval=00:00:00.500",
+            "--GridDispatch:Telemetry:CityEvery=00:00:01",
             "--Logging:LogLevel:Default=Warning",
             "--GridDispatch:RateLimits:IntakePerMinute=1000000",      // every test comes from 127.0.0.1
             "--GridDispatch:RateLimits:LoginPerMinute=1000000",
