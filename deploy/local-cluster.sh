@@ -25,9 +25,22 @@ start_postgres() {
     || psql -h 127.0.0.1 -p "$pgport" -U postgres -c "CREATE DATABASE griddispatch" >/dev/null
 }
 
-start_process() { # name, command...
+start_process() { # name, command...  (appends to its log: earlier runs' lines are kept, each start marked)
   local name=$1; shift
-  ( ConnectionStrings__GridDispatch="$conn" nohup "$@" >"$run/$name.log" 2>&1 & echo $! >"$run/$name.pid" )
+  echo "=== $(date -Is) start: $*" >>"$run/$name.log"
+  ( ConnectionStrings__GridDispatch="$conn" nohup "$@" >>"$run/$name.log" 2>&1 & echo $! >"$run/$name.pid" )
+}
+
+stop_processes() { # SIGTERM to each, then wait (up to 60 s) for them to leave the cluster before the database goes
+  local pids=()
+  for f in "$run"/*.pid; do [ -e "$f" ] || continue; pid=$(cat "$f"); kill "$pid" 2>/dev/null && pids+=("$pid"); rm -f "$f"; done
+  for _ in $(seq 1 120); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && return 0
+    sleep 0.5
+  done
+  echo "some processes did not stop in 60 s" >&2
 }
 
 case "${1:-start}" in
@@ -40,9 +53,13 @@ case "${1:-start}" in
     for i in 1 2 3; do
       # Only the first silo loads the demo city; only the API simulates.
       start_process "silo$i" dotnet "$silo" --GridDispatch:Silo:SiloPort=$((11110 + i)) --GridDispatch:Silo:GatewayPort=$((30000 + i)) \
-        --GridDispatch:City:LoadOnStart=$([ "$i" = 1 ] && echo true || echo false) --GridDispatch:Simulation:Enabled=false
+        --GridDispatch:City:LoadOnStart=$([ "$i" = 1 ] && echo true || echo false) --GridDispatch:Simulation:Enabled=false \
+        --GridDispatch:Telemetry:Dashboard=true
     done
+    # A developer's cluster: the Development environment (its token issuer, /dev/users from src/Api/appsettings.json,
+    # the pages from src/Api/wwwroot), whatever directory this script is started from.
     start_process api dotnet src/Api/bin/Release/net10.0/GridDispatch.Api.dll --urls=http://localhost:5000 \
+      --environment=Development --contentRoot="$(pwd)/src/Api" --GridDispatch:Telemetry:Dashboard=true \
       --GridDispatch:Silo:SiloPort=11120 --GridDispatch:Silo:GatewayPort=30010 --GridDispatch:City:LoadOnStart=false
     echo "PostgreSQL on 127.0.0.1:$pgport (database griddispatch), silos on 11111-11113, API and dashboard on http://localhost:5000"
     echo "logs in $run; stop with: deploy/local-cluster.sh stop"
@@ -52,7 +69,7 @@ case "${1:-start}" in
     psql -h 127.0.0.1 -p "$pgport" -U postgres -d griddispatch -c "SELECT address, port, status, i_am_alive FROM gd_membership ORDER BY start_time" 2>/dev/null || echo "postgres stopped"
     ;;
   stop|reset)
-    for f in "$run"/*.pid; do [ -e "$f" ] || continue; kill "$(cat "$f")" 2>/dev/null || true; rm -f "$f"; done
+    stop_processes
     [ -f "$run/pg/data/PG_VERSION" ] && as_postgres "$pgbin/pg_ctl -D $run/pg/data -m fast -w stop" >/dev/null 2>&1 || true
     [ "$1" = reset ] && rm -rf "$run"
     echo stopped

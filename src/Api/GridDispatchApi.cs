@@ -166,6 +166,7 @@ public static class GridDispatchApi
 
             return await audit.QueryAsync(code, string.IsNullOrEmpty(actor) ? null : actor, count, cancellationToken);
         }).WithTags("Audit");
+        app.MapClusterDashboard();
         app.MapOpen311().WithTags("Open311").WithProblems(typeof(Endpoints.Open311Error[]));
         // A connection lives no longer than its token; the access review ends subscriptions the caller may no longer read.
         app.MapHub<LiveHub>("/hubs/live", o => o.CloseOnAuthenticationExpiration = true);

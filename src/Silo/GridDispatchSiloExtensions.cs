@@ -4,6 +4,7 @@ using GridDispatch.Domain;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Orleans.Dashboard;
 
 namespace GridDispatch.Silo;
 
@@ -91,6 +92,11 @@ public static class GridDispatchSiloExtensions
 
         // Grain calls carry the caller's trace (W3C trace context) and make spans when a tracer listens.
         silo.AddActivityPropagation();
+        if (configuration.GetSection(Telemetry.TelemetryOptions.Section).Get<Telemetry.TelemetryOptions>()?.Dashboard ?? false)
+        {
+            silo.AddDashboard(o => o.HideTrace = true);
+        }
+
         return silo.AddGridDispatch(configuration);
     }
 

@@ -39,6 +39,12 @@ public sealed class DevIssuerOptions
     public TimeSpan Lifetime { get; set; } = TimeSpan.FromHours(8);
 
     public List<DevUser> Users { get; set; } = [];
+
+    /// <summary>
+    /// Networks (CIDR) besides this machine's loopback whose callers may use /dev: a container's bridge, where a
+    /// browser on the Docker host comes from (deploy/docker/compose.yaml). Empty: this machine only.
+    /// </summary>
+    public List<string> AllowFrom { get; set; } = [];
 }
 
 /// <summary>A demo user: id (the token subject), display name, role and the region (or department) they act in.</summary>
@@ -160,12 +166,19 @@ public static partial class AuthSetup
                         context.Token = token.ToString();
                     }
 
+                    ClusterDashboard.ReadToken(context);
+                    return Task.CompletedTask;
+                },
+                OnTokenValidated = context =>
+                {
+                    ClusterDashboard.KeepToken(context);
                     return Task.CompletedTask;
                 },
             };
         });
-        builder.Services.AddAuthorizationBuilder()
+        var authorization = builder.Services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        ClusterDashboard.AddPolicy(authorization);
         return builder;
     }
 
@@ -183,10 +196,13 @@ public static partial class AuthSetup
             LogDevIssuerOutsideDevelopment(app.Logger, app.Environment.EnvironmentName);
         }
 
-        // Only for a developer on this machine: any other caller finds nothing here — one from another address, and any
-        // request that came through a proxy (a proxy on this machine makes every client look local).
+        // Only for a developer on this machine: any other caller finds nothing here — one from another address (unless
+        // DevIssuer:AllowFrom names its network), and any request that came through a proxy (a proxy on this machine
+        // makes every client look local).
+        var allowed = options.DevIssuer.AllowFrom.Select((cidr, i) => System.Net.IPNetwork.TryParse(cidr, out var network)
+            ? network : throw new InvalidOperationException($"GridDispatch:Auth:DevIssuer:AllowFrom:{i} is not a network (CIDR, like 172.28.0.1/32): '{cidr}'")).ToList();
         var routes = app.MapGroup("/dev").AllowAnonymous().WithTags("Development").AddEndpointFilter(async (context, next) =>
-            FromThisMachine(context.HttpContext) ? await next(context) : Results.NotFound());
+            FromThisMachine(context.HttpContext, allowed) ? await next(context) : Results.NotFound());
         routes.MapGet("/users", () => dev.Users.Select(u => new DevUserBrief(u.Id, u.Name, u.Role, u.Scope)));
         routes.MapPost("/token", async (HttpRequest request, IGrainFactory grains) =>
         {
@@ -202,8 +218,9 @@ public static partial class AuthSetup
 
     private static readonly string[] ProxyHeaders = ["X-Forwarded-For", "X-Original-For", "Forwarded", "X-Real-IP"];
 
-    private static bool FromThisMachine(HttpContext context) =>
-        context.Connection.RemoteIpAddress is { } address && System.Net.IPAddress.IsLoopback(address)
+    private static bool FromThisMachine(HttpContext context, IReadOnlyList<System.Net.IPNetwork> allowed) =>
+        context.Connection.RemoteIpAddress is { } address
+        && (System.Net.IPAddress.IsLoopback(address) || allowed.Any(n => n.Contains(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address)))
         && !ProxyHeaders.Any(h => context.Request.Headers.ContainsKey(h));
 
     /// <summary>Any registered worker may sign in too (development only), acting in their home unit.</summary>

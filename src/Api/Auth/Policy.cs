@@ -53,6 +53,7 @@ public enum Act
     HouseholdSummary,
     PhotoUpload,
     OwnReports,
+    ClusterDashboard,
 }
 
 /// <summary>How the caller must stand to the target for a grant to apply.</summary>
@@ -243,6 +244,10 @@ public static class Policy
 
         // What the caller reported themself: only ever their own list, so anyone signed in may ask.
         [Act.OwnReports] = Everyone,
+
+        // The Orleans dashboard shows the whole cluster (grain counts, calls, silos: no personal data, no region's
+        // cases): the people who run operations, commanders and administrators, wherever they command.
+        [Act.ClusterDashboard] = Each(Administrators, Relation.Anyone),     // Administrators include commanders
     }.ToFrozenDictionary();
 
     /// <summary>The grant that lets <paramref name="caller"/> do <paramref name="act"/> on <paramref name="target"/>, or null.</summary>

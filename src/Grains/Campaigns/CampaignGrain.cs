@@ -248,7 +248,7 @@ public sealed partial class CampaignGrain(
         }
     }
 
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Campaign {CampaignId} ({Kind}) launched over {Scope} by {Actor}")]
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Campaign {CampaignId} ({Kind}) launched over {Scope} by {Actor}")]
     private partial void LogLaunched(string campaignId, CampaignKind kind, string scope, string actor);
 }
 

@@ -423,18 +423,18 @@ public sealed partial class EmergencyGrain(
         }
     }
 
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Emergency episode started at {Scope}, level {Level}, by {Actor}")]
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Emergency episode started at {Scope}, level {Level}, by {Actor}")]
     private partial void LogEpisodeStarted(string scope, string level, string actor);
 
-    [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Emergency episode at {Scope} ended: {Campaigns} campaign(s) drained, {Released} temporary worker(s) released")]
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Emergency episode at {Scope} ended: {Campaigns} campaign(s) drained, {Released} temporary worker(s) released")]
     private partial void LogEpisodeEnded(string scope, int campaigns, int released);
 
-    [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "{Count} surge worker(s) attached under {Scope} by {Actor}")]
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "{Count} surge worker(s) attached under {Scope} by {Actor}")]
     private partial void LogSurge(int count, string scope, string actor);
 
-    [LoggerMessage(EventId = 6004, Level = LogLevel.Warning, Message = "Releasing temporary worker {WorkerId} at stand-down of {Scope} failed")]
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "Releasing temporary worker {WorkerId} at stand-down of {Scope} failed")]
     private partial void LogReleaseFailed(Exception ex, string workerId, string scope);
 
-    [LoggerMessage(EventId = 6005, Level = LogLevel.Warning, Message = "Load sample of the episode at {Scope} failed")]
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Load sample of the episode at {Scope} failed")]
     private partial void LogSampleFailed(Exception ex, string scope);
 }

@@ -107,9 +107,9 @@ public sealed partial class LiveFeed(IGrainFactory grains, TimeProvider time, IL
         }
     }
 
-    [LoggerMessage(EventId = 7001, Level = LogLevel.Warning, Message = "Could not read the live host registry")]
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Could not read the live host registry")]
     private partial void LogRegistryFailed(Exception ex);
 
-    [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "A live host did not take a batch")]
+    [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "A live host did not take a batch")]
     private partial void LogHostFailed(Exception ex);
 }

@@ -127,6 +127,7 @@ public sealed class ApiFixture : IAsyncLifetime
             "--GridDispatch:Dispatch:RollupInterval=00:00:00.100",
             "--GridDispatch:Live:AccessReviewInterval=00:00:00.500",
             "--GridDispatch:Telemetry:CityEvery=00:00:01",
+            "--GridDispatch:Telemetry:Dashboard=true",         // the policy matrix reaches /dashboard too
             "--Logging:LogLevel:Default=Warning",
             "--GridDispatch:RateLimits:IntakePerMinute=1000000",      // every test comes from 127.0.0.1
             "--GridDispatch:RateLimits:LoginPerMinute=1000000",

@@ -139,6 +139,7 @@ public sealed class Scenarios(IGrainFactory grains, GridDispatch.Domain.Category
             return new Subject(Target.RegionOf(city.Grid), () => TargetState.GridAsync(grains, city.Grid), Send(HttpMethod.Get, $"/api/regions/{city.Grid}/households/summary"));
         },
         Act.OwnReports => _ => Task.FromResult(new Subject(Target.Nothing, () => Task.FromResult(""), Send(HttpMethod.Get, "/api/me/reports"))),
+        Act.ClusterDashboard => _ => Task.FromResult(new Subject(Target.Nothing, () => Task.FromResult(""), Send(HttpMethod.Get, "/dashboard/"))),
         Act.PhotoUpload => _ => Task.FromResult(new Subject(Target.Nothing, () => Task.FromResult(""), () =>
         {
             var request = new HttpRequestMessage(HttpMethod.Post, "/api/photos") { Content = new ByteArrayContent(PhotoApiTests.Picture(64, 48)) };
