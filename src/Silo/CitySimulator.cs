@@ -11,8 +11,11 @@ public sealed class SimulationOptions
 {
     public const string Section = "GridDispatch:Simulation";
 
-    /// <summary>Report incidents and play the workers, supervisors and residents of the city file named in GridDispatch:City:Path.</summary>
-    public bool Enabled { get; set; } = true;
+    /// <summary>
+    /// Report incidents and play the workers, supervisors and residents of the city file named in GridDispatch:City:Path.
+    /// Unset, only in the Development environment (<c>dotnet run</c>): a production host never makes up incidents unless told to.
+    /// </summary>
+    public bool? Enabled { get; set; }
 
     public double IncidentsPerSecond { get; set; } = 2;
 
@@ -38,6 +41,7 @@ internal sealed partial class CitySimulator(
     IOptions<CityOptions> cityOptions,
     CategoryCatalog catalog,
     IHostApplicationLifetime lifetime,
+    IHostEnvironment environment,
     ILogger<CitySimulator> logger) : BackgroundService
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
@@ -49,7 +53,7 @@ internal sealed partial class CitySimulator(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!_o.Enabled || _o.IncidentsPerSecond <= 0)
+        if (!(_o.Enabled ?? environment.IsDevelopment()) || _o.IncidentsPerSecond <= 0)
         {
             return;
         }

@@ -9,20 +9,35 @@ using Orleans.Storage;
 
 namespace GridDispatch.Silo.Database;
 
-/// <summary>Membership timing (section "GridDispatch:Membership"); the defaults declare a dead silo within about 5 s.</summary>
+/// <summary>
+/// Membership timing (section "GridDispatch:Membership"). Unset, Orleans' own defaults hold (a probe times out after
+/// 5 s, 3 missed probes and 2 votes declare a silo dead): in production a GC pause or a slow network must not get a
+/// live silo voted out. Tests and deploy/local-cluster.sh set <see cref="Fast"/>: a killed silo is declared dead in
+/// about a second on loopback.
+/// </summary>
 public sealed class MembershipTimingOptions
 {
     public const string Section = "GridDispatch:Membership";
 
-    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>The timings of tests and the local cluster: probe timeout 1 s, 2 missed probes, 1 vote.</summary>
+    public static readonly IReadOnlyDictionary<string, string?> Fast = new Dictionary<string, string?>
+    {
+        [$"{Section}:ProbeTimeout"] = "00:00:01",
+        [$"{Section}:NumMissedProbesLimit"] = "2",
+        [$"{Section}:NumVotesForDeathDeclaration"] = "1",
+        [$"{Section}:TableRefreshTimeout"] = "00:00:02",
+        [$"{Section}:IAmAliveTablePublishTimeout"] = "00:00:10",
+    };
 
-    public int NumMissedProbesLimit { get; set; } = 2;
+    public TimeSpan? ProbeTimeout { get; set; }
 
-    public int NumVotesForDeathDeclaration { get; set; } = 1;
+    public int? NumMissedProbesLimit { get; set; }
 
-    public TimeSpan TableRefreshTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    public int? NumVotesForDeathDeclaration { get; set; }
 
-    public TimeSpan IAmAliveTablePublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan? TableRefreshTimeout { get; set; }
+
+    public TimeSpan? IAmAliveTablePublishTimeout { get; set; }
 }
 
 public static class DurableSiloExtensions
@@ -81,11 +96,11 @@ public static class DurableSiloExtensions
         var timing = configuration.GetSection(MembershipTimingOptions.Section).Get<MembershipTimingOptions>() ?? new MembershipTimingOptions();
         silo.Configure<ClusterMembershipOptions>(o =>
         {
-            o.ProbeTimeout = timing.ProbeTimeout;
-            o.NumMissedProbesLimit = timing.NumMissedProbesLimit;
-            o.NumVotesForDeathDeclaration = timing.NumVotesForDeathDeclaration;
-            o.TableRefreshTimeout = timing.TableRefreshTimeout;
-            o.IAmAliveTablePublishTimeout = timing.IAmAliveTablePublishTimeout;
+            o.ProbeTimeout = timing.ProbeTimeout ?? o.ProbeTimeout;
+            o.NumMissedProbesLimit = timing.NumMissedProbesLimit ?? o.NumMissedProbesLimit;
+            o.NumVotesForDeathDeclaration = timing.NumVotesForDeathDeclaration ?? o.NumVotesForDeathDeclaration;
+            o.TableRefreshTimeout = timing.TableRefreshTimeout ?? o.TableRefreshTimeout;
+            o.IAmAliveTablePublishTimeout = timing.IAmAliveTablePublishTimeout ?? o.IAmAliveTablePublishTimeout;
         });
 
         silo.UseAdoNetClustering(o =>

@@ -29,6 +29,7 @@ public sealed class DurableHost : IAsyncDisposable
             ["GridDispatch:Simulation:Enabled"] = "false",
             ["GridDispatch:Dispatch:RollupInterval"] = "00:00:00.200",
         });
+        builder.Configuration.AddInMemoryCollection(GridDispatch.Silo.Database.MembershipTimingOptions.Fast);     // a killed test silo is declared dead in ~1 s
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);

@@ -36,6 +36,13 @@ public sealed class SiloProcess : IDisposable
         start.Environment["GridDispatch__City__LoadOnStart"] = "false";
         start.Environment["GridDispatch__Simulation__Enabled"] = "false";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        // The fast membership timings of tests and the local cluster (GridDispatch:Membership; production keeps Orleans'):
+        // a killed silo is declared dead in about a second.
+        foreach (var (key, value) in GridDispatch.Silo.Database.MembershipTimingOptions.Fast)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
         foreach (var (key, value) in settings)
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
