@@ -130,7 +130,7 @@ internal sealed partial class CityBootstrap(IGrainFactory grains, IOptions<CityO
 
         var path = System.IO.Path.IsPathRooted(o.Path) ? o.Path : System.IO.Path.Combine(AppContext.BaseDirectory, o.Path);
         var city = CityDefinition.Read(path);
-        var report = await CityLoader.LoadAsync(grains, city, o.Parallelism, cancellationToken);
+        var report = await CityLoader.LoadAsync(grains, city, o.Parallelism, cancellationToken, keepStored: true);
         LogLoaded(city.Code, city.Name, report.Grids, report.Workers, report.Elapsed.TotalMilliseconds, report.Failures.Count);
         if (!report.Succeeded)
         {

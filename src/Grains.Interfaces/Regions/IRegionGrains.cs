@@ -32,6 +32,9 @@ public interface IGridGrain : IRosterHolder, IRouteTarget, IModeFollower, ICampa
 
     [Alias("Define")] Task<GridView> DefineAsync(GridDefinition definition);
 
+    /// <summary>Defines the grid only if it has no definition yet (a start-up load never overwrites a stored grid); true when it did.</summary>
+    [Alias("DefineIfNew")] Task<bool> DefineIfNewAsync(GridDefinition definition);
+
     [Alias("Get")] Task<GridView> GetAsync();
 
     /// <summary>The grid's effective operating mode; null when the grid is not defined.</summary>

@@ -13,6 +13,9 @@ public interface IWorkerGrain : IGrainWithStringKey
     /// <summary>Creates or updates the worker and joins the rosters of its units.</summary>
     [Alias("Register")] Task<WorkerView> RegisterAsync(WorkerProfile profile);
 
+    /// <summary>Registers the worker only if it has no profile yet (a start-up load never overwrites a stored worker); true when it did.</summary>
+    [Alias("RegisterIfNew")] Task<bool> RegisterIfNewAsync(WorkerProfile profile);
+
     [Alias("Get")] Task<WorkerView> GetAsync();
 
     /// <summary>

@@ -24,15 +24,22 @@ public static class CityLoader
     /// </summary>
     public const int DefaultParallelism = 512;
 
-    public static async Task<CityLoadReport> LoadAsync(IGrainFactory grains, CityDefinition city, int parallelism = DefaultParallelism, CancellationToken cancellationToken = default)
+    /// <param name="keepStored">
+    /// A grid or worker that already has a definition keeps it (the silo's start-up load: a city changed through the API
+    /// is not put back to the file at every restart); regions and departments take the file's names and children, so a
+    /// grid added to the file joins its community.
+    /// </param>
+    public static async Task<CityLoadReport> LoadAsync(IGrainFactory grains, CityDefinition city, int parallelism = DefaultParallelism, CancellationToken cancellationToken = default,
+        bool keepStored = false)
     {
-        var units = await LoadUnitsAsync(grains, city, parallelism, cancellationToken);
-        var workers = await LoadWorkersAsync(grains, city, parallelism, cancellationToken);
+        var units = await LoadUnitsAsync(grains, city, parallelism, cancellationToken, keepStored);
+        var workers = await LoadWorkersAsync(grains, city, parallelism, cancellationToken, keepStored);
         return units with { Workers = workers.Workers, Elapsed = units.Elapsed + workers.Elapsed, Failures = [.. units.Failures, .. workers.Failures] };
     }
 
     /// <summary>The first stages: departments, regions (top down), grids. Workers need these to join.</summary>
-    public static async Task<CityLoadReport> LoadUnitsAsync(IGrainFactory grains, CityDefinition city, int parallelism = DefaultParallelism, CancellationToken cancellationToken = default)
+    public static async Task<CityLoadReport> LoadUnitsAsync(IGrainFactory grains, CityDefinition city, int parallelism = DefaultParallelism, CancellationToken cancellationToken = default,
+        bool keepStored = false)
     {
         var errors = city.Validate();
         if (errors.Count > 0)
@@ -55,7 +62,9 @@ public static class CityLoader
         await Stage(regions, r => grains.GetRegion(r.Code).DefineAsync(r), r => r.Code, failures, parallelism, cancellationToken);
 
         var grids = city.Grids.ToList();
-        await Stage(grids, g => grains.Reference<IGridGrain>(g.Code).DefineAsync(g.ToDefinition()), g => g.Code, failures, parallelism, cancellationToken);
+        await Stage(grids, g => keepStored
+            ? (Task)grains.Reference<IGridGrain>(g.Code).DefineIfNewAsync(g.ToDefinition())
+            : grains.Reference<IGridGrain>(g.Code).DefineAsync(g.ToDefinition()), g => g.Code, failures, parallelism, cancellationToken);
         return new CityLoadReport(regions.Count, grids.Count, 0, city.Departments.Count, watch.Elapsed, [.. failures]);
     }
 
@@ -80,11 +89,14 @@ public static class CityLoader
     }
 
     /// <summary>The last stage: every worker registers and joins its units' rosters.</summary>
-    public static async Task<CityLoadReport> LoadWorkersAsync(IGrainFactory grains, CityDefinition city, int parallelism = DefaultParallelism, CancellationToken cancellationToken = default)
+    public static async Task<CityLoadReport> LoadWorkersAsync(IGrainFactory grains, CityDefinition city, int parallelism = DefaultParallelism, CancellationToken cancellationToken = default,
+        bool keepStored = false)
     {
         var watch = Stopwatch.StartNew();
         var failures = new ConcurrentQueue<string>();
-        await Stage(city.Workers, w => grains.Reference<IWorkerGrain>(w.Id).RegisterAsync(w.ToProfile(city.Code)), w => w.Id, failures, parallelism, cancellationToken);
+        await Stage(city.Workers, w => keepStored
+            ? (Task)grains.Reference<IWorkerGrain>(w.Id).RegisterIfNewAsync(w.ToProfile(city.Code))
+            : grains.Reference<IWorkerGrain>(w.Id).RegisterAsync(w.ToProfile(city.Code)), w => w.Id, failures, parallelism, cancellationToken);
         return new CityLoadReport(0, 0, city.Workers.Count, 0, watch.Elapsed, [.. failures]);
     }
 

@@ -285,6 +285,17 @@ public sealed partial class GridGrain(
         }, this, new GrainTimerCreationOptions(delay < TimeSpan.FromDays(7) ? delay : TimeSpan.FromDays(7), Timeout.InfiniteTimeSpan));
     }
 
+    public async Task<bool> DefineIfNewAsync(GridDefinition definition)
+    {
+        if (S.Definition is not null)
+        {
+            return false;
+        }
+
+        await DefineAsync(definition);
+        return true;
+    }
+
     public async Task<GridView> DefineAsync(GridDefinition definition)
     {
         if (definition.Code != Code || !RegionCode.IsValid(Code, RegionLevel.Grid))

@@ -56,6 +56,17 @@ public sealed partial class WorkerGrain(
 
     private int Load => S.Tasks.Values.Where(t => IsOpen(t.Status)).Sum(t => t.Weight);
 
+    public async Task<bool> RegisterIfNewAsync(WorkerProfile profile)
+    {
+        if (S.Profile is not null)
+        {
+            return false;
+        }
+
+        await RegisterAsync(profile);
+        return true;
+    }
+
     public async Task<WorkerView> RegisterAsync(WorkerProfile profile)
     {
         Validate(profile);
