@@ -92,7 +92,7 @@ public static class GridDispatchSiloExtensions
 
         // Grain calls carry the caller's trace (W3C trace context) and make spans when a tracer listens.
         silo.AddActivityPropagation();
-        if (configuration.GetSection(Telemetry.TelemetryOptions.Section).Get<Telemetry.TelemetryOptions>()?.Dashboard ?? false)
+        if (Telemetry.TelemetrySetup.DashboardOn(configuration))
         {
             silo.AddDashboard(o => o.HideTrace = true);
         }

@@ -61,14 +61,11 @@ public static class ClusterDashboard
 
     public static void MapClusterDashboard(this WebApplication app)
     {
-        if (!DashboardOn(app.Configuration))
+        if (!Silo.Telemetry.TelemetrySetup.DashboardOn(app.Configuration))
         {
             return;
         }
 
         app.MapOrleansDashboard(Path).RequireAuthorization(PolicyName).ExcludeFromDescription();     // its own pages, not the API
     }
-
-    private static bool DashboardOn(IConfiguration configuration) =>
-        configuration.GetSection(Silo.Telemetry.TelemetryOptions.Section).Get<Silo.Telemetry.TelemetryOptions>()?.Dashboard ?? false;
 }

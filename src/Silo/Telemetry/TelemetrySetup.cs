@@ -51,6 +51,10 @@ public static class TelemetrySetup
         !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
         || !string.IsNullOrWhiteSpace(configuration[$"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"]);
 
+    /// <summary>Whether this host runs the Orleans dashboard (<see cref="TelemetryOptions.Dashboard"/>): read once by the silo and by the API.</summary>
+    public static bool DashboardOn(IConfiguration configuration) =>
+        configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>()?.Dashboard ?? false;
+
     public static bool TracingOn(IConfiguration configuration) =>
         configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>()?.Tracing ?? OtlpConfigured(configuration, "TRACES");
 
