@@ -151,6 +151,7 @@
   function sync(list, items, make) {
     const keep = new Map([...list.children].filter((li) => li.dataset.key).map((li) => [li.dataset.key, li]));
     const before = new Map([...list.children].filter((li) => li.dataset.id).map((li) => [li.dataset.id, li]));
+    let focus = null;
     const next = items.map((t) => {
       const key = `${t.incidentId}:${t.status}:${queuedFor.has(t.incidentId)}:${details.has(`${t.incidentId}:${t.status}`)}`;
       if (keep.has(key)) return keep.get(key);
@@ -160,22 +161,38 @@
       li.dataset.key = key;
       wire(li, t);
       const old = before.get(li.dataset.id);
-      if (old) carryOver(old, li);
+      if (old) focus = carryOver(old, li) || focus;
       return li;
     });
     list.replaceChildren(...next);
+    // Only an element in the document can take the focus: moved before the swap, it would fall to the body with the
+    // old card, and the rest of what is being typed would go nowhere.
+    if (focus) {
+      focus.focus();
+      if (focus.dataset.caret) {
+        const [start, end] = focus.dataset.caret.split(",").map(Number);
+        focus.setSelectionRange(start, end);
+        delete focus.dataset.caret;
+      }
+    }
     if (items.length === 0) list.innerHTML = "<li class=\"sub\">Nothing here.</li>";
   }
 
+  /** Copies the old card's fields into the new one; answers the new field to focus when the old one had the focus. */
   function carryOver(from, to) {
+    let focus = null;
     for (const input of from.querySelectorAll("[data-field]")) {
       const twin = to.querySelector(`[data-field="${input.dataset.field}"]`);
       if (!twin || twin.tagName !== input.tagName) continue;
       if (input.type === "file") { if (input.files && input.files.length > 0) twin.files = input.files; }
       else if (input.tagName === "SELECT") twin.value = input.value;
       else if (input.value !== "" && twin.value === "") twin.value = input.value;
-      if (document.activeElement === input) twin.focus();
+      if (document.activeElement === input) {
+        focus = twin;
+        if (typeof input.selectionStart === "number" && input.type !== "file") twin.dataset.caret = `${input.selectionStart},${input.selectionEnd}`;
+      }
     }
+    return focus;
   }
 
   function render() {

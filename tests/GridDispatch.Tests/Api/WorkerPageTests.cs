@@ -228,4 +228,42 @@ public sealed class WorkerPageTests(ApiFixture api)
         Assert.Single(grid.OpenIncidents, i => i.Category == "1201");
         Assert.Empty(errors);
     }
+
+    [Fact]
+    public async Task A_note_being_typed_keeps_the_keyboard_when_a_push_draws_its_card_again()
+    {
+        var city = TestCity.Create(buildings: 1);
+        var worker = city.AddWorker("typist", [city.Grid]);
+        await city.LoadAsync(api.Grains);
+        using var commander = api.As($"commander-{city.Code}", "commander", city.Code);
+        var launched = await commander.PostAsJsonAsync("/api/campaigns", new { scope = city.Street, kind = "sweep-buildings", title = "楼栋排查 Sweep" });
+        Assert.Equal(HttpStatusCode.Created, launched.StatusCode);
+
+        var (playwright, browser, page, errors) = await HeadlessChromium.OpenAsync(HeadlessChromium.Phone);
+        using var _ = playwright;
+        await using var __ = browser;
+        await OpenAsync(page, worker, city);
+        var task = page.Locator("#campaign li[data-campaign]").First;
+        await Expect(task).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        var taskId = await task.GetAttributeAsync("data-id");
+        var card = page.Locator($"#campaign li[data-id='{taskId}']");
+        var first = await card.ElementHandleAsync();
+
+        // The worker taps the note and types; meanwhile the task is started elsewhere (their other phone), and the push
+        // draws the card again. They go on typing without tapping the field again.
+        await card.Locator("[data-field='note']").ClickAsync();
+        await page.Keyboard.TypeAsync("楼道堆物 ");
+        using var phone = api.As(worker, "worker", city.Grid);
+        var started = await phone.PostAsJsonAsync($"/api/campaigns/tasks/{Uri.EscapeDataString(taskId!)}/start", new { });
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        await Expect(card.Locator("[data-act='task-start']")).ToHaveCountAsync(0, new() { Timeout = 15_000 });
+        Assert.False(await first.EvaluateAsync<bool>("li => li.isConnected"), "the card was not drawn again: the test proves nothing");
+        await page.Keyboard.TypeAsync("in the stairwell");
+        await card.Locator("[data-act='task-done']").ClickAsync();
+        await Expect(page.Locator("#outbox")).ToHaveAttributeAsync("data-pending", "0", new() { Timeout = 15_000 });
+
+        var done = await Eventually.Get(() => api.Grains.GridOf(taskId!).GetSweepTaskAsync(taskId!), t => t.Status == SweepTaskStatus.Done, what: "the task done");
+        Assert.Equal("楼道堆物 in the stairwell", done.Note);
+        Assert.Empty(errors);
+    }
 }
