@@ -4,6 +4,7 @@ using GridDispatch.Api.Endpoints;
 using GridDispatch.Api.Http;
 using GridDispatch.Api.Live;
 using GridDispatch.Api.Photos;
+using GridDispatch.Domain;
 using GridDispatch.Silo;
 using GridDispatch.Silo.Telemetry;
 using OpenTelemetry.Metrics;
@@ -65,7 +66,7 @@ public static class GridDispatchApi
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.ConfigureHttpJsonOptions(o => JsonBody.Configure(o.SerializerOptions));
         builder.Services.AddSingleton<GridLocator>();
-        builder.Services.AddOptions<MapOptions>().BindConfiguration(MapOptions.Section);
+        builder.Services.AddOptions<MapOptions>().BindConfiguration(MapOptions.Section).Checked(MapOptions.Rules);
         builder.Services.AddSingleton<PublicBoards>();
         builder.Services.AddOptions<PublicOptions>().BindConfiguration(PublicOptions.Section)
             .Validate(o => o.WorkerFields.All(f => f is "name" or "kind" or "phone"), "GridDispatch:Public:WorkerFields takes name, kind and phone")
@@ -76,7 +77,7 @@ public static class GridDispatchApi
         builder.Services.AddSignalR(o => o.AddFilter<LiveHubFilter>()).AddJsonProtocol(o => JsonBody.Configure(o.PayloadSerializerOptions));
         builder.Services.PostConfigure<LoggerFilterOptions>(GridDispatchApiLogging.QuietHubDispatcher);
         builder.Services.AddSingleton<LiveSubscriptions>();
-        builder.Services.AddOptions<LiveOptions>().BindConfiguration(LiveOptions.Section);
+        builder.Services.AddOptions<LiveOptions>().BindConfiguration(LiveOptions.Section).Checked(LiveOptions.Rules);
         builder.Services.AddHostedService<LiveAccessReview>();
         builder.Services.AddSingleton<LiveRelay>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveRelay>());

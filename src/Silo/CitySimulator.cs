@@ -28,6 +28,12 @@ public sealed class SimulationOptions
 
     /// <summary>Campaign tasks (buildings, households) the simulated workers start or finish per second.</summary>
     public double CampaignStepsPerSecond { get; set; } = 4;
+
+    public static SettingRules<SimulationOptions> Rules => new SettingRules<SimulationOptions>(Section)
+        .Between(nameof(IncidentsPerSecond), o => o.IncidentsPerSecond, 0, 10_000)
+        .Between(nameof(CampaignStepsPerSecond), o => o.CampaignStepsPerSecond, 0, 10_000)
+        .AtLeast(nameof(MinStep), o => o.MinStep, TimeSpan.Zero)
+        .That(nameof(MaxStep), o => o.MaxStep, o => o.MaxStep >= o.MinStep, "is at least MinStep");
 }
 
 /// <summary>

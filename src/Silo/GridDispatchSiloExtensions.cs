@@ -27,6 +27,14 @@ public sealed class CityOptions
     /// Off unless set: the shipped griddispatch.json sets it for the demo city.
     /// </summary>
     public bool GenerateRegister { get; set; }
+
+    public static SettingRules<CityOptions> Rules => new SettingRules<CityOptions>(Section)
+        .Between(nameof(Parallelism), o => o.Parallelism, 1, 10_000)
+        .That(nameof(Path), o => o.Path, o => !o.LoadOnStart || File.Exists(Resolved(o.Path)),
+            $"names a city file that exists (relative to {AppContext.BaseDirectory}) when {nameof(LoadOnStart)} is on");
+
+    /// <summary>The city file's path: relative paths are against the application directory.</summary>
+    public static string Resolved(string path) => System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.Combine(AppContext.BaseDirectory, path);
 }
 
 /// <summary>Endpoints of the embedded silo (section "GridDispatch:Silo").</summary>
@@ -37,6 +45,11 @@ public sealed class SiloEndpointOptions
     public int SiloPort { get; set; } = 11111;
 
     public int GatewayPort { get; set; } = 30000;
+
+    public static SettingRules<SiloEndpointOptions> Rules => new SettingRules<SiloEndpointOptions>(Section)
+        .Between(nameof(SiloPort), o => o.SiloPort, 1, 65535)
+        .Between(nameof(GatewayPort), o => o.GatewayPort, 1, 65535)
+        .That(nameof(GatewayPort), o => o.GatewayPort, o => o.GatewayPort != o.SiloPort, "is not the silo port");
 }
 
 public static class GridDispatchSiloExtensions
@@ -77,7 +90,7 @@ public static class GridDispatchSiloExtensions
     /// </summary>
     public static ISiloBuilder UseGridDispatch(this ISiloBuilder silo, IConfiguration configuration)
     {
-        var endpoints = configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new SiloEndpointOptions();
+        var endpoints = SiloEndpointOptions.Rules.Check(configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new SiloEndpointOptions());
         var connectionString = configuration.GetConnectionString("GridDispatch");
         if (string.IsNullOrWhiteSpace(connectionString))
         {
@@ -107,11 +120,11 @@ public static class GridDispatchSiloExtensions
         silo.AddIncomingGrainCallFilter<StaleStateFilter>();
         silo.AddIncomingGrainCallFilter<Telemetry.DomainTagsFilter>();
         silo.Services.Configure<Orleans.Serialization.ExceptionSerializationOptions>(AllowDatabaseErrors);
-        silo.Services.AddOptions<CityOptions>().Bind(configuration.GetSection(CityOptions.Section));
+        silo.Services.AddOptions<CityOptions>().Bind(configuration.GetSection(CityOptions.Section)).Checked(CityOptions.Rules);
         silo.AddStartupTask<CityBootstrap>();
         silo.AddStartupTask<DeadlineSweepStart>();
         silo.Services.AddHostedService<DeadlineSweepKeeper>();
-        silo.Services.AddOptions<SimulationOptions>().Bind(configuration.GetSection(SimulationOptions.Section));
+        silo.Services.AddOptions<SimulationOptions>().Bind(configuration.GetSection(SimulationOptions.Section)).Checked(SimulationOptions.Rules);
         silo.Services.AddHostedService<CitySimulator>();
         return silo;
     }
@@ -128,7 +141,7 @@ internal sealed partial class CityBootstrap(IGrainFactory grains, IOptions<CityO
             return;
         }
 
-        var path = System.IO.Path.IsPathRooted(o.Path) ? o.Path : System.IO.Path.Combine(AppContext.BaseDirectory, o.Path);
+        var path = CityOptions.Resolved(o.Path);
         var city = CityDefinition.Read(path);
         var report = await CityLoader.LoadAsync(grains, city, o.Parallelism, cancellationToken, keepStored: true);
         LogLoaded(city.Code, city.Name, report.Grids, report.Workers, report.Elapsed.TotalMilliseconds, report.Failures.Count);

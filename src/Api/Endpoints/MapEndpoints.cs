@@ -18,6 +18,13 @@ public sealed class MapOptions
 
     /// <summary>Its attribution, shown on the map when tiles are.</summary>
     public string TileAttribution { get; set; } = "";
+
+    public static SettingRules<MapOptions> Rules => new SettingRules<MapOptions>(Section)
+        .That(nameof(TileUrl), o => o.TileUrl, o => o.TileUrl.Length == 0
+            || (Uri.TryCreate(o.TileUrl.Replace("{z}", "0", StringComparison.Ordinal).Replace("{x}", "0", StringComparison.Ordinal).Replace("{y}", "0", StringComparison.Ordinal),
+                    UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http"
+                && o.TileUrl.Contains("{z}", StringComparison.Ordinal) && o.TileUrl.Contains("{x}", StringComparison.Ordinal) && o.TileUrl.Contains("{y}", StringComparison.Ordinal)),
+            "is empty or an http(s) URL with {z}, {x} and {y}");
 }
 
 public sealed record MapGrid(string Code, string Name, Colour Colour, int OpenIncidents, int Overdue, IReadOnlyList<double[]> Boundary);

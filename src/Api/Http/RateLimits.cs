@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using GridDispatch.Domain;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 
@@ -21,6 +22,12 @@ public sealed class RateLimitOptions
 
     /// <summary>Every command per client address (all users behind one address together).</summary>
     public int CommandsPerAddressPerMinute { get; set; } = 6000;
+
+    public static SettingRules<RateLimitOptions> Rules => new SettingRules<RateLimitOptions>(Section)
+        .AtLeast(nameof(IntakePerMinute), o => o.IntakePerMinute, 1)
+        .AtLeast(nameof(LoginPerMinute), o => o.LoginPerMinute, 1)
+        .AtLeast(nameof(CommandsPerUserPerMinute), o => o.CommandsPerUserPerMinute, 1)
+        .AtLeast(nameof(CommandsPerAddressPerMinute), o => o.CommandsPerAddressPerMinute, 1);
 }
 
 /// <summary>
@@ -39,6 +46,13 @@ public sealed class ProxyOptions
 
     /// <summary>How many proxies deep the forwarded chain is read (a CDN in front of a load balancer is 2).</summary>
     public int ForwardLimit { get; set; } = 1;
+
+    public static SettingRules<ProxyOptions> Rules => new SettingRules<ProxyOptions>(Section)
+        .Between(nameof(ForwardLimit), o => o.ForwardLimit, 1, 10)
+        .Explained(o => o.KnownProxies.Select((p, i) => (p, i)).FirstOrDefault(x => !System.Net.IPAddress.TryParse(x.p, out _)) is { p: { } bad } at
+            ? $"{nameof(KnownProxies)}:{at.i} is an IP address (10.0.0.5), not '{bad}'" : null)
+        .Explained(o => o.KnownNetworks.Select((n, i) => (n, i)).FirstOrDefault(x => !System.Net.IPNetwork.TryParse(x.n, out _)) is { n: { } bad } at
+            ? $"{nameof(KnownNetworks)}:{at.i} is a network in CIDR form (10.0.0.0/24), not '{bad}'" : null);
 }
 
 public static partial class RateLimits
@@ -49,7 +63,7 @@ public static partial class RateLimits
     /// <summary>Fixed one-minute windows per client address; a refusal is 429 with Retry-After and a problem body.</summary>
     public static IServiceCollection AddGridDispatchRateLimits(this IServiceCollection services, IConfiguration configuration)
     {
-        var o = configuration.GetSection(RateLimitOptions.Section).Get<RateLimitOptions>() ?? new RateLimitOptions();
+        var o = RateLimitOptions.Rules.Check(configuration.GetSection(RateLimitOptions.Section).Get<RateLimitOptions>() ?? new RateLimitOptions());
         return services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -106,7 +120,7 @@ public static partial class RateLimits
             LogForwardedHeadersFromAnyone(app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("GridDispatch.Api"));
         }
 
-        var proxies = configuration.GetSection(ProxyOptions.Section).Get<ProxyOptions>() ?? new ProxyOptions();
+        var proxies = ProxyOptions.Rules.Check(configuration.GetSection(ProxyOptions.Section).Get<ProxyOptions>() ?? new ProxyOptions());
         if (proxies.KnownProxies.Count == 0 && proxies.KnownNetworks.Count == 0)
         {
             return app;

@@ -52,6 +52,9 @@ public sealed class LiveOptions
 
     /// <summary>How often subscriptions to workers and incidents are checked again against the policy.</summary>
     public TimeSpan AccessReviewInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    public static SettingRules<LiveOptions> Rules => new SettingRules<LiveOptions>(Section)
+        .Between(nameof(AccessReviewInterval), o => o.AccessReviewInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
 }
 
 /// <summary>

@@ -71,6 +71,11 @@ public sealed class CatalogOptions
 
     /// <summary>A city's own household tag catalogue (the shape of deploy/catalog/household-tags.json); the built-in one when unset.</summary>
     public string? HouseholdTagsPath { get; set; }
+
+    public static SettingRules<CatalogOptions> Rules => new SettingRules<CatalogOptions>(Section)
+        .That(nameof(Path), o => o.Path, o => o.Path is not { Length: > 0 } p || File.Exists(p), "names a file that exists (or is unset for the built-in catalogue)")
+        .That(nameof(HouseholdTagsPath), o => o.HouseholdTagsPath, o => o.HouseholdTagsPath is not { Length: > 0 } p || File.Exists(p),
+            "names a file that exists (or is unset for the built-in catalogue)");
 }
 
 /// <summary>

@@ -12,6 +12,11 @@ public sealed class CommandOptions
     /// campaigns and call in surge workers at that scope and anywhere below it. Nobody is a commander unless listed.
     /// </summary>
     public Dictionary<string, string> Commanders { get; set; } = new(StringComparer.Ordinal);
+
+    public static SettingRules<CommandOptions> Rules => new SettingRules<CommandOptions>(Section)
+        .Explained(o => o.Commanders.FirstOrDefault(c => string.IsNullOrWhiteSpace(c.Value)) is { Key: { } who }
+            ? $"{nameof(Commanders)}:{who} names the region code they command (\"*\" for the whole city), not nothing"
+            : null);
 }
 
 /// <summary>

@@ -15,11 +15,11 @@ public static class EngineServiceCollectionExtensions
         services.AddOptions<DispatchOptions>().Bind(configuration.GetSection(DispatchOptions.Section))
             .Validate(o => ValidLimits(o.Everyday) && ValidLimits(o.Emergency),
                 "GridDispatch:Dispatch:<mode>:HandleLimits take 2- or 4-digit codes and limits like 30m, 2h, 5wh or 1wd")
-            .ValidateOnStart();
-        services.AddOptions<DifficultyOptions>().Bind(configuration.GetSection(DifficultyOptions.Section));
-        services.AddOptions<CalendarOptions>().Bind(configuration.GetSection(CalendarOptions.Section));
-        services.AddOptions<CommandOptions>().Bind(configuration.GetSection(CommandOptions.Section));
-        services.AddOptions<CatalogOptions>().Bind(configuration.GetSection(CatalogOptions.Section));
+            .Checked(DispatchOptions.Rules);
+        services.AddOptions<DifficultyOptions>().Bind(configuration.GetSection(DifficultyOptions.Section)).Checked(DifficultyOptions.Rules);
+        services.AddOptions<CalendarOptions>().Bind(configuration.GetSection(CalendarOptions.Section)).Checked(CalendarOptions.Rules);
+        services.AddOptions<CommandOptions>().Bind(configuration.GetSection(CommandOptions.Section)).Checked(CommandOptions.Rules);
+        services.AddOptions<CatalogOptions>().Bind(configuration.GetSection(CatalogOptions.Section)).Checked(CatalogOptions.Rules);
         services.TryAddSingleton(new EngineClock(TimeProvider.System));
         services.TryAddSingleton<WorkingCalendar>();
         services.TryAddSingleton<DeadlinePolicy>();

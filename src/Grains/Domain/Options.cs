@@ -102,6 +102,32 @@ public sealed class DispatchOptions
 
     public ModePolicy PolicyFor(Mode mode) => mode == Mode.Emergency ? Emergency : Everyday;
 
+    /// <summary>What the dispatch settings must hold (the handling limits' codes and values are checked beside these).</summary>
+    public static SettingRules<DispatchOptions> Rules => new SettingRules<DispatchOptions>(Section)
+        .Between(nameof(CampaignTaskWeight), o => o.CampaignTaskWeight, 1, 100)
+        .Between(nameof(RoutineWeight), o => o.RoutineWeight, 1, 100)
+        .Between(nameof(UrgentWeight), o => o.UrgentWeight, 1, 100)
+        .Between(nameof(CriticalWeight), o => o.CriticalWeight, 1, 100)
+        .AtLeast(nameof(RoutineAcceptanceTimeout), o => o.RoutineAcceptanceTimeout, TimeSpan.FromSeconds(1))
+        .AtLeast(nameof(UrgentAcceptanceTimeout), o => o.UrgentAcceptanceTimeout, TimeSpan.FromSeconds(1))
+        .AtLeast(nameof(CriticalAcceptanceTimeout), o => o.CriticalAcceptanceTimeout, TimeSpan.FromSeconds(1))
+        .AtLeast(nameof(UrgentHandleCap), o => o.UrgentHandleCap, TimeSpan.FromMinutes(1))
+        .AtLeast(nameof(CriticalHandleCap), o => o.CriticalHandleCap, TimeSpan.FromMinutes(1))
+        .AtLeast(nameof(CampaignRoundDuration), o => o.CampaignRoundDuration, TimeSpan.FromMinutes(1))
+        .AtLeast(nameof(RatingWindow), o => o.RatingWindow, TimeSpan.FromMinutes(1))
+        .Between(nameof(EscalatedLevelFactor), o => o.EscalatedLevelFactor, 0.1, 10)
+        .AtLeast(nameof(EpisodeSampleInterval), o => o.EpisodeSampleInterval, TimeSpan.FromMilliseconds(100))
+        .AtLeast(nameof(ShedInterval), o => o.ShedInterval, TimeSpan.FromMilliseconds(100))
+        .AtLeast(nameof(RouteRetryDelay), o => o.RouteRetryDelay, TimeSpan.FromMilliseconds(100))
+        .Between(nameof(DeadlineSweepInterval), o => o.DeadlineSweepInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5))
+        .Between(nameof(WorkerFlushInterval), o => o.WorkerFlushInterval, TimeSpan.Zero, TimeSpan.FromMinutes(5))
+        .Between(nameof(WorkerReportInterval), o => o.WorkerReportInterval, TimeSpan.Zero, TimeSpan.FromMinutes(1))
+        .AtLeast(nameof(TellRetryDelay), o => o.TellRetryDelay, TimeSpan.FromMilliseconds(100))
+        .Between(nameof(MaxOfferAttempts), o => o.MaxOfferAttempts, 1, 100)
+        .AtLeast(nameof(RollupInterval), o => o.RollupInterval, TimeSpan.FromMilliseconds(50))
+        .Between("Everyday:HandleFactor", o => o.Everyday.HandleFactor, 0.01, 100)
+        .Between("Emergency:HandleFactor", o => o.Emergency.HandleFactor, 0.01, 100);
+
     public int WeightOf(Severity severity) => severity switch
     {
         Severity.Critical => CriticalWeight,
@@ -130,6 +156,14 @@ public sealed class DifficultyOptions
 
     /// <summary>Score one full-time worker can cover; recommended workers = ceil(score / this), at least 1.</summary>
     public double ScorePerWorker { get; set; } = 400;
+
+    public static SettingRules<DifficultyOptions> Rules => new SettingRules<DifficultyOptions>(Section)
+        .Between(nameof(HouseholdWeight), o => o.HouseholdWeight, 0, 1000)
+        .Between(nameof(FloatingPopulationWeight), o => o.FloatingPopulationWeight, 0, 1000)
+        .Between(nameof(RentedHomeWeight), o => o.RentedHomeWeight, 0, 1000)
+        .Between(nameof(ShopWeight), o => o.ShopWeight, 0, 1000)
+        .Between(nameof(HighRiseBuildingWeight), o => o.HighRiseBuildingWeight, 0, 1000)
+        .Between(nameof(ScorePerWorker), o => o.ScorePerWorker, 1, 1_000_000);
 }
 
 /// <summary>The working calendar (section "GridDispatch:Calendar").</summary>
@@ -156,6 +190,30 @@ public sealed class CalendarOptions
 
     public static readonly DayOfWeek[] DefaultWorkingDays =
         [DayOfWeek.Monday, DayOfWeek.Tuesday, DayOfWeek.Wednesday, DayOfWeek.Thursday, DayOfWeek.Friday];
+
+    /// <summary>The calendar is built from these settings as the engine builds it; whatever that refuses is named.</summary>
+    public static SettingRules<CalendarOptions> Rules => new SettingRules<CalendarOptions>(Section)
+        .Explained(o =>
+        {
+            try
+            {
+                TimeZoneInfo.FindSystemTimeZoneById(o.TimeZone);
+            }
+            catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+            {
+                return $"{nameof(TimeZone)} is an IANA time zone this machine knows (Asia/Shanghai), not '{o.TimeZone}'";
+            }
+
+            try
+            {
+                _ = new WorkingCalendar(o);
+                return null;
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
+            {
+                return $"{nameof(Periods)} are \"HH:mm-HH:mm\" working periods that do not overlap: {e.Message}";
+            }
+        });
 }
 
 /// <summary>What changes with the operating mode.</summary>

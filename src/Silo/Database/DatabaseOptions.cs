@@ -1,3 +1,4 @@
+using GridDispatch.Domain;
 using Npgsql;
 using Polly;
 using Polly.Retry;
@@ -38,15 +39,16 @@ public sealed class DatabaseOptions
     /// <summary>Grain-state writes waiting for a batch; when full, a grain's write waits for room (never dropped).</summary>
     public int StateWriteQueue { get; set; } = 20_000;
 
-    /// <summary>Refuses settings the grain-state writer cannot work with.</summary>
-    public void Validate()
-    {
-        if (StateOperationsInFlight < 1 || StateWriteBatch < 1 || StateWriteQueue < 1 || StateWritersInFlight is < 1 or > 16)
-        {
-            throw new ArgumentOutOfRangeException(nameof(StateWriteBatch),
-                $"{Section}: StateOperationsInFlight, StateWriteBatch and StateWriteQueue must be at least 1, StateWritersInFlight from 1 to 16");
-        }
-    }
+    public static SettingRules<DatabaseOptions> Rules => new SettingRules<DatabaseOptions>(Section)
+        .AtLeast(nameof(StartupAttempts), o => o.StartupAttempts, 1)
+        .AtLeast(nameof(StartupDelay), o => o.StartupDelay, TimeSpan.Zero)
+        .Between(nameof(StateOperationsInFlight), o => o.StateOperationsInFlight, 1, 1000)
+        .AtLeast(nameof(StateWriteBatch), o => o.StateWriteBatch, 1)
+        .Between(nameof(StateWritersInFlight), o => o.StateWritersInFlight, 1, 16)
+        .AtLeast(nameof(StateWriteQueue), o => o.StateWriteQueue, 1);
+
+    /// <summary>Refuses settings the grain-state writer cannot work with, naming each.</summary>
+    public void Validate() => Rules.Check(this);
 }
 
 /// <summary>Connection settings the engine's statements are written for, unless the connection string sets them.</summary>

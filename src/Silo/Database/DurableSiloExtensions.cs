@@ -38,6 +38,15 @@ public sealed class MembershipTimingOptions
     public TimeSpan? TableRefreshTimeout { get; set; }
 
     public TimeSpan? IAmAliveTablePublishTimeout { get; set; }
+
+    /// <summary>Unset is Orleans' own value; a set one must be one Orleans can work with.</summary>
+    public static SettingRules<MembershipTimingOptions> Rules => new SettingRules<MembershipTimingOptions>(Section)
+        .That(nameof(ProbeTimeout), o => o.ProbeTimeout, o => o.ProbeTimeout is null || o.ProbeTimeout >= TimeSpan.FromMilliseconds(100), "is at least 00:00:00.1")
+        .That(nameof(NumMissedProbesLimit), o => o.NumMissedProbesLimit, o => o.NumMissedProbesLimit is null or >= 1, "is at least 1")
+        .That(nameof(NumVotesForDeathDeclaration), o => o.NumVotesForDeathDeclaration, o => o.NumVotesForDeathDeclaration is null or >= 1, "is at least 1")
+        .That(nameof(TableRefreshTimeout), o => o.TableRefreshTimeout, o => o.TableRefreshTimeout is null || o.TableRefreshTimeout >= TimeSpan.FromMilliseconds(100), "is at least 00:00:00.1")
+        .That(nameof(IAmAliveTablePublishTimeout), o => o.IAmAliveTablePublishTimeout,
+            o => o.IAmAliveTablePublishTimeout is null || o.IAmAliveTablePublishTimeout >= TimeSpan.FromSeconds(1), "is at least 00:00:01");
 }
 
 public static class DurableSiloExtensions
@@ -51,11 +60,11 @@ public static class DurableSiloExtensions
     public static ISiloBuilder UseDurableGridDispatch(this ISiloBuilder silo, IConfiguration configuration, string connectionString, SiloEndpointOptions endpoints)
     {
         connectionString = ConnectionTuning.Apply(connectionString);
-        var database = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        var database = DatabaseOptions.Rules.Check(configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions());
         database.ConnectionString = connectionString;
         silo.Services.AddSingleton(database);
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchemaMigrationParticipant>();
-        silo.Services.AddSingleton(configuration.GetSection(EventLogOptions.Section).Get<EventLogOptions>() ?? new EventLogOptions());
+        silo.Services.AddSingleton(EventLogOptions.Rules.Check(configuration.GetSection(EventLogOptions.Section).Get<EventLogOptions>() ?? new EventLogOptions()));
         silo.Services.AddMetrics();
         silo.Services.AddSingleton<PostgresIncidentEventLog>();
         silo.Services.AddSingleton<IIncidentEventSink>(sp => sp.GetRequiredService<PostgresIncidentEventLog>());
@@ -67,7 +76,7 @@ public static class DurableSiloExtensions
         // The incident store (group commit on incident_events). It runs with the silo's storage stage: started before
         // grains activate, stopped (queued appends committed) after they are gone. /health/ready reads its health. The
         // old event log stays only to hand legacy incidents' timelines (written before the store) to incident_events.
-        silo.Services.AddSingleton(configuration.GetSection(IncidentStoreOptions.Section).Get<IncidentStoreOptions>() ?? new IncidentStoreOptions());
+        silo.Services.AddSingleton(IncidentStoreOptions.Rules.Check(configuration.GetSection(IncidentStoreOptions.Section).Get<IncidentStoreOptions>() ?? new IncidentStoreOptions()));
         silo.Services.AddSingleton<PostgresIncidentStore>();
         silo.Services.AddSingleton<IIncidentStore>(sp => sp.GetRequiredService<PostgresIncidentStore>());
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PostgresIncidentStore>());
@@ -93,7 +102,7 @@ public static class DurableSiloExtensions
             silo.ConfigureEndpoints(advertised, endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: false);
         }
 
-        var timing = configuration.GetSection(MembershipTimingOptions.Section).Get<MembershipTimingOptions>() ?? new MembershipTimingOptions();
+        var timing = MembershipTimingOptions.Rules.Check(configuration.GetSection(MembershipTimingOptions.Section).Get<MembershipTimingOptions>() ?? new MembershipTimingOptions());
         silo.Configure<ClusterMembershipOptions>(o =>
         {
             o.ProbeTimeout = timing.ProbeTimeout ?? o.ProbeTimeout;

@@ -1,3 +1,5 @@
+using GridDispatch.Domain;
+
 namespace GridDispatch.Silo.Database;
 
 /// <summary>Group commit of the incident store (section "GridDispatch:IncidentStore").</summary>
@@ -35,27 +37,15 @@ public sealed class IncidentStoreOptions
     /// <summary>The first retry's delay; each next one doubles it (with jitter), at most 2 s.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Refuses settings the writer cannot work with.</summary>
-    public void Validate()
-    {
-        if (Linger < TimeSpan.Zero || Linger > TimeSpan.FromSeconds(1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Linger), Linger, $"{Section}:Linger must be from 0 to 1 s (2 ms or less in production)");
-        }
+    public static SettingRules<IncidentStoreOptions> Rules => new SettingRules<IncidentStoreOptions>(Section)
+        .Between(nameof(Linger), o => o.Linger, TimeSpan.Zero, TimeSpan.FromSeconds(1))
+        .AtLeast(nameof(MaxBatchRows), o => o.MaxBatchRows, 1)
+        .Between(nameof(WritersInFlight), o => o.WritersInFlight, 1, 16)
+        .AtLeast(nameof(Capacity), o => o.Capacity, 1)
+        .AtLeast(nameof(AttemptTimeout), o => o.AttemptTimeout, TimeSpan.FromMilliseconds(1))
+        .Between(nameof(RetryAttempts), o => o.RetryAttempts, 0, 100)
+        .AtLeast(nameof(RetryDelay), o => o.RetryDelay, TimeSpan.FromMilliseconds(1));
 
-        if (WritersInFlight is < 1 or > 16)
-        {
-            throw new ArgumentOutOfRangeException(nameof(WritersInFlight), WritersInFlight, $"{Section}:WritersInFlight must be from 1 to 16");
-        }
-
-        if (MaxBatchRows < 1 || Capacity < 1)
-        {
-            throw new ArgumentOutOfRangeException(MaxBatchRows < 1 ? nameof(MaxBatchRows) : nameof(Capacity), $"{Section}:MaxBatchRows and Capacity must be at least 1");
-        }
-
-        if (AttemptTimeout <= TimeSpan.Zero || RetryAttempts < 0 || RetryDelay <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(AttemptTimeout), $"{Section}:AttemptTimeout and RetryDelay must be positive, RetryAttempts at least 0");
-        }
-    }
+    /// <summary>Refuses settings the writer cannot work with, naming each.</summary>
+    public void Validate() => Rules.Check(this);
 }

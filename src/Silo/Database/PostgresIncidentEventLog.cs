@@ -27,6 +27,12 @@ public sealed class EventLogOptions
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     public int RetryAttempts { get; set; } = 3;
+
+    public static SettingRules<EventLogOptions> Rules => new SettingRules<EventLogOptions>(Section)
+        .AtLeast(nameof(BufferCapacity), o => o.BufferCapacity, 1)
+        .AtLeast(nameof(BatchSize), o => o.BatchSize, 1)
+        .AtLeast(nameof(AttemptTimeout), o => o.AttemptTimeout, TimeSpan.FromMilliseconds(1))
+        .Between(nameof(RetryAttempts), o => o.RetryAttempts, 0, 100);
 }
 
 /// <summary>Whether the durable parts of this silo are keeping up; /health/ready reports it.</summary>

@@ -44,6 +44,23 @@ public sealed class ApiFixture : IAsyncLifetime
         "--GridDispatch:Open311:ApiKeys:test-app=demo",
     ];
 
+    /// <summary>
+    /// The arguments of a test's own API host: loopback on a free port, silo ports of its own, no simulator, warnings
+    /// only and the test issuer; on PostgreSQL when <paramref name="connection"/> is given. <paramref name="extra"/>
+    /// come last and win over these.
+    /// </summary>
+    public static string[] HostArgs(string? connection, params string[] extra) =>
+    [
+        "--urls=http://127.0.0.1:0",
+        .. connection is null ? Array.Empty<string>() : [$"--ConnectionStrings:GridDispatch={connection}"],
+        $"--GridDispatch:Silo:SiloPort={FreePort()}",
+        $"--GridDispatch:Silo:GatewayPort={FreePort()}",
+        "--GridDispatch:Simulation:Enabled=false",
+        "--Logging:LogLevel:Default=Warning",
+        .. AuthArgs,
+        .. extra,
+    ];
+
     /// <summary>A token of a development user, from the host's own /dev/token.</summary>
     public static async Task<string> TokenAsync(Uri baseAddress, string user)
     {

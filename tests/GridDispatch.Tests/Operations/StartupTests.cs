@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using GridDispatch.Api;
+using GridDispatch.Api.Http;
 using GridDispatch.Silo.Database;
 using GridDispatch.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,27 +12,53 @@ namespace GridDispatch.Tests.Operations;
 /// <summary>Production defaults: a bad setting stops the start with its name; readiness means "can serve".</summary>
 public sealed class StartupTests
 {
-    private static string[] Args(params string[] extra) =>
-    [
-        "--urls=http://127.0.0.1:0",
-        $"--GridDispatch:Silo:SiloPort={ApiFixture.FreePort()}",
-        $"--GridDispatch:Silo:GatewayPort={ApiFixture.FreePort()}",
-        "--GridDispatch:City:LoadOnStart=false",
-        "--Logging:LogLevel:Default=Warning",
-        .. ApiFixture.AuthArgs,
-        .. extra,
-    ];
+    private static string[] Args(params string[] extra) => ApiFixture.HostArgs(null, ["--GridDispatch:City:LoadOnStart=false", .. extra]);
+
+    /// <summary>A durable host's settings are read as the host is built, before any connection is tried: a closed port will do.</summary>
+    private const string Durable = "--ConnectionStrings:GridDispatch=Host=127.0.0.1;Port=1;Username=nobody;Database=nothing";
 
     [Theory]
     [InlineData("--GridDispatch:Public:YellowFrom=2", "GridDispatch:Public:YellowFrom")]
     [InlineData("--GridDispatch:Telemetry:PrometheusPort=70000", "GridDispatch:Telemetry:PrometheusPort")]
     [InlineData("--GridDispatch:Telemetry:CityEvery=00:00:00.010", "GridDispatch:Telemetry:CityEvery")]
     [InlineData("--GridDispatch:Dispatch:Everyday:HandleLimits:0101=soon", "GridDispatch:Dispatch:<mode>:HandleLimits")]
-    public async Task A_bad_setting_stops_the_start_with_its_name(string setting, string named)
+    [InlineData("--GridDispatch:Dispatch:RoutineWeight=0", "GridDispatch:Dispatch:RoutineWeight is from 1 to 100, not 0")]
+    [InlineData("--GridDispatch:Dispatch:DeadlineSweepInterval=00:00:00", "GridDispatch:Dispatch:DeadlineSweepInterval")]
+    [InlineData("--GridDispatch:Difficulty:ScorePerWorker=0", "GridDispatch:Difficulty:ScorePerWorker")]
+    [InlineData("--GridDispatch:Calendar:TimeZone=Mars/Olympus_Mons", "GridDispatch:Calendar:TimeZone")]
+    [InlineData("--GridDispatch:Calendar:Periods:0=nine-to-five", "GridDispatch:Calendar:Periods")]
+    [InlineData("--GridDispatch:Catalog:Path=/nowhere/categories.json", "GridDispatch:Catalog:Path names a file that exists")]
+    [InlineData("--GridDispatch:Command:Commanders:chief= ", "GridDispatch:Command:Commanders:chief")]
+    [InlineData("--GridDispatch:Simulation:MaxStep=00:00:01", "GridDispatch:Simulation:MaxStep is at least MinStep")]
+    [InlineData("--GridDispatch:City:Parallelism=0", "GridDispatch:City:Parallelism")]
+    [InlineData("--GridDispatch:Silo:SiloPort=70000", "GridDispatch:Silo:SiloPort")]
+    [InlineData("--GridDispatch:RateLimits:IntakePerMinute=0", "GridDispatch:RateLimits:IntakePerMinute is at least 1, not 0")]
+    [InlineData("--GridDispatch:Proxies:KnownNetworks:0=the-lan", "GridDispatch:Proxies:KnownNetworks:0")]
+    [InlineData("--GridDispatch:Live:AccessReviewInterval=00:00:00", "GridDispatch:Live:AccessReviewInterval")]
+    [InlineData("--GridDispatch:Map:TileUrl=tiles.example.org/z/x/y.png", "GridDispatch:Map:TileUrl")]
+    [InlineData("--GridDispatch:Database:StateWritersInFlight=0", "GridDispatch:Database:StateWritersInFlight", Durable)]
+    [InlineData("--GridDispatch:IncidentStore:Linger=00:00:05", "GridDispatch:IncidentStore:Linger is from 00:00:00 to 00:00:01, not 00:00:05", Durable)]
+    [InlineData("--GridDispatch:EventLog:BatchSize=0", "GridDispatch:EventLog:BatchSize", Durable)]
+    [InlineData("--GridDispatch:Membership:NumVotesForDeathDeclaration=0", "GridDispatch:Membership:NumVotesForDeathDeclaration", Durable)]
+    public async Task A_bad_setting_stops_the_start_with_its_name(string setting, string named, string? host = null)
     {
-        await using var app = GridDispatchApi.Create(Args(setting), RepoPaths.ApiProject);
-        var refused = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        // Some settings are read as the host is built (rate limits, the durable silo's), the rest when it starts.
+        var refused = await Assert.ThrowsAsync<OptionsValidationException>(async () =>
+        {
+            await using var app = GridDispatchApi.Create(Args(host is null ? [setting] : [host, setting]), RepoPaths.ApiProject);
+            await app.StartAsync();
+        });
         Assert.Contains(named, refused.Message);
+    }
+
+    [Fact]
+    public void Every_broken_rule_of_a_section_is_named_at_once()
+    {
+        var broken = new RateLimitOptions { IntakePerMinute = 0, LoginPerMinute = -1 };
+        var refused = Assert.Throws<OptionsValidationException>(() => RateLimitOptions.Rules.Check(broken));
+        Assert.Equal(["GridDispatch:RateLimits:IntakePerMinute is at least 1, not 0", "GridDispatch:RateLimits:LoginPerMinute is at least 1, not -1"], refused.Failures);
+        var defaults = new RateLimitOptions();
+        Assert.Same(defaults, RateLimitOptions.Rules.Check(defaults));
     }
 
     [Fact]
