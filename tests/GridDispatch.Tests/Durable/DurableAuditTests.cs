@@ -15,16 +15,7 @@ public sealed class DurableAuditTests(PostgresServer postgres)
     public async Task Commands_are_kept_in_an_append_only_table()
     {
         var connection = await postgres.CreateDatabaseAsync("gd_" + Guid.NewGuid().ToString("N")[..12]);
-        await using var app = GridDispatchApi.Create(
-        [
-            "--urls=http://127.0.0.1:0",
-            $"--ConnectionStrings:GridDispatch={connection}",
-            $"--GridDispatch:Silo:SiloPort={ApiFixture.FreePort()}",
-            $"--GridDispatch:Silo:GatewayPort={ApiFixture.FreePort()}",
-            "--GridDispatch:Simulation:Enabled=false",
-            "--Logging:LogLevel:Default=Warning",
-            .. ApiFixture.AuthArgs,
-        ], RepoPaths.ApiProject);
+        await using var app = GridDispatchApi.Create(ApiFixture.HostArgs(connection), RepoPaths.ApiProject);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ApiFixture.Sign("resident-11", "resident"));

@@ -14,18 +14,7 @@ namespace GridDispatch.Tests.Durable;
 public sealed class MultiHostLiveTests(PostgresServer postgres)
 {
     private static async Task<WebApplication> StartApiAsync(string connection, bool loadCity) =>
-        await Start(GridDispatchApi.Create(
-        [
-            "--urls=http://127.0.0.1:0",
-            $"--ConnectionStrings:GridDispatch={connection}",
-            $"--GridDispatch:Silo:SiloPort={ApiFixture.FreePort()}",
-            $"--GridDispatch:Silo:GatewayPort={ApiFixture.FreePort()}",
-            $"--GridDispatch:City:LoadOnStart={loadCity}",
-            "--GridDispatch:Simulation:Enabled=false",
-            "--GridDispatch:Dispatch:RollupInterval=00:00:00.200",
-            "--Logging:LogLevel:Default=Warning",
-            .. ApiFixture.AuthArgs,
-        ], RepoPaths.ApiProject));
+        await Start(GridDispatchApi.Create(ApiFixture.HostArgs(connection, $"--GridDispatch:City:LoadOnStart={loadCity}", "--GridDispatch:Dispatch:RollupInterval=00:00:00.200"), RepoPaths.ApiProject));
 
     private static async Task<WebApplication> Start(WebApplication app)
     {

@@ -19,18 +19,10 @@ public sealed class SecretsTests(PostgresServer postgres)
         var connection = await postgres.CreateDatabaseAsync("gd_" + Guid.NewGuid().ToString("N")[..12]) + $";Password={password}";
         const string openKey = "open311-key-marker-55e1";
         var logs = new CapturingLoggerProvider();
-        await using var app = GridDispatchApi.Create(
-        [
-            "--urls=http://127.0.0.1:0",
-            $"--ConnectionStrings:GridDispatch={connection}",
-            $"--GridDispatch:Silo:SiloPort={ApiFixture.FreePort()}",
-            $"--GridDispatch:Silo:GatewayPort={ApiFixture.FreePort()}",
-            "--GridDispatch:Simulation:Enabled=false",
+        await using var app = GridDispatchApi.Create(ApiFixture.HostArgs(connection,
             $"--GridDispatch:Open311:ApiKeys:marker-app={openKey}",
             "--Logging:LogLevel:Default=Debug", "--Logging:LogLevel:Orleans=Information", "--Logging:LogLevel:Microsoft.AspNetCore=Debug",
-            "--Logging:LogLevel:Polly=Debug", "--Logging:LogLevel:Npgsql=Debug",
-            .. ApiFixture.AuthArgs,
-        ], RepoPaths.ApiProject, builder =>
+            "--Logging:LogLevel:Polly=Debug", "--Logging:LogLevel:Npgsql=Debug"), RepoPaths.ApiProject, builder =>
         {
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Logging.AddProvider(logs);

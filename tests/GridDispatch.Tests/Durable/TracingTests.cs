@@ -17,17 +17,7 @@ public sealed class TracingTests(PostgresServer postgres)
     {
         var spans = new Spans();
         var connection = await postgres.CreateDatabaseAsync("gd_" + Guid.NewGuid().ToString("N")[..12]);
-        await using var app = GridDispatchApi.Create(
-        [
-            "--urls=http://127.0.0.1:0",
-            $"--ConnectionStrings:GridDispatch={connection}",
-            $"--GridDispatch:Silo:SiloPort={ApiFixture.FreePort()}",
-            $"--GridDispatch:Silo:GatewayPort={ApiFixture.FreePort()}",
-            "--GridDispatch:Simulation:Enabled=false",
-            "--GridDispatch:Telemetry:Tracing=true",
-            "--Logging:LogLevel:Default=Warning",
-            .. ApiFixture.AuthArgs,
-        ], RepoPaths.ApiProject, builder => builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
+        await using var app = GridDispatchApi.Create(ApiFixture.HostArgs(connection, "--GridDispatch:Telemetry:Tracing=true"), RepoPaths.ApiProject, builder => builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ApiFixture.Sign("resident-21", "resident"));
