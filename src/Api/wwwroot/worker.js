@@ -144,55 +144,62 @@
   const categoryOptions = () => categoryList.map((c) => `<option value="${esc(c.code)}">${esc(c.code)} ${esc(c.nameZh)} ${esc(c.name)}</option>`).join("");
 
   /**
-   * Keeps a card whose item has not changed; replaces the others. A card drawn again for the same task (its details
-   * arrived, its queued step went out) takes over what was typed or picked in the old one, and the focus, so a push
-   * never loses a half-typed note or chosen photos.
+   * Keeps a card whose item has not changed; replaces the others. A card the worker is using (a field of it has the
+   * focus, or its camera or file picker is open) is not replaced under their hands: it is marked stale and drawn again
+   * once they leave it, so a push never breaks off typing (an IME composition, the phone's keyboard) or lands a chosen
+   * photo on a card no longer shown. A card drawn again for the same task takes over what was typed or picked in the
+   * old one.
    */
   function sync(list, items, make) {
     const keep = new Map([...list.children].filter((li) => li.dataset.key).map((li) => [li.dataset.key, li]));
     const before = new Map([...list.children].filter((li) => li.dataset.id).map((li) => [li.dataset.id, li]));
-    let focus = null;
     const next = items.map((t) => {
       const key = `${t.incidentId}:${t.status}:${queuedFor.has(t.incidentId)}:${details.has(`${t.incidentId}:${t.status}`)}`;
       if (keep.has(key)) return keep.get(key);
+      const old = before.get(t.incidentId);
+      if (old && busy(old)) {
+        old.dataset.stale = "1";
+        return old;
+      }
       const holder = document.createElement("ul");
       holder.innerHTML = make(t);
       const li = holder.firstElementChild;
       li.dataset.key = key;
       wire(li, t);
-      const old = before.get(li.dataset.id);
-      if (old) focus = carryOver(old, li) || focus;
+      if (old) carryOver(old, li);
       return li;
     });
-    list.replaceChildren(...next);
-    // Only an element in the document can take the focus: moved before the swap, it would fall to the body with the
-    // old card, and the rest of what is being typed would go nowhere.
-    if (focus) {
-      focus.focus();
-      if (focus.dataset.caret) {
-        const [start, end] = focus.dataset.caret.split(",").map(Number);
-        focus.setSelectionRange(start, end);
-        delete focus.dataset.caret;
-      }
-    }
+    // Only what moved is touched: a node taken out of the document, even to be put back at once, loses the focus.
+    next.forEach((li, i) => { if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null); });
+    while (list.children.length > next.length) list.lastElementChild.remove();
     if (items.length === 0) list.innerHTML = "<li class=\"sub\">Nothing here.</li>";
   }
 
-  /** Copies the old card's fields into the new one; answers the new field to focus when the old one had the focus. */
+  /** Typing or choosing in the card (a button with the focus does not count: a press is over once it is pressed). */
+  const busy = (li) => (li.contains(document.activeElement) && document.activeElement.matches("input, textarea, select"))
+    || li.dataset.picking === "1";
+
+  /** Draws stale cards again once nobody is using them (after the focus has moved on, so it has a place to land). */
+  const redrawStale = () => setTimeout(() => {
+    if ([...document.querySelectorAll("li[data-stale]")].some((li) => !busy(li))) render();
+  }, 0);
+  document.addEventListener("focusout", redrawStale);
+  // A picker closed without a choice fires "cancel" in current browsers; older ones only give the window its focus back
+  // (before "change", hence the wait).
+  window.addEventListener("focus", () => setTimeout(() => {
+    for (const li of document.querySelectorAll("li[data-picking]")) delete li.dataset.picking;
+    redrawStale();
+  }, 1000));
+
+  /** Copies what was typed or picked in the old card into the new one. */
   function carryOver(from, to) {
-    let focus = null;
     for (const input of from.querySelectorAll("[data-field]")) {
       const twin = to.querySelector(`[data-field="${input.dataset.field}"]`);
       if (!twin || twin.tagName !== input.tagName) continue;
       if (input.type === "file") { if (input.files && input.files.length > 0) twin.files = input.files; }
       else if (input.tagName === "SELECT") twin.value = input.value;
       else if (input.value !== "" && twin.value === "") twin.value = input.value;
-      if (document.activeElement === input) {
-        focus = twin;
-        if (typeof input.selectionStart === "number" && input.type !== "file") twin.dataset.caret = `${input.selectionStart},${input.selectionEnd}`;
-      }
     }
-    return focus;
   }
 
   function render() {
@@ -222,6 +229,12 @@
 
   function wire(li, t) {
     const field = (name) => li.querySelector(`[data-field="${name}"]`);
+    for (const picker of li.querySelectorAll("input[type=file]")) {
+      picker.addEventListener("click", () => { li.dataset.picking = "1"; });
+      const done = () => { delete li.dataset.picking; redrawStale(); };
+      picker.addEventListener("change", done);
+      picker.addEventListener("cancel", done);
+    }
     const files = () => [...((field("photos") && field("photos").files) || [])];
     const incident = `/api/incidents/${encodeURIComponent(t.incidentId)}`;
     const task = `/api/campaigns/tasks/${encodeURIComponent(t.incidentId)}`;

@@ -230,7 +230,7 @@ public sealed class WorkerPageTests(ApiFixture api)
     }
 
     [Fact]
-    public async Task A_note_being_typed_keeps_the_keyboard_when_a_push_draws_its_card_again()
+    public async Task A_card_being_typed_in_is_not_drawn_again_under_the_workers_hands_but_once_they_leave_it()
     {
         var city = TestCity.Create(buildings: 1);
         var worker = city.AddWorker("typist", [city.Grid]);
@@ -247,18 +247,24 @@ public sealed class WorkerPageTests(ApiFixture api)
         await Expect(task).ToBeVisibleAsync(new() { Timeout = 15_000 });
         var taskId = await task.GetAttributeAsync("data-id");
         var card = page.Locator($"#campaign li[data-id='{taskId}']");
+        await Expect(card).ToHaveAttributeAsync("data-key", new System.Text.RegularExpressions.Regex(":true$"), new() { Timeout = 15_000 });   // its details are in
         var first = await card.ElementHandleAsync();
 
-        // The worker taps the note and types; meanwhile the task is started elsewhere (their other phone), and the push
-        // draws the card again. They go on typing without tapping the field again.
+        // The worker taps the note and types; meanwhile the task is started elsewhere (their other phone). The push
+        // leaves the card they type in as it is (marked stale), and they go on typing without tapping the field again.
         await card.Locator("[data-field='note']").ClickAsync();
         await page.Keyboard.TypeAsync("楼道堆物 ");
         using var phone = api.As(worker, "worker", city.Grid);
         var started = await phone.PostAsJsonAsync($"/api/campaigns/tasks/{Uri.EscapeDataString(taskId!)}/start", new { });
         Assert.Equal(HttpStatusCode.OK, started.StatusCode);
-        await Expect(card.Locator("[data-act='task-start']")).ToHaveCountAsync(0, new() { Timeout = 15_000 });
-        Assert.False(await first.EvaluateAsync<bool>("li => li.isConnected"), "the card was not drawn again: the test proves nothing");
+        await Expect(card).ToHaveAttributeAsync("data-stale", "1", new() { Timeout = 15_000 });
         await page.Keyboard.TypeAsync("in the stairwell");
+        Assert.True(await first.EvaluateAsync<bool>("li => li.isConnected"), "the card was drawn again while the worker typed in it");
+
+        // Leaving the field draws the card for its new state (started: no Start button), with the note in it.
+        await page.Locator(":focus").BlurAsync();
+        await Expect(card.Locator("[data-act='task-start']")).ToHaveCountAsync(0, new() { Timeout = 15_000 });
+        await Expect(card.Locator("[data-field='note']")).ToHaveValueAsync("楼道堆物 in the stairwell");
         await card.Locator("[data-act='task-done']").ClickAsync();
         await Expect(page.Locator("#outbox")).ToHaveAttributeAsync("data-pending", "0", new() { Timeout = 15_000 });
 
