@@ -59,16 +59,28 @@ public sealed class ClusterDashboardTests : IAsyncLifetime
         Assert.Contains("Orleans", await page.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
 
         // A browser: the token once in the query, then only the cookie (HttpOnly, SameSite=Strict, this path only).
-        var handler = new HttpClientHandler { CookieContainer = new CookieContainer(), UseCookies = true };
+        // The token is then taken out of the address: a 303 to the same page without it.
+        var handler = new HttpClientHandler { CookieContainer = new CookieContainer(), UseCookies = true, AllowAutoRedirect = false };
         using var browser = new HttpClient(handler) { BaseAddress = api.BaseAddress };
-        var first = await browser.GetAsync($"/dashboard/?access_token={ApiFixture.Sign("admin-d", "district-admin", "449901")}");
-        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var first = await browser.GetAsync($"/dashboard/?tab=silos&access_token={ApiFixture.Sign("admin-d", "district-admin", "449901")}");
+        Assert.Equal((HttpStatusCode.SeeOther, "/dashboard/?tab=silos"), (first.StatusCode, first.Headers.Location?.OriginalString));
+        Assert.Equal("no-referrer", first.Headers.GetValues("Referrer-Policy").Single());
         var cookie = Assert.Single(first.Headers.GetValues("Set-Cookie"));
         Assert.Contains("gd_dashboard=", cookie);
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("path=/dashboard", cookie, StringComparison.OrdinalIgnoreCase);
-        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/dashboard/")).StatusCode);
+        Assert.DoesNotContain("secure", cookie, StringComparison.OrdinalIgnoreCase);     // plain HTTP on loopback: a developer's machine
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync(first.Headers.Location)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/dashboard/ClusterStats")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync("/dashboard/GrainState?grainId=incident/x&grainType=x")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync("/dashboard/Reminders/1")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync("/api/incidents?grid=449901001001001")).StatusCode);     // the cookie is for the dashboard only
+
+        // Behind a TLS-terminating ingress the request arrives as plain HTTP under the city's host name: the cookie is Secure.
+        using var proxied = new HttpRequestMessage(HttpMethod.Get, $"/dashboard/?access_token={ApiFixture.Sign("admin-d", "district-admin", "449901")}");
+        proxied.Headers.Host = "dashboard.city.example";
+        using var viaIngress = new HttpClient(new HttpClientHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = api.BaseAddress };
+        Assert.Contains("secure", Assert.Single((await viaIngress.SendAsync(proxied)).Headers.GetValues("Set-Cookie")), StringComparison.OrdinalIgnoreCase);
     }
 }
