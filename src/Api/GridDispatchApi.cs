@@ -116,8 +116,11 @@ public static class GridDispatchApi
         app.UseAuthorization();
         app.UseMiddleware<Http.ClusterRetry>();     // last before the endpoint: a retried command is not limited or authorized twice
         app.MapOpenApi().AllowAnonymous();
-        // Prometheus scrapes from inside the cluster: numbers only, no personal data (keep /metrics off the public ingress).
-        app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous().ExcludeFromDescription();
+        // Prometheus scrapes from inside the cluster, with no token: this machine and GridDispatch:Telemetry:MetricsFrom only.
+        var scrapers = CallerNetworks.Parse(app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TelemetryOptions>>().Value.MetricsFrom,
+            $"{TelemetryOptions.Section}:MetricsFrom");
+        app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous().ExcludeFromDescription()
+            .Add(endpoint => endpoint.RequestDelegate = Admitted(scrapers, endpoint.RequestDelegate!));
         app.MapDevIssuer();
 
         var health = app.MapGroup("/health").AllowAnonymous().WithTags("Health").WithProblems();
@@ -175,4 +178,8 @@ public static class GridDispatchApi
         app.MapHub<LiveHub>("/hubs/live", o => o.CloseOnAuthenticationExpiration = true);
         return app;
     }
+
+    /// <summary>Answers 404 (nothing here) to a caller <paramref name="networks"/> does not admit, before <paramref name="inner"/> runs.</summary>
+    private static RequestDelegate Admitted(CallerNetworks networks, RequestDelegate inner) => context =>
+        networks.Admits(context) ? inner(context) : Results.NotFound().ExecuteAsync(context);
 }

@@ -27,7 +27,7 @@ if (args is ["migrate", ..])
 var builder = Host.CreateApplicationBuilder(args);
 builder.Configuration.AddGridDispatchDefaults();
 builder.UseOrleans(silo => silo.UseGridDispatch(builder.Configuration));
-var prometheusPort = builder.Configuration.GetValue<int>($"{GridDispatch.Silo.Telemetry.TelemetryOptions.Section}:PrometheusPort");
+var prometheusPort = GridDispatch.Silo.Telemetry.TelemetryOptions.Read(builder.Configuration).PrometheusPort;
 builder.Services.AddGridDispatchTelemetry(builder.Configuration, "griddispatch-silo", metrics: m =>
 {
     if (prometheusPort > 0)

@@ -199,10 +199,9 @@ public static partial class AuthSetup
         // Only for a developer on this machine: any other caller finds nothing here — one from another address (unless
         // DevIssuer:AllowFrom names its network), and any request that came through a proxy (a proxy on this machine
         // makes every client look local).
-        var allowed = options.DevIssuer.AllowFrom.Select((cidr, i) => System.Net.IPNetwork.TryParse(cidr, out var network)
-            ? network : throw new InvalidOperationException($"GridDispatch:Auth:DevIssuer:AllowFrom:{i} is not a network (CIDR, like 172.28.0.1/32): '{cidr}'")).ToList();
+        var allowed = CallerNetworks.Parse(options.DevIssuer.AllowFrom, $"{AuthOptions.Section}:DevIssuer:AllowFrom");
         var routes = app.MapGroup("/dev").AllowAnonymous().WithTags("Development").AddEndpointFilter(async (context, next) =>
-            FromThisMachine(context.HttpContext, allowed) ? await next(context) : Results.NotFound());
+            allowed.Admits(context.HttpContext) ? await next(context) : Results.NotFound());
         routes.MapGet("/users", () => dev.Users.Select(u => new DevUserBrief(u.Id, u.Name, u.Role, u.Scope)));
         routes.MapPost("/token", async (HttpRequest request, IGrainFactory grains) =>
         {
@@ -215,13 +214,6 @@ public static partial class AuthSetup
         routes.WithProblems();
         return app;
     }
-
-    private static readonly string[] ProxyHeaders = ["X-Forwarded-For", "X-Original-For", "Forwarded", "X-Real-IP"];
-
-    private static bool FromThisMachine(HttpContext context, IReadOnlyList<System.Net.IPNetwork> allowed) =>
-        context.Connection.RemoteIpAddress is { } address
-        && (System.Net.IPAddress.IsLoopback(address) || allowed.Any(n => n.Contains(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address)))
-        && !ProxyHeaders.Any(h => context.Request.Headers.ContainsKey(h));
 
     /// <summary>Any registered worker may sign in too (development only), acting in their home unit.</summary>
     private static async Task<DevUser?> WorkerUserAsync(IGrainFactory grains, string? id)

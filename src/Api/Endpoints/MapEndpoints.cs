@@ -19,12 +19,25 @@ public sealed class MapOptions
     /// <summary>Its attribution, shown on the map when tiles are.</summary>
     public string TileAttribution { get; set; } = "";
 
+    /// <summary>
+    /// A tile template: an http(s) URL or a path on this host, with {z}, {x} and {y} (Leaflet's others, {s} and {r}, as
+    /// the map library fills them in).
+    /// </summary>
     public static SettingRules<MapOptions> Rules => new SettingRules<MapOptions>(Section)
-        .That(nameof(TileUrl), o => o.TileUrl, o => o.TileUrl.Length == 0
-            || (Uri.TryCreate(o.TileUrl.Replace("{z}", "0", StringComparison.Ordinal).Replace("{x}", "0", StringComparison.Ordinal).Replace("{y}", "0", StringComparison.Ordinal),
-                    UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http"
-                && o.TileUrl.Contains("{z}", StringComparison.Ordinal) && o.TileUrl.Contains("{x}", StringComparison.Ordinal) && o.TileUrl.Contains("{y}", StringComparison.Ordinal)),
-            "is empty or an http(s) URL with {z}, {x} and {y}");
+        .That(nameof(TileUrl), o => o.TileUrl, o => o.TileUrl.Length == 0 || ValidTemplate(o.TileUrl), "is empty or an http(s) URL or a /path with {z}, {x} and {y}");
+
+    private static bool ValidTemplate(string template)
+    {
+        if (!template.Contains("{z}", StringComparison.Ordinal) || !template.Contains("{x}", StringComparison.Ordinal) || !template.Contains("{y}", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var filled = System.Text.RegularExpressions.Regex.Replace(template, "\\{[a-z]+\\}", "a");
+        return filled.StartsWith('/') && !filled.StartsWith("//", StringComparison.Ordinal)
+            ? Uri.TryCreate(filled, UriKind.Relative, out _)
+            : Uri.TryCreate(filled, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http";
+    }
 }
 
 public sealed record MapGrid(string Code, string Name, Colour Colour, int OpenIncidents, int Overdue, IReadOnlyList<double[]> Boundary);

@@ -1,3 +1,4 @@
+using GridDispatch.Domain;
 using GridDispatch.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,8 +33,23 @@ public sealed class TelemetryOptions
     /// </summary>
     public bool Dashboard { get; set; }
 
+    /// <summary>
+    /// Networks (CIDR) besides this machine whose callers may scrape <c>/metrics</c> (Prometheus' in the cluster: the pod
+    /// network). Anyone else, and any request that came through a proxy or the ingress, finds nothing there: the city's
+    /// figures (overdue cases, overloaded workers, grids in emergency) are for its operators.
+    /// </summary>
+    public List<string> MetricsFrom { get; set; } = [];
+
     /// <summary>How often the API host reads the city's roll-up for its gauges (one grain call each time).</summary>
     public TimeSpan CityEvery { get; set; } = TimeSpan.FromSeconds(15);
+
+    public static SettingRules<TelemetryOptions> Rules => new SettingRules<TelemetryOptions>(Section)
+        .Between(nameof(PrometheusPort), o => o.PrometheusPort, 0, 65535)
+        .AtLeast(nameof(CityEvery), o => o.CityEvery, TimeSpan.FromSeconds(1));
+
+    /// <summary>The section as configured, its rules checked (for what is read while the host is being built).</summary>
+    public static TelemetryOptions Read(IConfiguration configuration) =>
+        Rules.Check(configuration.GetSection(Section).Get<TelemetryOptions>() ?? new TelemetryOptions());
 }
 
 /// <summary>
@@ -52,8 +68,7 @@ public static class TelemetrySetup
         || !string.IsNullOrWhiteSpace(configuration[$"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"]);
 
     /// <summary>Whether this host runs the Orleans dashboard (<see cref="TelemetryOptions.Dashboard"/>): read once by the silo and by the API.</summary>
-    public static bool DashboardOn(IConfiguration configuration) =>
-        configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>()?.Dashboard ?? false;
+    public static bool DashboardOn(IConfiguration configuration) => TelemetryOptions.Read(configuration).Dashboard;
 
     public static bool TracingOn(IConfiguration configuration) =>
         configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>()?.Tracing ?? OtlpConfigured(configuration, "TRACES");
@@ -61,10 +76,7 @@ public static class TelemetrySetup
     public static IOpenTelemetryBuilder AddGridDispatchTelemetry(this IServiceCollection services, IConfiguration configuration, string serviceName,
         Action<TracerProviderBuilder>? tracing = null, Action<MeterProviderBuilder>? metrics = null)
     {
-        services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section)
-            .Validate(o => o.PrometheusPort is >= 0 and <= 65535, $"{TelemetryOptions.Section}:PrometheusPort is a port number (0 for none)")
-            .Validate(o => o.CityEvery >= TimeSpan.FromSeconds(1), $"{TelemetryOptions.Section}:CityEvery is at least 00:00:01")
-            .ValidateOnStart();
+        services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).Checked(TelemetryOptions.Rules);
         var version = typeof(TelemetrySetup).Assembly.GetName().Version?.ToString(3);
         var builder = services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(configuration["OTEL_SERVICE_NAME"] ?? serviceName, serviceVersion: version,

@@ -61,6 +61,21 @@ public sealed class MetricsTests(ApiFixture api)
         Assert.True(scrape.Scrape.Sum("griddispatch_workers_capacity") > 0);
     }
 
+    [Fact]
+    public async Task The_scrape_is_for_this_machine_and_the_named_networks_never_through_a_proxy()
+    {
+        using var anonymous = api.Anonymous();
+        await ScrapeAsync(anonymous);      // loopback: Prometheus beside the host
+        foreach (var header in new[] { "X-Forwarded-For", "Forwarded", "X-Real-IP" })
+        {
+            using var throughIngress = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+            throughIngress.Headers.TryAddWithoutValidation(header, header == "Forwarded" ? "for=203.0.113.7" : "203.0.113.7");
+            var refused = await anonymous.SendAsync(throughIngress);
+            Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+            Assert.DoesNotContain("griddispatch_", await refused.Content.ReadAsStringAsync());
+        }
+    }
+
     internal static async Task<Scrape> ScrapeAsync(HttpClient http)
     {
         var response = await http.GetAsync("/metrics");

@@ -61,12 +61,48 @@ public sealed class StartupTests
         Assert.Same(defaults, RateLimitOptions.Rules.Check(defaults));
     }
 
-    [Fact]
-    public void A_development_issuer_network_that_is_not_one_stops_the_start_with_its_name()
+    [Theory]
+    [InlineData("--GridDispatch:Auth:DevIssuer:AllowFrom:0=the-bridge", "GridDispatch:Auth:DevIssuer:AllowFrom:0")]
+    [InlineData("--GridDispatch:Telemetry:MetricsFrom:0=10.0.0.0/99", "GridDispatch:Telemetry:MetricsFrom:0")]
+    public void A_network_that_is_not_one_stops_the_start_with_its_name(string setting, string named)
     {
-        var refused = Assert.Throws<InvalidOperationException>(() => GridDispatchApi.Create(Args("--GridDispatch:Auth:DevIssuer:AllowFrom:0=the-bridge"), RepoPaths.ApiProject));
-        Assert.Contains("GridDispatch:Auth:DevIssuer:AllowFrom:0", refused.Message);
+        var refused = Assert.Throws<OptionsValidationException>(() => GridDispatchApi.Create(Args(setting), RepoPaths.ApiProject));
+        Assert.Contains(named, refused.Message);
     }
+
+    [Fact]
+    public void A_named_network_admits_its_callers_unless_they_came_through_a_proxy()
+    {
+        static Microsoft.AspNetCore.Http.DefaultHttpContext From(string address, string? forwarded = null)
+        {
+            var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+            context.Connection.RemoteIpAddress = System.Net.IPAddress.Parse(address);
+            if (forwarded is not null)
+            {
+                context.Request.Headers["X-Forwarded-For"] = forwarded;
+            }
+
+            return context;
+        }
+
+        var none = CallerNetworks.Parse([], "GridDispatch:Telemetry:MetricsFrom");
+        var pods = CallerNetworks.Parse(["10.0.0.0/8"], "GridDispatch:Telemetry:MetricsFrom");
+        Assert.Equal((true, false), (none.Admits(From("127.0.0.1")), none.Admits(From("10.1.2.3"))));
+        Assert.Equal((true, true, false, false), (pods.Admits(From("10.1.2.3")), pods.Admits(From("::ffff:10.1.2.3")), pods.Admits(From("192.168.1.5")),
+            pods.Admits(From("10.1.2.3", "203.0.113.7"))));
+    }
+
+    [Theory]
+    [InlineData("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", true)]
+    [InlineData("https://tiles.example.org/{z}/{x}/{y}{r}.png", true)]
+    [InlineData("/tiles/{z}/{x}/{y}.png", true)]
+    [InlineData("", true)]
+    [InlineData("tiles.example.org/{z}/{x}/{y}.png", false)]
+    [InlineData("https://tiles.example.org/{z}/{x}.png", false)]
+    [InlineData("ftp://tiles.example.org/{z}/{x}/{y}.png", false)]
+    [InlineData("//tiles.example.org/{z}/{x}/{y}.png", false)]
+    public void A_tile_template_is_an_http_url_or_a_path_with_z_x_and_y(string template, bool taken) =>
+        Assert.Equal(taken, GridDispatch.Api.Endpoints.MapOptions.Rules.Failures(new() { TileUrl = template }).Count == 0);
 
     [Fact]
     public async Task Readiness_is_can_serve_an_event_log_behind_is_degraded_and_a_silent_database_is_not_ready()
