@@ -158,6 +158,7 @@ public static class GridDispatchApi
         api.MapGroup("").WithTags("Photos").MapPhotos();
         api.MapGroup("").WithTags("Public board").MapPublic();
         api.MapGroup("").WithTags("Map").MapMaps();
+        api.MapGroup("").WithTags("Change feed").MapFeed();
         api.MapGet("/audit", async (string? region, string? actor, int? limit, System.Security.Claims.ClaimsPrincipal user, IAuditLog audit, CancellationToken cancellationToken) =>
         {
             // Administrators and commanders, for their own region: what was done there, or by one person there.

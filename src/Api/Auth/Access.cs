@@ -27,14 +27,17 @@ public static class Access
     {
         Reporter = null,
         Location = view.Location?.Coarse(),
-        Timeline = [.. view.Timeline.Select(e => e.Report is null ? e : e with
+        Timeline = [.. view.Timeline.Select(WithoutPersonalData)],
+    };
+
+    /// <summary>An entry without its report's reporter, and with the report's position rounded to about 100 m.</summary>
+    public static TimelineEntry WithoutPersonalData(TimelineEntry e) => e.Report is null ? e : e with
+    {
+        Report = e.Report with
         {
-            Report = e.Report with
-            {
-                Reporter = null,
-                Location = e.Report.Location?.Coarse(),
-            },
-        })],
+            Reporter = null,
+            Location = e.Report.Location?.Coarse(),
+        },
     };
 
     /// <summary>A worker's record, for whoever <see cref="Act.WorkerRead"/> lets in.</summary>

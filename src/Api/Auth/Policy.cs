@@ -54,6 +54,7 @@ public enum Act
     PhotoUpload,
     OwnReports,
     ClusterDashboard,
+    EventsRead,
 }
 
 /// <summary>How the caller must stand to the target for a grant to apply.</summary>
@@ -97,6 +98,9 @@ public enum Relation
 
     /// <summary>The campaign task is assigned to the caller.</summary>
     TaskHolder,
+
+    /// <summary>The target region lies in the city the caller's department serves.</summary>
+    DepartmentCityRegion,
 }
 
 /// <summary>What a grant lets the caller see of an incident: all of it, or without the reporter's personal data.</summary>
@@ -248,6 +252,10 @@ public static class Policy
         // The Orleans dashboard shows the whole cluster (grain counts, calls, silos: no personal data, no region's
         // cases): the people who run operations, commanders and administrators, wherever they command.
         [Act.ClusterDashboard] = Each(Administrators, Relation.Anyone),     // Administrators include commanders
+
+        // The change feed: every entry of every incident in a region, for the supervisors of that region; a department's
+        // system reads its own categories' incidents in its city, without the reporters (the feed filters to them).
+        [Act.EventsRead] = [.. Supervision, new(CallerRole.Department, Relation.DepartmentCityRegion, Sight.Redacted)],
     }.ToFrozenDictionary();
 
     /// <summary>The grant that lets <paramref name="caller"/> do <paramref name="act"/> on <paramref name="target"/>, or null.</summary>
@@ -276,6 +284,7 @@ public static class Policy
         Relation.OwnDepartment => t.Department is { } key && key == caller.Scope,
         Relation.DepartmentCity => t.Department is { } key && key.IndexOf(':', StringComparison.Ordinal) is 4 && caller.Covers(key[..4]),
         Relation.TaskHolder => t.TaskHolder is { } holder && holder == caller.Id,
+        Relation.DepartmentCityRegion => t.Region is { } region && caller.City is { } city && region.StartsWith(city, StringComparison.Ordinal),
         _ => false,
     };
 
@@ -312,6 +321,7 @@ public static class Policy
         Relation.OwnDepartment => "own dept",
         Relation.DepartmentCity => "dept of their city",
         Relation.TaskHolder => "task holder",
+        Relation.DepartmentCityRegion => "own categories in their city",
         _ => r.ToString(),
     };
 

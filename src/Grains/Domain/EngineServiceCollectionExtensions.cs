@@ -32,6 +32,8 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<IIncidentEventSink, NoIncidentEventSink>();
         services.TryAddSingleton<IPersonalDataStore, MemoryPersonalDataStore>();
         services.TryAddSingleton<IIncidentStore, MemoryIncidentStore>();
+        services.TryAddSingleton<IChangeFeed>(sp => sp.GetRequiredService<IIncidentStore>() as IChangeFeed
+            ?? throw new InvalidOperationException("The incident store registered has no change feed: register an IChangeFeed with it"));
         services.TryAddSingleton<ILegacyIncidentRows, NoLegacyIncidentRows>();
         services.TryAddSingleton<Live.LiveFeed>();
         services.AddMetrics();

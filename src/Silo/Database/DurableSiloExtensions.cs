@@ -79,6 +79,7 @@ public static class DurableSiloExtensions
         silo.Services.AddSingleton(IncidentStoreOptions.Rules.Check(configuration.GetSection(IncidentStoreOptions.Section).Get<IncidentStoreOptions>() ?? new IncidentStoreOptions()));
         silo.Services.AddSingleton<PostgresIncidentStore>();
         silo.Services.AddSingleton<IIncidentStore>(sp => sp.GetRequiredService<PostgresIncidentStore>());
+        silo.Services.AddSingleton<IChangeFeed, PostgresChangeFeed>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PostgresIncidentStore>());
         silo.Services.AddHostedService(sp => sp.GetRequiredService<PostgresIncidentEventLog>());
 

@@ -118,6 +118,11 @@ public sealed class Scenarios(IGrainFactory grains, GridDispatch.Domain.Category
             var city = await CityAsync();
             return new Subject(Target.RegionOf(city.Grid), () => Task.FromResult(""), Send(HttpMethod.Get, $"/api/audit?region={city.Grid}"));
         },
+        Act.EventsRead => async _ =>
+        {
+            var city = await CityAsync();
+            return new Subject(Target.RegionOf(city.Grid), () => Task.FromResult(""), Send(HttpMethod.Get, $"/api/events?region={city.Grid}"));
+        },
         Act.KpiRead => async _ =>
         {
             var city = await CityAsync();
